@@ -1,0 +1,2 @@
+// Public API: named re-exports only. The code arrives with its issue.
+export {};

@@ -1,0 +1,2 @@
+// The test guest: named re-exports only.
+export {};

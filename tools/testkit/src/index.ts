@@ -1,0 +1,3 @@
+export { QEMU, type QemuFixture, type QemuOptions, startQemu } from "./qemu.js";
+export { makeTempDir, type TempDir } from "./temp-dir.js";
+export { type WaitOptions, waitForPath } from "./wait-for-path.js";

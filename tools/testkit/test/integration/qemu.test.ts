@@ -1,0 +1,29 @@
+import { createConnection } from "node:net";
+import { expect, test } from "vitest";
+import { startQemu } from "../../src/index.js";
+
+test("startQemu gives a QMP socket that greets, and stop() removes everything", async () => {
+  const qemu = await startQemu();
+  try {
+    const greeting = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection(qemu.qmpPath);
+      socket.setEncoding("utf8").once("data", (data: string) => {
+        socket.destroy();
+        resolve(data);
+      });
+      socket.once("error", reject);
+    });
+    expect(JSON.parse(greeting).QMP.version.qemu.major).toBeGreaterThanOrEqual(7);
+  } finally {
+    await qemu.stop();
+  }
+  expect((await qemu.exited).signal).toBe("SIGKILL");
+  const { existsSync } = await import("node:fs");
+  expect(existsSync(qemu.dir)).toBe(false);
+});
+
+test("startQemu rejects with QEMU's stderr when QEMU refuses its arguments", async () => {
+  await expect(startQemu({ args: ["-device", "no-such-device"] })).rejects.toThrow(
+    /no-such-device/,
+  );
+});
