@@ -18,16 +18,21 @@ describe("quantile", () => {
 describe("runCase", () => {
   test("alternates subject and baseline and reports their ratio", async () => {
     const order: string[] = [];
-    let s = 0;
-    let b = 0;
+    const trial = (name: string, samples: number[]) => ({
+      name,
+      run: async () => {
+        order.push(name[0]!);
+        return samples.shift()!;
+      },
+    });
     const result = await runCase(
       {
         name: "case",
         unit: "ms",
         runs: 4,
         warmup: 1,
-        subject: { name: "subject", run: async () => (order.push("s"), [10, 2, 4, 6, 8][s++]!) },
-        baseline: { name: "baseline", run: async () => (order.push("b"), [1, 2, 2, 2, 2][b++]!) },
+        subject: trial("subject", [10, 2, 4, 6, 8]),
+        baseline: trial("baseline", [1, 2, 2, 2, 2]),
       },
       new AbortController().signal,
     );
