@@ -43,11 +43,27 @@ export interface QemuFixture extends AsyncDisposable {
  * commands run in the main loop, which starts only after every device was created:
  * a reply means the setup is complete. Rejects if the socket closes first.
  */
-function readGreeting(path: string, signal: AbortSignal): Promise<void> {
+async function readGreeting(path: string, signal: AbortSignal): Promise<void> {
+  // QEMU binds the socket (the path appears) a moment before it listens: a connect
+  // in between is refused. Try again until the deadline.
+  for (;;) {
+    try {
+      return await readGreetingOnce(path, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ECONNREFUSED" || signal.aborted) throw error;
+      await delay(10, undefined, { signal }).catch(() => {});
+    }
+  }
+}
+
+function readGreetingOnce(path: string, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let seen = "";
+    let settled = false;
     const done = (error?: Error) => {
+      if (settled) return;
+      settled = true;
       signal.removeEventListener("abort", onAbort);
       socket.destroy();
       if (error) reject(error);
