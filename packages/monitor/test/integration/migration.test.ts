@@ -1,0 +1,80 @@
+import { join } from "node:path";
+import { makeTempDir } from "@qemu-kvm/testkit";
+import { describe, expect, it } from "vitest";
+import { MigrationError, parseInfoMigrate } from "../../src/index.js";
+import { launch, onCleanup } from "./launch.js";
+
+const MACHINE = ["-M", "pc", "-m", "64"];
+
+async function pair() {
+  const dir = await makeTempDir("qk-mig-");
+  onCleanup(() => dir.remove());
+  const uri = `unix:${join(dir.path, "migrate.sock")}`;
+  const source = await launch(MACHINE);
+  const destination = await launch([...MACHINE, "-incoming", uri]);
+  // The destination reports MIGRATION events only with the capability on.
+  await destination.qmp.setMigrationCapabilities({ events: true });
+  return { source, destination, uri };
+}
+
+describe("migration against real QEMU", () => {
+  it("migrates to an incoming QEMU; both sides see it complete", async () => {
+    const { source, destination, uri } = await pair();
+    const incoming = destination.qmp.waitForMigration({ timeoutMs: 120_000 });
+    const events = source.qmp.events("MIGRATION");
+    await source.qmp.migrate(uri);
+    const done = await source.qmp.waitForMigration({ timeoutMs: 120_000 });
+    expect(done.status).toBe("completed");
+    expect(done.ram?.total).toBeGreaterThan(60 * 1024 * 1024);
+    expect((await incoming).status).toBe("completed");
+    const statuses: string[] = [];
+    for await (const event of events) {
+      statuses.push(event.data.status);
+      if (event.data.status === "completed") break;
+    }
+    expect(statuses[0]).toBe("setup");
+    expect(statuses).toContain("active");
+    expect((await source.qmp.queryStatus()).status).toBe("postmigrate");
+    const text = await source.qmp.hmp("info migrate");
+    const parsed = parseInfoMigrate(text);
+    expect(parsed).toMatchObject({
+      status: "completed",
+      totalTimeMs: done.totalTimeMs,
+      downtimeMs: done.downtimeMs,
+    });
+    expect(parsed.totalRamKiB).toBe(Math.floor(done.ram!.total / 1024));
+  });
+
+  it("cancels a throttled migration: waitForMigration rejects with status cancelled", async () => {
+    const { source, uri } = await pair();
+    await source.qmp.setMigrationParameters({ "max-bandwidth": 1024 });
+    const active = source.qmp.waitForEvent("MIGRATION", (event) => event.data.status === "active");
+    await source.qmp.migrate(uri);
+    await active;
+    const during = parseInfoMigrate(await source.qmp.hmp("info migrate"));
+    expect(during.status).toBe("active");
+    expect(during.remainingRamKiB).toBeGreaterThan(0);
+    expect((await source.qmp.queryMigration()).status).toBe("active");
+    const waiting = source.qmp.waitForMigration({ timeoutMs: 120_000 });
+    await source.qmp.cancelMigration();
+    const error = await waiting.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect(error).toMatchObject({ code: "ERR_QMP_MIGRATION", status: "cancelled" });
+    expect(parseInfoMigrate(await source.qmp.hmp("info migrate")).status).toBe("cancelled");
+  });
+
+  it("reports a failed migration with QEMU's description", async () => {
+    const dir = await makeTempDir("qk-mig-");
+    onCleanup(() => dir.remove());
+    const { qmp } = await launch(MACHINE);
+    await qmp.migrate(`unix:${join(dir.path, "nobody-listens.sock")}`);
+    const error = (await qmp
+      .waitForMigration({ timeoutMs: 120_000 })
+      .catch((e: unknown) => e)) as MigrationError;
+    expect(error).toMatchObject({ code: "ERR_QMP_MIGRATION", status: "failed" });
+    expect(error.errorDescription).toMatch(/nobody-listens\.sock/);
+    const parsed = parseInfoMigrate(await qmp.hmp("info migrate"));
+    expect(parsed.status).toBe("failed");
+    expect(parsed.errorDescription).toBe(error.errorDescription);
+  });
+});
