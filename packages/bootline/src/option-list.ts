@@ -1,0 +1,137 @@
+/**
+ * QEMU's option-list syntax (`-drive file=a,,b.img,format=raw`): comma-separated
+ * `key=value` pairs where a comma inside a value is written as two commas. This is
+ * the one place that escaping happens; every builder goes through `formatOptionList`.
+ */
+
+/** A `[key, value]` pair; `key` undefined means QEMU's implied first key (`-machine q35`). */
+export type OptionEntry = readonly [key: string | undefined, value: string];
+
+/** One parsed element of an option list. */
+export interface OptionPart {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Escapes a value for a QEMU option list: every `,` becomes `,,`. */
+export function escapeOptionValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
+const optionKey = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/**
+ * Renders entries as one option-list argument, escaping every value.
+ * Keys are code-owned names (checked here, a wrong one is a programmer error); an
+ * implied value may only come first and must not contain `=`, which QEMU would read
+ * as a key (callers validate such values beforehand).
+ */
+export function formatOptionList(entries: readonly OptionEntry[]): string {
+  return entries
+    .map(([key, value], index) => {
+      if (key === undefined) {
+        if (index !== 0) throw new TypeError("an implied option value must come first");
+        if (value.includes("=") || value === "")
+          throw new TypeError(`implied option value ${JSON.stringify(value)} is not representable`);
+        return escapeOptionValue(value);
+      }
+      if (!optionKey.test(key)) throw new TypeError(`bad option key ${JSON.stringify(key)}`);
+      return `${key}=${escapeOptionValue(value)}`;
+    })
+    .join(",");
+}
+
+/**
+ * Splits an option list the way QEMU's QemuOpts parser does: `,,` is a literal
+ * comma; `key=value`; a bare first element takes `impliedKey` when given; any other
+ * bare element is a flag (`server` → `server=on`, `nowait` → `wait=off`).
+ */
+export function splitOptionList(text: string, impliedKey?: string): OptionPart[] {
+  const parts: OptionPart[] = [];
+  let position = 0;
+  let first = true;
+  while (position < text.length) {
+    const nameEnd = findNameEnd(text, position);
+    if (text[nameEnd] === "=") {
+      const key = text.slice(position, nameEnd);
+      const [value, next] = readValue(text, nameEnd + 1);
+      parts.push({ key, value });
+      position = next;
+    } else if (first && impliedKey !== undefined) {
+      const [value, next] = readValue(text, position);
+      parts.push({ key: impliedKey, value });
+      position = next;
+    } else {
+      const flag = text.slice(position, nameEnd);
+      if (flag !== "") {
+        parts.push(
+          flag.startsWith("no") && flag.length > 2
+            ? { key: flag.slice(2), value: "off" }
+            : { key: flag, value: "on" },
+        );
+      }
+      position = nameEnd + 1;
+    }
+    first = false;
+  }
+  return parts;
+}
+
+function findNameEnd(text: string, from: number): number {
+  for (let index = from; index < text.length; index++) {
+    const char = text[index];
+    if (char === "=" || char === ",") return index;
+  }
+  return text.length;
+}
+
+/** Reads a value up to a single comma; returns it and the position after that comma. */
+function readValue(text: string, from: number): [string, number] {
+  let value = "";
+  let index = from;
+  while (index < text.length) {
+    const char = text[index]!;
+    if (char === ",") {
+      if (text[index + 1] === ",") {
+        value += ",";
+        index += 2;
+        continue;
+      }
+      return [value, index + 1];
+    }
+    value += char;
+    index++;
+  }
+  return [value, index];
+}
+
+/** The last value of `key` in parsed parts (QEMU keeps the last of repeated keys). */
+export function lastOption(parts: readonly OptionPart[], key: string): string | undefined {
+  let found: string | undefined;
+  for (const part of parts) if (part.key === key) found = part.value;
+  return found;
+}
+
+/** Every value of `key`, in order (for repeatable keys such as `hostfwd`). */
+export function allOptions(parts: readonly OptionPart[], key: string): string[] {
+  return parts.filter((part) => part.key === key).map((part) => part.value);
+}
+
+/** QEMU's boolean option values. Undefined when the text is not one. */
+export function parseOnOff(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  switch (value) {
+    case "on":
+    case "yes":
+    case "true":
+    case "y":
+      return true;
+    case "off":
+    case "no":
+    case "false":
+    case "n":
+      return false;
+    default:
+      return undefined;
+  }
+}
