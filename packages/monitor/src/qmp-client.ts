@@ -522,7 +522,7 @@ class DefaultQmpClient implements QmpClient {
       unsubscribe: (sink) => this.#sinks.delete(sink),
     });
     if (this.#closeInfo) stream.end(this.#closeInfo);
-    else if (!options.signal?.aborted) this.#sinks.add(stream);
+    else if (!options.signal?.aborted) this.#sinks.add(stream); // (an aborted one has ended)
     return stream;
   }
 
@@ -853,8 +853,7 @@ class DefaultQmpClient implements QmpClient {
     const sinks = [...this.#sinks];
     this.#sinks.clear();
     for (const sink of sinks) sink.end(info);
-    this.#checkIdle();
-    this.#onIdle?.();
+    this.#checkIdle(); // a close() waiting for in-flight commands may finish now
     this.#resolveClosed(info);
   }
 }

@@ -53,7 +53,9 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
     this.#bufferSize = fields.bufferSize;
     this.#unsubscribe = fields.unsubscribe;
     const signal = fields.signal;
-    if (signal) {
+    if (signal?.aborted) {
+      this.#abort(new MonitorAbortError({ operation: "events()", cause: signal.reason }));
+    } else if (signal) {
       this.#signal = signal;
       this.#onAbort = () =>
         this.#abort(new MonitorAbortError({ operation: "events()", cause: signal.reason }));

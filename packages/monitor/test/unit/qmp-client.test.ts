@@ -189,6 +189,9 @@ describe("events", () => {
     await expect(next).rejects.toMatchObject({ code: "ERR_ABORTED" });
     expect(await aborted.next()).toEqual({ value: undefined, done: true });
 
+    const already = client.events("STOP", { signal: AbortSignal.abort() });
+    await expect(already.next()).rejects.toMatchObject({ code: "ERR_ABORTED" });
+
     const broken = client.events();
     peer.event("STOP");
     for await (const _event of broken) break;
