@@ -1,0 +1,100 @@
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { type SshdFixture, startSshd } from "../../src/index.js";
+
+const run = promisify(execFile);
+
+let sshd: SshdFixture;
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.close();
+});
+
+/** True while `pid` exists and is not a zombie (its reaper may not have run yet). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
+}
+
+function ssh(...command: string[]) {
+  return run("ssh", [...sshd.sshArgs(), ...command], { encoding: "utf8" });
+}
+
+test("the OpenSSH client logs in with the fixture's key and verifies its host key", async () => {
+  const { stdout } = await ssh("echo", "hello");
+  expect(stdout).toBe("hello\n");
+  expect(sshd.hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  const { stdout: listed } = await run("ssh-keygen", ["-l", "-f", sshd.knownHostsPath]);
+  expect(listed).toContain(sshd.hostKeyFingerprint);
+  expect(sshd.knownHostsLine.startsWith(`[127.0.0.1]:${sshd.port} ssh-ed25519 `)).toBe(true);
+});
+
+test("stop() drops live connections and kills their commands; restart() keeps port and host key", async () => {
+  // A session whose command prints its pid, then waits.
+  const client = spawn("ssh", [...sshd.sshArgs(), "echo $$; exec sleep 1000"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  try {
+    client.stdout.setEncoding("utf8");
+    const [line] = (await once(client.stdout, "data")) as [string];
+    const remotePid = Number(line.trim());
+    expect(isAlive(remotePid)).toBe(true);
+    const port = sshd.port;
+    const exited = once(client, "exit");
+    await sshd.stop();
+    expect(sshd.pid).toBeUndefined();
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(255); // the OpenSSH client's "connection lost"
+    expect(isAlive(remotePid)).toBe(false);
+    await expect(ssh("true")).rejects.toThrow();
+    await sshd.restart();
+    expect(sshd.port).toBe(port);
+    // StrictHostKeyChecking=yes against the same known_hosts: the host key is unchanged.
+    expect((await ssh("echo", "again")).stdout).toBe("again\n");
+  } finally {
+    client.kill("SIGKILL");
+  }
+});
+
+test("close() removes the directory; a password can be enabled, and a wrong one is refused", async () => {
+  const other = await startSshd({ passwordAuthentication: true });
+  try {
+    expect(other.port).not.toBe(sshd.port);
+    const attempt = run(
+      "ssh",
+      [
+        "-p",
+        String(other.port),
+        "-o",
+        `UserKnownHostsFile=${other.knownHostsPath}`,
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "PreferredAuthentications=password",
+        "-o",
+        "NumberOfPasswordPrompts=1",
+        "-o",
+        "BatchMode=yes",
+        "-F",
+        "none",
+        `${other.user}@127.0.0.1`,
+        "true",
+      ],
+      { encoding: "utf8" },
+    );
+    // BatchMode cannot type a password: the server offered it, the client gave up.
+    await expect(attempt).rejects.toMatchObject({ stderr: expect.stringMatching(/password/) });
+  } finally {
+    await other.close();
+  }
+  expect(existsSync(other.dir)).toBe(false);
+});
