@@ -735,8 +735,10 @@ class DefaultQmpClient implements QmpClient {
       try {
         await this.#send("quit", undefined, signal, Number.POSITIVE_INFINITY);
       } catch (error) {
-        // QEMU may close the socket before its reply is flushed: that is success.
-        if (!(error instanceof QmpClosedError)) throw error;
+        // QEMU may close the socket before its reply is flushed: success, if QEMU closed it.
+        // (#closeInfo was set while awaiting: TypeScript's narrowing cannot know.)
+        const info = this.#closeInfo as QmpCloseInfo | undefined;
+        if (!(error instanceof QmpClosedError) || info?.by !== "peer") throw error;
       }
       await this.closed;
     });

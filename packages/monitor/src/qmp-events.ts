@@ -37,7 +37,8 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
   readonly #unsubscribe: (sink: EventSink) => void;
   #queue: E[] = [];
   #head = 0;
-  #waiter: { resolve(result: IteratorResult<E>): void; reject(error: unknown): void } | undefined;
+  /** Pending next() calls (only while the queue is empty), oldest first. */
+  #waiters: { resolve(result: IteratorResult<E>): void; reject(error: unknown): void }[] = [];
   /** Set once no more events will be queued; `error` is thrown after the queue drains. */
   #ended: { error: Error | undefined } | undefined;
   #signal: AbortSignal | undefined;
@@ -70,9 +71,8 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
 
   offer(event: QmpEvent): void {
     if (this.#ended || !this.#matches(event)) return;
-    if (this.#waiter) {
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
+    const waiter = this.#waiters.shift();
+    if (waiter) {
       waiter.resolve({ value: event as E, done: false });
       return;
     }
@@ -114,11 +114,8 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
       this.#ended.error = undefined;
       return error ? Promise.reject(error) : Promise.resolve({ value: undefined, done: true });
     }
-    if (this.#waiter) {
-      return Promise.reject(new TypeError("next() called while a previous next() is pending"));
-    }
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#waiters.push({ resolve, reject });
     });
   }
 
@@ -147,12 +144,12 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
     this.#unsubscribe(this);
     if (this.#onAbort) this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#onAbort = undefined;
-    if (this.#waiter) {
-      // A waiter means the queue is empty: settle it now.
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
+    // Waiters mean the queue is empty: the first gets the error (if any), the rest are done.
+    const waiters = this.#waiters.splice(0);
+    for (const waiter of waiters) {
+      const pending = this.#ended.error;
       this.#ended.error = undefined;
-      if (error) waiter.reject(error);
+      if (pending) waiter.reject(pending);
       else waiter.resolve({ value: undefined, done: true });
     }
   }

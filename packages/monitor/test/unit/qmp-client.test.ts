@@ -170,6 +170,18 @@ describe("events", () => {
     });
   });
 
+  it("answers concurrent next() calls in order", async () => {
+    const { client, peer } = await connected();
+    const stream = client.events();
+    const [a, b, c] = [stream.next(), stream.next(), stream.next()];
+    peer.event("STOP");
+    peer.event("RESUME");
+    peer.hangUp();
+    expect((await a).value?.event).toBe("STOP");
+    expect((await b).value?.event).toBe("RESUME");
+    expect(await c).toEqual({ value: undefined, done: true });
+  });
+
   it("subscribes at events(), not at the first next()", async () => {
     const { client, peer } = await connected();
     const stream = client.events("STOP");
@@ -347,6 +359,15 @@ describe("helpers", () => {
       await expect(quitting).resolves.toBeUndefined();
       expect((await client.closed).by).toBe("peer");
     }
+  });
+
+  it("quit rejects when the client, not QEMU, closed the connection", async () => {
+    const { client, peer } = await connected();
+    const quitting = client.quit();
+    await peer.nextRequest();
+    client.destroy(new Error("shutting down the test"));
+    await expect(quitting).rejects.toMatchObject({ code: "ERR_QMP_CLOSED" });
+    await expect(client.quit()).rejects.toMatchObject({ code: "ERR_QMP_CLOSED" });
   });
 
   it("deviceDel waits for the device's own DEVICE_DELETED, not its child's", async () => {
