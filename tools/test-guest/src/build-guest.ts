@@ -101,12 +101,28 @@ export async function buildGuest(
   const [kernelDeb, ...otherDebs] = downloaded as [DebianPackage, ...DebianPackage[]];
 
   progress("unpack", `dpkg -x ${downloaded.length} packages`);
-  await Promise.all([
-    unpackPackage(kernelDeb, kernelRoot, commandOptions),
-    (async () => {
-      for (const deb of otherDebs) await unpackPackage(deb, packagesRoot, commandOptions);
-    })(),
-  ]);
+  // The kernel (the big one) and the rest side by side; if one fails, the other is
+  // stopped and waited for, so nothing runs on in a directory about to be removed.
+  const sibling = new AbortController();
+  const unpackOptions = {
+    ...commandOptions,
+    signal: options.signal ? AbortSignal.any([options.signal, sibling.signal]) : sibling.signal,
+  };
+  let firstError: { error: unknown } | undefined;
+  await Promise.allSettled(
+    [
+      unpackPackage(kernelDeb, kernelRoot, unpackOptions),
+      (async () => {
+        for (const deb of otherDebs) await unpackPackage(deb, packagesRoot, unpackOptions);
+      })(),
+    ].map((task) =>
+      task.catch((error: unknown) => {
+        firstError ??= { error };
+        sibling.abort(error);
+      }),
+    ),
+  );
+  if (firstError) throw firstError.error;
   await rm(debs, { recursive: true, force: true });
 
   const kernelVersion = await onlyEntry(join(kernelRoot, "lib", "modules"), "kernel version");

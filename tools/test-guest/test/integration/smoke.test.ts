@@ -1,0 +1,104 @@
+/**
+ * Smoke test: the real guest boots under QEMU (TCG) to its login prompt, and QEMU
+ * stops cleanly. Everything started is stopped in afterEach, even on failure.
+ */
+
+import { watch } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createConnection, type Socket } from "node:net";
+import { join } from "node:path";
+import { makeTempDir, type QemuFixture, startQemu, type TempDir } from "@qemu-kvm/testkit";
+import { afterEach, beforeAll, expect, test } from "vitest";
+import { ensureGuest, type LaunchedGuest, launchGuest, type TestGuest } from "../../src/index.js";
+import { freePort } from "./helpers/free-port.js";
+
+const LOGIN_TIMEOUT_MS = 60_000;
+
+let guest: TestGuest;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  guest = await ensureGuest();
+}, 1_200_000);
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+test("the guest boots to `login:` on its serial console, and QEMU stops cleanly", async () => {
+  const vm: LaunchedGuest = await launchGuest(guest);
+  cleanups.push(() => vm.stop());
+  const { sinceSpawnMs } = await vm.waitForOutput(guest.credentials.loginPrompt, {
+    timeoutMs: LOGIN_TIMEOUT_MS,
+  });
+  expect(sinceSpawnMs).toBeGreaterThan(0);
+  expect(vm.output()).toMatch(/guest login: $/);
+  expect(await vm.stop()).toBe("quit");
+  expect(await vm.exited).toEqual({ code: 0, signal: null });
+});
+
+/** Resolves once `path` contains `text` (inotify on the file, no polling). */
+async function waitForFileText(path: string, text: string, timeoutMs: number): Promise<string> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  return new Promise((resolve, reject) => {
+    const watcher = watch(path, { signal });
+    const check = () =>
+      readFile(path, "latin1").then((content) => {
+        if (content.includes(text)) {
+          watcher.close();
+          resolve(content);
+        }
+      }, reject);
+    watcher.on("change", () => void check());
+    watcher.on("error", (error) =>
+      reject(signal.aborted ? new Error(`no "${text}" in ${path} after ${timeoutMs} ms`) : error),
+    );
+    void check();
+  });
+}
+
+test("qemuArgs' telnet console on 127.0.0.1 with a logfile: nothing printed before a client is lost", async () => {
+  const dir: TempDir = await makeTempDir("qk-tg-");
+  cleanups.push(() => dir.remove());
+  const port = await freePort();
+  const logFile = join(dir.path, "console.log");
+  // testkit adds -nodefaults -display none -accel tcg and QMP; qemuArgs repeats the first three harmlessly.
+  const qemu: QemuFixture = await startQemu({
+    paused: false,
+    args: guest.qemuArgs({ nic: "none", serial: { kind: "telnet", port, logFile } }),
+  });
+  cleanups.push(() => qemu.stop());
+  // The guest prints its prompt with no client attached: the logfile has it.
+  await waitForFileText(logFile, "login:", LOGIN_TIMEOUT_MS);
+
+  const socket: Socket = createConnection(port, "127.0.0.1");
+  cleanups.push(async () => socket.destroy());
+  let received = Buffer.alloc(0);
+  let onData: () => void = () => {};
+  socket.on("data", (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    onData();
+  });
+  const until = (predicate: () => boolean, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out; got ${received.toString("latin1")}`)),
+        timeoutMs,
+      );
+      onData = () => {
+        if (predicate()) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      onData();
+    });
+  // QEMU's telnet server opens with IAC WILL ECHO, WILL SGA, WILL BINARY, DO BINARY.
+  await until(() => received.length >= 12, 10_000);
+  expect([...received.subarray(0, 12)]).toEqual([
+    0xff, 0xfb, 0x01, 0xff, 0xfb, 0x03, 0xff, 0xfb, 0x00, 0xff, 0xfd, 0x00,
+  ]);
+  // A bare newline (not CR LF) gets a fresh prompt.
+  socket.write("\n");
+  await until(() => received.subarray(12).toString("latin1").includes("login:"), 20_000);
+});

@@ -1,0 +1,82 @@
+/**
+ * Measures the guest under TCG, seconds from QEMU spawn to: `login:`, a root
+ * shell, the agent's guest-ping answer, 10.0.2.15, an SSH command run; for
+ * virtio-net and e1000. Usage (from tools/test-guest):
+ *   npx tsx --conditions=@qemu-kvm/source test/measure.ts [runs=3] [machine=q35]
+ * Not a test: the README's figures come from it.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureGuest, type GuestNic, launchGuest } from "../src/index.js";
+import { freePort } from "./integration/helpers/free-port.js";
+import { guestPing } from "./integration/helpers/guest-agent.js";
+import { waitForAddress } from "./integration/helpers/guest-checks.js";
+import { SerialSession } from "./integration/helpers/serial-session.js";
+import { sshRun } from "./integration/helpers/ssh.js";
+
+const runs = Number(process.argv[2] ?? 3);
+const machine = (process.argv[3] ?? "q35") as "q35" | "pc";
+const guest = await ensureGuest();
+const columns = ["login:", "shell", "agent ping", "10.0.2.15", "ssh", "poweroff→exit"] as const;
+type Sample = Record<(typeof columns)[number], number>;
+const results = new Map<GuestNic, Sample[]>();
+
+const seconds = (ms: number) => Number((ms / 1000).toFixed(2));
+
+for (let run = 0; run < runs; run++) {
+  for (const nic of ["virtio-net-pci", "e1000"] as const) {
+    const port = await freePort();
+    const vm = await launchGuest(guest, {
+      nic,
+      machine,
+      guestAgent: true,
+      hostForwards: [{ hostPort: port, guestPort: 22 }],
+    });
+    const scratch = await mkdtemp(join(tmpdir(), "qk-measure-"));
+    try {
+      const session = new SerialSession(vm);
+      const since = () => performance.now() - vm.spawnedAt;
+      const loginSeen = vm.waitForOutput(guest.credentials.loginPrompt);
+      // The agent and the console run side by side, as a facade would use them.
+      const agent = guestPing(vm.guestAgentPath!).then(since);
+      const login = (await loginSeen).sinceSpawnMs;
+      const shell = await session.login(guest.credentials);
+      await waitForAddress(session);
+      const address = since();
+      await sshRun({ port, user: "root", privateKeyPath: guest.sshPrivateKeyPath }, "true");
+      const ssh = since();
+      const agentMs = await agent;
+      const powerStart = performance.now();
+      session.write("poweroff\n");
+      await vm.exited;
+      const off = performance.now() - powerStart;
+      const sample: Sample = {
+        "login:": seconds(login),
+        shell: seconds(shell),
+        "agent ping": seconds(agentMs),
+        "10.0.2.15": seconds(address),
+        ssh: seconds(ssh),
+        "poweroff→exit": seconds(off),
+      };
+      console.log(nic.padEnd(15), JSON.stringify(sample));
+      results.set(nic, [...(results.get(nic) ?? []), sample]);
+    } finally {
+      await vm.stop();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+console.log(`\nmedian of ${runs}, seconds from QEMU spawn (${machine}, vmlinux, TCG)`);
+console.log(`| NIC | ${columns.join(" | ")} |`);
+console.log(`|---|${columns.map(() => "---").join("|")}|`);
+for (const [nic, samples] of results)
+  console.log(
+    `| ${nic} | ${columns.map((column) => median(samples.map((s) => s[column])).toFixed(2)).join(" | ")} |`,
+  );
