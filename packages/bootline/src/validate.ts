@@ -599,17 +599,17 @@ function readKernel(context: Context, value: unknown): ResolvedSpec["kernel"] {
   const initrdPath = anyPath(reader, "initrdPath", false);
   const words: string[] = [];
   if (reader.has("console")) {
-    const console = Reader.open(context.issues, reader.raw("console"), reader.at("console"), [
+    const consoleReader = Reader.open(context.issues, reader.raw("console"), reader.at("console"), [
       "device",
       "baudRate",
     ]);
-    if (console) {
-      const device = console.string("device", {
+    if (consoleReader) {
+      const device = consoleReader.string("device", {
         required: true,
         test: (v) => CONSOLE_DEVICE.test(v),
         expected: "a console device such as ttyS0, ttyAMA0 or hvc0",
       });
-      const baudRate = console.integer("baudRate", 1, 4_000_000, {
+      const baudRate = consoleReader.integer("baudRate", 1, 4_000_000, {
         expected: "a baud rate such as 115200",
       });
       if (device !== undefined) words.push(`console=${device}${baudRate ? `,${baudRate}` : ""}`);
