@@ -719,6 +719,17 @@ class DefaultQmpClient implements QmpClient {
         await ended;
         info = await this.queryMigration(inner);
       }
+      // QEMU announces `completed` a moment before it records the final times
+      // (the source reports total-time 0 until then): read again until they are in.
+      // Each read is a round trip through QEMU's main loop; no sleeping.
+      for (
+        let attempt = 0;
+        info.status === "completed" && info.raw["total-time"] === 0;
+        attempt++
+      ) {
+        if (attempt === 100) break;
+        info = await this.queryMigration(inner);
+      }
       if (info.status === "completed") return info;
       throw new MigrationError({ status: info.status, errorDescription: info.errorDescription });
     });

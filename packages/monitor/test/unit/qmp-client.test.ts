@@ -519,6 +519,28 @@ describe("helpers", () => {
     }
   });
 
+  it("waitForMigration re-reads until QEMU has recorded the final times", async () => {
+    const { client, peer } = await connected();
+    const waiting = client.waitForMigration();
+    peer.reply((await peer.nextRequest()).id, {
+      status: "completed",
+      "total-time": 0,
+      downtime: 0,
+    });
+    peer.reply((await peer.nextRequest()).id, {
+      status: "completed",
+      "total-time": 0,
+      downtime: 0,
+    });
+    peer.reply((await peer.nextRequest()).id, {
+      status: "completed",
+      "total-time": 11,
+      downtime: 3,
+    });
+    await expect(waiting).resolves.toMatchObject({ totalTimeMs: 11, downtimeMs: 3 });
+    client.destroy();
+  });
+
   it("waitForMigration refuses to wait blind when MIGRATION events are off", async () => {
     const { client, peer } = await connected();
     const waiting = client.waitForMigration();
