@@ -7,7 +7,7 @@ import {
   parseInfoPci,
   parseInfoStatus,
 } from "../../src/index.js";
-import { firmwareNumberedBuses, launch } from "./launch.js";
+import { afterFirmwarePciSetup, launch } from "./launch.js";
 
 const BRIDGES = [
   ...["-M", "q35", "-netdev", "user,id=n0"],
@@ -97,7 +97,7 @@ describe("HMP parsers against real QEMU output", () => {
   it("info pci (decimal slots) agrees with query-pci, bridges included", async () => {
     const { qmp, connectHmp } = await launch(BRIDGES, { hmp: true });
     const hmp = await connectHmp();
-    const devices = await firmwareNumberedBuses(qmp);
+    const devices = await afterFirmwarePciSetup(qmp);
     const text = await hmp.command("info pci");
     // Slot 16 (0x10) is printed in decimal.
     expect(text).toContain("Bus  0, device  16, function 0:");

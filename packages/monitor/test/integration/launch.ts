@@ -75,22 +75,55 @@ export function onCleanup(cleanup: () => Promise<void> | void): void {
   cleanups.push(cleanup);
 }
 
+interface RawPciDevice {
+  regions?: { address: number }[];
+  pci_bridge?: { bus?: { secondary?: number; subordinate?: number }; devices?: RawPciDevice[] };
+}
+
 /**
- * Runs the firmware (SeaBIOS, no disk) until it has numbered both bridges'
- * buses, then pauses. Polls query-pci: QEMU emits no event for bus numbering.
+ * True once the firmware has finished with PCI: every bridge has its final bus
+ * numbers (SeaBIOS passes through temporary ones, e.g. subordinate 255, while it
+ * scans) and the devices behind it have BARs mapped (mapping comes after numbering).
  */
-export async function firmwareNumberedBuses(qmp: QmpClient) {
-  await qmp.execute("cont");
+function pciSetUp(buses: { devices?: RawPciDevice[] }[]): boolean {
+  let bridges = 0;
+  const ok = (devices: RawPciDevice[] = []): boolean =>
+    devices.every((device) => {
+      const bridge = device.pci_bridge;
+      if (!bridge) return true;
+      bridges++;
+      const { secondary = 0, subordinate = 0 } = bridge.bus ?? {};
+      const behind = bridge.devices ?? [];
+      return (
+        secondary >= 1 &&
+        secondary <= 254 &&
+        subordinate >= secondary &&
+        subordinate <= 254 &&
+        behind.length > 0 &&
+        behind.every((d) => d.pci_bridge || (d.regions ?? []).some((r) => r.address !== -1)) &&
+        ok(behind)
+      );
+    });
+  return buses.every((bus) => ok(bus.devices)) && bridges > 0;
+}
+
+/**
+ * Runs the firmware (SeaBIOS, no disk) until it has set up PCI behind the
+ * bridges, then pauses the vCPUs so that every later read agrees. Polls
+ * query-pci: QEMU emits no event for what the guest writes to config space.
+ */
+export async function afterFirmwarePciSetup(qmp: QmpClient) {
   const deadline = Date.now() + 120_000;
+  await qmp.execute("cont");
   for (;;) {
-    const devices = await qmp.queryPciDevices();
-    const bridges = devices.filter((d) => d.bridge);
-    if (bridges.length > 0 && bridges.every((d) => d.bridge!.secondaryBus > 0)) {
+    if (pciSetUp(await qmp.execute("query-pci"))) {
       await qmp.execute("stop");
-      return qmp.queryPciDevices();
+      // Paused now: check again, the guest may have moved between the two commands.
+      if (pciSetUp(await qmp.execute("query-pci"))) return qmp.queryPciDevices();
+      await qmp.execute("cont");
     }
     if (Date.now() > deadline)
-      throw new Error(`bridges still unnumbered: ${JSON.stringify(bridges)}`);
+      throw new Error(`PCI still not set up: ${JSON.stringify(await qmp.execute("query-pci"))}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

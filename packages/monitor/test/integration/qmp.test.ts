@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { QEMU } from "@qemu-kvm/testkit";
 import { describe, expect, it } from "vitest";
 import { QmpCommandError, type QmpEvent, QmpEventOverflowError } from "../../src/index.js";
-import { firmwareNumberedBuses, launch } from "./launch.js";
+import { afterFirmwarePciSetup, launch } from "./launch.js";
 
 const USB = [
   "-M",
@@ -248,7 +248,7 @@ describe("QMP against real QEMU", () => {
       bridge: { secondaryBus: 0 },
     });
     expect(before.find((d) => d.id === "nic1")).toBeUndefined();
-    const devices = await firmwareNumberedBuses(qmp);
+    const devices = await afterFirmwarePciSetup(qmp);
     expect(devices.find((d) => d.id === "nic1")).toMatchObject({
       address: "0000:01:00.0",
       parentBridgeAddress: "0000:00:10.0",
