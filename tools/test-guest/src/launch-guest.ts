@@ -234,11 +234,17 @@ export async function launchGuest(
       try {
         if (!hasExited()) {
           stage = "quit";
-          const quit = await runQmpCommands(qmpPath, ["quit"], { timeoutMs: stageTimeoutMs }).then(
+          const quit = await runQmpCommands(qmpPath, ["quit"], {
+            timeoutMs: stageTimeoutMs,
+          }).then(
             () => true,
             () => false,
           );
-          if (!(quit && (await exitWithin(stageTimeoutMs))) && !hasExited()) {
+          // QMP refused or hung up: QEMU may be exiting on its own (a signal, a guest
+          // poweroff); give that a moment before escalating.
+          const gone = await exitWithin(quit ? stageTimeoutMs : Math.min(stageTimeoutMs, 1_000));
+          if (gone && !quit) stage = "exited";
+          if (!gone) {
             stage = "SIGTERM";
             child.kill("SIGTERM");
             if (!(await exitWithin(stageTimeoutMs))) {
