@@ -6,7 +6,7 @@ import { makeTempDir, startQemu } from "@qemu-kvm/testkit";
 import { type Benchmark, quantile, type Trial } from "../harness.js";
 
 /** Round trips per sample of the latency cases: one sample is a percentile over these. */
-const ROUND_TRIPS = 300;
+const ROUND_TRIPS = 1_000;
 const PIPELINED = 2_000;
 
 /**
@@ -115,21 +115,21 @@ const benchmark: Benchmark = {
           {
             name: "monitor.query-status.p50",
             unit: "µs",
-            runs: 7,
+            runs: 9,
             warmup: 1,
             ...latencyTrials(qmp, bare, 0.5),
           },
           {
             name: "monitor.query-status.p99",
             unit: "µs",
-            runs: 7,
+            runs: 9,
             warmup: 1,
             ...latencyTrials(qmp, bare, 0.99),
           },
           {
             name: `monitor.pipelined-${PIPELINED}`,
             unit: "ms",
-            runs: 7,
+            runs: 9,
             warmup: 1,
             subject: {
               name: `${PIPELINED} × QmpClient.execute at once`,
