@@ -11,8 +11,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { type WaitOptions, withDeadline } from "./deadline.js";
-import { GuestBootError, tail } from "./errors.js";
+import { GuestAbortError, GuestBootError, GuestTimeoutError, tail } from "./errors.js";
 import type { GuestQemuOptions } from "./qemu-args.js";
 import { runQmpCommands } from "./qmp-commands.js";
 import type { TestGuest } from "./test-guest.js";
@@ -165,9 +166,16 @@ export async function launchGuest(
     await rm(directory, { recursive: true, force: true });
   };
 
+  let output = "";
+  const listeners = new Set<() => void>();
   let serial: Socket | undefined;
   try {
     serial = await connectWhenReady(serialPath, { signal, timeoutMs, failed });
+    serial.on("data", (chunk: Buffer) => {
+      output += chunk.toString("latin1");
+      for (const listener of listeners) listener();
+    });
+    serial.on("error", () => {}); // QEMU's exit closes it; `exited` reports that.
     // QEMU goes on creating the other chardevs once the serial client is in: wait
     // until QMP answers, i.e. setup is complete and every socket listens.
     const qmp = await connectWhenReady(qmpPath, { signal, timeoutMs, failed });
@@ -175,19 +183,18 @@ export async function launchGuest(
     await Promise.race([runQmpCommands(qmpPath, [], { signal, timeoutMs }), failed]);
   } catch (error) {
     serial?.destroy();
-    const exitedOnItsOwn = child.exitCode !== null || child.signalCode !== null || spawnError;
+    // A refused start resets our connections a moment before Node sees QEMU exit:
+    // give that exit (an event) up to 2 s, to report QEMU's own words.
+    const ours = error instanceof GuestAbortError || error instanceof GuestTimeoutError;
+    const exitedOnItsOwn =
+      spawnError !== undefined ||
+      (!ours &&
+        (await Promise.race([exited.then(() => true), delay(2_000, false, { ref: false })])));
     await kill();
     if (exitedOnItsOwn) throw exitError("while starting");
     throw error;
   }
 
-  let output = "";
-  const listeners = new Set<() => void>();
-  serial.on("data", (chunk: Buffer) => {
-    output += chunk.toString("latin1");
-    for (const listener of listeners) listener();
-  });
-  serial.on("error", () => {}); // QEMU's exit closes it; `exited` reports that.
   child.once("close", () => {
     for (const listener of listeners) listener();
   });

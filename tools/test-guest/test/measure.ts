@@ -9,9 +9,7 @@
  *   npx tsx --conditions=@qemu-kvm/source test/measure.ts [runs=3] [machine=q35]
  * Not a test: the README's figures come from it.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { ensureGuest, type GuestNic, launchGuest } from "../src/index.js";
 import { freePort } from "./integration/helpers/free-port.js";
 import { guestPing } from "./integration/helpers/guest-agent.js";
@@ -22,7 +20,15 @@ import { sshRun } from "./integration/helpers/ssh.js";
 const runs = Number(process.argv[2] ?? 3);
 const machine = (process.argv[3] ?? "q35") as "q35" | "pc";
 const guest = await ensureGuest();
-const columns = ["login:", "shell", "agent ping", "10.0.2.15", "ssh", "poweroff→exit"] as const;
+const columns = [
+  "login:",
+  "shell",
+  "agent ping",
+  "10.0.2.15",
+  "ssh",
+  "poweroff→exit",
+  "QEMU RSS MiB",
+] as const;
 type Sample = Record<(typeof columns)[number], number>;
 const results = new Map<GuestNic, Sample[]>();
 
@@ -37,7 +43,6 @@ for (let run = 0; run < runs; run++) {
       guestAgent: true,
       hostForwards: [{ hostPort: port, guestPort: 22 }],
     });
-    const scratch = await mkdtemp(join(tmpdir(), "qk-measure-"));
     try {
       const session = new SerialSession(vm);
       const since = () => performance.now() - vm.spawnedAt;
@@ -59,6 +64,8 @@ for (let run = 0; run < runs; run++) {
       await sshRun({ port, user: "root", privateKeyPath: guest.sshPrivateKeyPath }, "true");
       const ssh = since();
       const agentMs = await agent;
+      const status = await readFile(`/proc/${vm.pid}/status`, "utf8");
+      const rssKiB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
       const powerStart = performance.now();
       session.write("poweroff\n");
       await vm.exited;
@@ -70,12 +77,12 @@ for (let run = 0; run < runs; run++) {
         "10.0.2.15": seconds(address),
         ssh: seconds(ssh),
         "poweroff→exit": seconds(off),
+        "QEMU RSS MiB": Math.round(rssKiB / 1024),
       };
       console.log(nic.padEnd(15), JSON.stringify(sample));
       results.set(nic, [...(results.get(nic) ?? []), sample]);
     } finally {
       await vm.stop();
-      await rm(scratch, { recursive: true, force: true });
     }
   }
 }
@@ -90,5 +97,9 @@ console.log(`| NIC | ${columns.join(" | ")} |`);
 console.log(`|---|${columns.map(() => "---").join("|")}|`);
 for (const [nic, samples] of results)
   console.log(
-    `| ${nic} | ${columns.map((column) => median(samples.map((s) => s[column])).toFixed(2)).join(" | ")} |`,
+    `| ${nic} | ${columns
+      .map((column) =>
+        median(samples.map((s) => s[column])).toFixed(column.includes("MiB") ? 0 : 2),
+      )
+      .join(" | ")} |`,
   );

@@ -4,7 +4,7 @@
  */
 
 import { watch } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { makeTempDir, type QemuFixture, startQemu, type TempDir } from "@qemu-kvm/testkit";
@@ -101,4 +101,16 @@ test("qemuArgs' telnet console on 127.0.0.1 with a logfile: nothing printed befo
   // A bare newline (not CR LF) gets a fresh prompt.
   socket.write("\n");
   await until(() => received.subarray(12).toString("latin1").includes("login:"), 20_000);
+});
+
+test("a QEMU that refuses its arguments: ERR_GUEST_BOOT with QEMU's words, nothing left behind", async () => {
+  const error = await launchGuest(guest, { extraArgs: ["-device", "no-such-device"] }).catch(
+    (caught: unknown) => caught,
+  );
+  expect(error).toMatchObject({ code: "ERR_GUEST_BOOT" });
+  expect((error as Error).message).toMatch(/no-such-device/);
+  // Its runtime directory (named in QEMU's words) is removed on failure too.
+  const directory = /\/\S*\/qk-guest-\w+/.exec((error as Error).message)?.[0];
+  expect(directory).toBeDefined();
+  await expect(access(directory!)).rejects.toMatchObject({ code: "ENOENT" });
 });
