@@ -59,8 +59,11 @@ describe.each<GuestNic>(["virtio-net-pci", "e1000"])("the guest on %s", (nic) =>
     ]);
     expect(password.length).toBeGreaterThan(0);
     await session.login(guest.credentials, 60_000);
-    // busybox's line editor follows the prompt with a cursor query, ESC[6n.
-    expect(vm!.output()).toMatch(/Password: \r?\n[\s\S]*root@guest:~# (\x1b\[6n)?$/);
+    // busybox's line editor follows the prompt with a cursor query, ESC[6n. (The
+    // password may be echoed: login turns echo off only after printing its prompt.)
+    expect(vm!.output()).toMatch(
+      /login: root\r?\n[\s\S]*Password: [\s\S]*root@guest:~# (\x1b\[6n)?$/,
+    );
     const { exitCode, output } = await session.run("id -u; echo $0");
     expect(exitCode).toBe(0);
     expect(output.trim().split("\n")).toEqual(["0", "-sh"]);
