@@ -15,7 +15,7 @@ export interface OptionPart {
 
 /** Escapes a value for a QEMU option list: every `,` becomes `,,`. */
 export function escapeOptionValue(value: string): string {
-  return value.replaceAll(",", ",,");
+  return value.includes(",") ? value.replaceAll(",", ",,") : value;
 }
 
 const optionKey = /^[A-Za-z][A-Za-z0-9_.-]*$/;
@@ -78,31 +78,24 @@ export function splitOptionList(text: string, impliedKey?: string): OptionPart[]
 }
 
 function findNameEnd(text: string, from: number): number {
-  for (let index = from; index < text.length; index++) {
-    const char = text[index];
-    if (char === "=" || char === ",") return index;
-  }
-  return text.length;
+  const equals = text.indexOf("=", from);
+  const comma = text.indexOf(",", from);
+  if (equals < 0) return comma < 0 ? text.length : comma;
+  return comma < 0 || equals < comma ? equals : comma;
 }
 
 /** Reads a value up to a single comma; returns it and the position after that comma. */
 function readValue(text: string, from: number): [string, number] {
   let value = "";
-  let index = from;
-  while (index < text.length) {
-    const char = text[index]!;
-    if (char === ",") {
-      if (text[index + 1] === ",") {
-        value += ",";
-        index += 2;
-        continue;
-      }
-      return [value, index + 1];
-    }
-    value += char;
-    index++;
+  let start = from;
+  for (;;) {
+    const comma = text.indexOf(",", start);
+    if (comma < 0) return [value + text.slice(start), text.length];
+    value += text.slice(start, comma);
+    if (text[comma + 1] !== ",") return [value, comma + 1];
+    value += ",";
+    start = comma + 2;
   }
-  return [value, index];
 }
 
 /** The last value of `key` in parsed parts (QEMU keeps the last of repeated keys). */

@@ -158,6 +158,8 @@ class Reader {
     options: { required?: boolean; expected?: string } = {},
   ): number | undefined {
     const value = this.object[key];
+    if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max)
+      return value;
     const path = this.at(key);
     const expected = options.expected ?? `an integer ${min}–${max}`;
     if (value === undefined) {
@@ -191,18 +193,17 @@ class Reader {
     options: { required?: boolean; hint?: (value: string) => string | undefined } = {},
   ): T | undefined {
     const value = this.object[key];
+    if (value !== undefined && typeof value === "string" && values.includes(value as T))
+      return value as T;
     const path = this.at(key);
     const expected = `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
     if (value === undefined) {
       if (options.required) this.issues.add(path, "is missing", expected);
       return undefined;
     }
-    if (typeof value !== "string" || !values.includes(value as T)) {
-      const hint = typeof value === "string" ? options.hint?.(value) : undefined;
-      this.issues.add(path, `${show(value)} is not supported${hint ? `: ${hint}` : ""}`, expected);
-      return undefined;
-    }
-    return value as T;
+    const hint = typeof value === "string" ? options.hint?.(value) : undefined;
+    this.issues.add(path, `${show(value)} is not supported${hint ? `: ${hint}` : ""}`, expected);
+    return undefined;
   }
 
   list(key: string): { value: unknown; path: string }[] {
@@ -706,6 +707,13 @@ function readForwards(context: Context, reader: Reader): ResolvedForward[] {
   return forwards;
 }
 
+const NET_FIELDS: Record<string, readonly string[]> = {
+  user: ["type", ...NIC_FIELDS, "hostForwards"],
+  tap: ["type", ...NIC_FIELDS, "ifname", "script", "downscript", "vhost"],
+  bridge: ["type", ...NIC_FIELDS, "bridge", "helper"],
+  "vhost-user": ["type", ...NIC_FIELDS, "socketPath", "server", "queues", "vhostForce"],
+};
+
 function readNet(
   context: Context,
   value: unknown,
@@ -713,14 +721,9 @@ function readNet(
   index: number,
 ): ResolvedNet | undefined {
   const type = isPlainObject(value) ? value.type : undefined;
-  const byType: Record<string, readonly string[]> = {
-    user: ["hostForwards"],
-    tap: ["ifname", "script", "downscript", "vhost"],
-    bridge: ["bridge", "helper"],
-    "vhost-user": ["socketPath", "server", "queues", "vhostForce"],
-  };
-  const extra = typeof type === "string" ? byType[type] : undefined;
-  if (!extra) {
+  const allowed =
+    typeof type === "string" && Object.hasOwn(NET_FIELDS, type) ? NET_FIELDS[type] : undefined;
+  if (!allowed) {
     if (isPlainObject(value))
       context.issues.add(
         field(path, "type"),
@@ -730,7 +733,7 @@ function readNet(
     else context.issues.add(path, `is ${show(value)}`, "an object");
     return undefined;
   }
-  const reader = Reader.open(context.issues, value, path, ["type", ...NIC_FIELDS, ...extra]);
+  const reader = Reader.open(context.issues, value, path, allowed);
   if (!reader) return undefined;
   const model =
     reader.string("model", {
