@@ -836,6 +836,12 @@ function handleKey(
       const port = reader.integer(key, "port", entry.get("port") || undefined, 1, 65535);
       if (entry.get("port") && port === undefined) return;
       draft.incoming = { host: listenAddress, port: port ?? "auto" };
+      if (options.listenAddress === undefined)
+        draft.notes.push({
+          key: key.key,
+          message:
+            "the migration listener binds 127.0.0.1, not every interface as in DTS: migrating from another host needs the listenAddress option (or a tunnel)",
+        });
       return;
     }
     case "control": {
