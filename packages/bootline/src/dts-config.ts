@@ -808,6 +808,10 @@ function handleKey(
       handleDevice(reader, key, draft);
       return;
     case "monitor": {
+      if (key.entries.length === 0) {
+        draft.monitor = undefined; // `monitor =` with no value: DTS then started no monitor
+        return;
+      }
       const entry = reader.single(key);
       if (!entry || !reader.only(key, entry, 0, ["path", "port"])) return;
       const path = entry.get("path");

@@ -51,8 +51,9 @@ function quote(word: string, first: boolean, path: string): string {
       },
     ]);
   if (word === "") return "''";
-  // A first word with `=` would be read as a variable assignment: quote it then.
-  if (SAFE_WORD.test(word) && !(first && word.includes("="))) return word;
+  // A first word with `=` would be a variable assignment, and zsh expands a word
+  // starting with `=` (`=ls` → /bin/ls): quote those.
+  if (SAFE_WORD.test(word) && !word.startsWith("=") && !(first && word.includes("="))) return word;
   if (NEEDS_ANSI_C.test(word)) return ansiC(word);
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }

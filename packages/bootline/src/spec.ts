@@ -229,7 +229,11 @@ export interface VhostUserNetSpec extends NicOptions {
   readonly type: "vhost-user";
   /** The vhost-user socket (absolute, at most 107 bytes). */
   readonly socketPath: string;
-  /** QEMU listens on the socket (the backend connects as client). Default false. */
+  /**
+   * QEMU listens on the socket and the backend connects as a client. QEMU 7.2 then
+   * waits at start until the backend connects. Default false: QEMU connects to a
+   * socket the backend already serves.
+   */
   readonly server?: boolean;
   /** Queue pairs. Above 1 the NIC gets `mq=on` and `vectors=2*queues+2`. Default 1. */
   readonly queues?: number;
@@ -303,7 +307,7 @@ export interface IncomingSpec {
 
 export type CryptoSpec =
   | {
-      /** A vhost-user crypto backend (e.g. DPDK's vhost_crypto) that QEMU connects to. */
+      /** A vhost-user crypto backend (e.g. DPDK's vhost_crypto) that QEMU connects to at start: it must be serving. */
       readonly backend: "vhost-user";
       /** Default `<runtimeDir>/crypto<N>.sock`. */
       readonly socketPath?: string;

@@ -3,7 +3,7 @@
  * (TCG, paused). What this machine cannot provide is substituted, each for a stated
  * reason; everything else is the argv the builder makes from the config.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   assignPorts,
@@ -18,7 +18,7 @@ import {
 } from "@qemu-kvm/bootline";
 import { makeTempDir, type QemuFixture, startQemu, type TempDir } from "@qemu-kvm/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freeDisplay, freePort, listeningSockets, Qmp, run } from "./support.js";
+import { freeDisplay, freePort, listeningSockets, memoryDir, Qmp, run } from "./support.js";
 
 const corpus = join(import.meta.dirname, "..", "fixtures", "dts-conf");
 
@@ -28,7 +28,7 @@ let qemu: QemuFixture | undefined;
 
 beforeAll(async () => {
   work = await makeTempDir("qk-dts-");
-  shm = await mkdtemp("/dev/shm/qk-dts-");
+  shm = await memoryDir("qk-dts-");
 });
 
 afterEach(async () => {

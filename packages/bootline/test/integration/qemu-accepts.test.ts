@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   buildArgs,
@@ -25,6 +25,7 @@ import {
   freePort,
   hmp,
   listeningSockets,
+  memoryDir,
   Qmp,
   run,
   standInKernel,
@@ -42,7 +43,7 @@ beforeAll(async () => {
   work = await makeTempDir("qk-bl-");
   images = join(work.path, "img, dir");
   await mkdir(images);
-  shm = await mkdtemp("/dev/shm/qk-bl-");
+  shm = await memoryDir("qk-bl-");
   await run("qemu-img", ["create", "-q", "-f", "qcow2", join(images, "disk, one.qcow2"), "64M"]);
   await writeFile(
     join(images, "it's $(touch pwned) `id`\nnew line.img"),

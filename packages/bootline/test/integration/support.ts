@@ -4,8 +4,10 @@
  * the kernel reports them (/proc/net/{tcp,tcp6,udp,udp6}).
  */
 import { execFile } from "node:child_process";
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink } from "node:fs/promises";
 import { createConnection, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 export const run = promisify(execFile);
@@ -247,4 +249,9 @@ export function standInKernel(): Buffer {
   image.writeUInt32LE(0x37ffffff, 0x22c); // initrd_addr_max
   image.writeUInt32LE(2048, 0x238); // cmdline_size
   return image;
+}
+
+/** A private directory for a memory backend file: on tmpfs (/dev/shm) when there is one. */
+export async function memoryDir(prefix: string): Promise<string> {
+  return mkdtemp(`/dev/shm/${prefix}`).catch(() => mkdtemp(join(tmpdir(), prefix)));
 }

@@ -294,6 +294,8 @@ describe("readDtsConfig: keys and sub-options", () => {
     const shipped = vm("[vm0]\nmonitor = \n    port=;\n");
     expect(shipped.spec.monitor).toEqual({});
     expect(shipped.notes.find((note) => note.key === "monitor")!.message).toMatch(/update_status/);
+    expect(vm("[vm0]\nmonitor =\n").spec.monitor).toBeUndefined();
+    expect(vm("[vm0]\nnet =\ndisk = file=/a;\n").spec.nets).toBeUndefined();
     expect(optionValues(buildArgs(ready(shipped.spec)), "-chardev")).toContain(
       "socket,id=char-monitor,path=/run/qk/vm0/monitor.sock,server=on,wait=off",
     );

@@ -30,6 +30,7 @@ const hostile = [
   "{a,b}",
   "!event",
   "a=b",
+  "=ls",
   "-x",
   "ünïcödé ✓",
   "c1\u0085control\u2028sep",
@@ -70,6 +71,7 @@ describe("formatCommandLine", () => {
   it("a program name with '=' is quoted (it would be an assignment)", () => {
     expect(formatCommandLine("A=b", [])).toBe("'A=b'");
     expect(formatCommandLine("qemu", ["A=b"])).toBe("qemu A=b");
+    expect(formatCommandLine("qemu", ["=ls"])).toBe("qemu '=ls'"); // zsh would expand =ls
   });
 
   it("bash reads back exactly the words, whatever they hold", () => {
