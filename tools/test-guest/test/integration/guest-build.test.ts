@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   ensureGuest,
+  type GuestMachine,
   type GuestNic,
   type LaunchedGuest,
   launchGuest,
@@ -27,7 +28,17 @@ beforeAll(async () => {
   guest = await ensureGuest();
 }, 1_200_000);
 
-describe.each<GuestNic>(["virtio-net-pci", "e1000"])("the guest on %s", (nic) => {
+const configurations: Array<{
+  machine: GuestMachine;
+  nic: GuestNic;
+  ending: "poweroff" | "guest-shutdown";
+}> = [
+  { machine: "q35", nic: "virtio-net-pci", ending: "poweroff" },
+  { machine: "q35", nic: "e1000", ending: "guest-shutdown" },
+  { machine: "pc", nic: "e1000", ending: "poweroff" },
+];
+
+describe.each(configurations)("the guest on $machine with $nic", ({ machine, nic, ending }) => {
   let vm: LaunchedGuest | undefined;
   let session: SerialSession;
   let sshPort: number;
@@ -37,6 +48,7 @@ describe.each<GuestNic>(["virtio-net-pci", "e1000"])("the guest on %s", (nic) =>
     scratch = await mkdtemp(join(tmpdir(), "qk-tg-"));
     sshPort = await freePort();
     vm = await launchGuest(guest, {
+      machine,
       nic,
       guestAgent: true,
       hostForwards: [{ hostPort: sshPort, guestPort: 22 }],
@@ -121,7 +133,7 @@ describe.each<GuestNic>(["virtio-net-pci", "e1000"])("the guest on %s", (nic) =>
     ).rejects.toThrow(/Permission denied/);
   });
 
-  if (nic === "virtio-net-pci")
+  if (ending === "poweroff")
     test("poweroff on the console makes QEMU exit (code 0)", async () => {
       session.write("poweroff\n");
       const exit = await withDeadline(vm!.exited, 30_000, "QEMU did not exit after poweroff");

@@ -53,6 +53,7 @@ describe("guestQemuArgs", () => {
       ],
     });
     expect(values(argv, "-machine")).toEqual(["pc"]);
+    expect(values(argv, "-append")).toEqual(["console=ttyS0 pci=noacpi"]);
     expect(values(argv, "-netdev")).toEqual([
       "user,id=net0,hostfwd=tcp:127.0.0.1:10022-:22,hostfwd=udp:0.0.0.0:8080-:80",
     ]);
