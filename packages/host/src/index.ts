@@ -1,2 +1,44 @@
-// Public API: named re-exports only. The code arrives with its issue.
-export {};
+export {
+  type CommandFacts,
+  describeArgv,
+  HostAbortError,
+  HostArgumentError,
+  HostAuthError,
+  HostClosedError,
+  HostConnectError,
+  HostConnectionLostError,
+  HostError,
+  type HostErrorCode,
+  HostExitError,
+  HostKeyMismatchError,
+  type HostKeyProblem,
+  HostMaxBufferError,
+  HostQuoteError,
+  HostSocketError,
+  HostSpawnError,
+  HostSystemError,
+  HostTimeoutError,
+  type SpawnFailure,
+} from "./errors.js";
+export type {
+  EnvChanges,
+  ExecOptions,
+  ExecResult,
+  Host,
+  HostProcess,
+  OperationOptions,
+  PrivateDirOptions,
+  ProcessExit,
+  ProcessInfo,
+  ProcessOptions,
+  ReadFileOptions,
+  RemoveOptions,
+  Signal,
+  SpawnOptions,
+  WriteFileOptions,
+} from "./host.js";
+export { fingerprintOf, parseKnownHosts } from "./known-hosts.js";
+export { localHost } from "./local-host.js";
+export { quoteCommand } from "./quote.js";
+export { type SshHost, sshHost } from "./ssh-host.js";
+export type { HostKeyPolicy, SshHostOptions } from "./ssh-options.js";

@@ -1,0 +1,218 @@
+import type { Duplex, Readable, Writable } from "node:stream";
+
+/** Every async operation takes these. Abort and timeout reject with distinct errors. */
+export interface OperationOptions {
+  /** Aborting rejects with `ERR_ABORTED` (and stops what was started). */
+  signal?: AbortSignal;
+  /** Rejects with `ERR_TIMEOUT` after this many milliseconds (and stops what was started). Default: none. */
+  timeoutMs?: number;
+}
+
+/** A signal by name (`"SIGTERM"`) or by Linux number (`15`). */
+export type Signal = NodeJS.Signals | number;
+
+/** Environment changes: a string sets the variable, `undefined` removes it. */
+export type EnvChanges = Readonly<Record<string, string | undefined>>;
+
+export interface ExecOptions extends OperationOptions {
+  /** Written to the command's stdin, which is then closed. Default: stdin is empty (EOF at once). */
+  input?: string | Uint8Array;
+  /**
+   * Added to (or, with `undefined`, removed from) the environment the command
+   * inherits: this process's locally, the login environment over SSH. Names must
+   * be shell identifiers (`[A-Za-z_][A-Za-z0-9_]*`).
+   */
+  env?: EnvChanges;
+  /** Working directory. Default: this process's locally, the login directory over SSH. */
+  cwd?: string;
+  /** Reject with `ERR_HOST_EXIT` when the command exits non-zero or dies of a signal. Default true. */
+  reject?: boolean;
+  /** `"utf8"` (default): stdout and stderr are strings; `"buffer"`: `Buffer`s, byte-exact. */
+  encoding?: "utf8" | "buffer";
+  /** Most bytes kept from stdout, and from stderr; beyond, the command is stopped and `ERR_HOST_MAX_BUFFER` rejects. Default 100 MiB. */
+  maxBuffer?: number;
+  /** After a timeout or abort, SIGTERM; then SIGKILL if still running after this delay. Default 5000 ms. */
+  forceKillAfterMs?: number;
+}
+
+export interface ExecResult<Output extends string | Buffer = string> {
+  /** `[file, ...args]` as given. */
+  argv: readonly string[];
+  /** Everything the command wrote, unchanged (no trailing newline is stripped). */
+  stdout: Output;
+  stderr: Output;
+  /** `null` when a signal ended the command. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** From the call to the end of the command's output. */
+  durationMs: number;
+}
+
+export interface SpawnOptions {
+  env?: EnvChanges;
+  cwd?: string;
+  /** Aborting stops the process (like `stop()`); `exited` then rejects with `ERR_ABORTED`. */
+  signal?: AbortSignal;
+  /** For `stop()` and aborts: SIGTERM, then SIGKILL after this delay. Default 5000 ms. */
+  forceKillAfterMs?: number;
+}
+
+export interface ProcessExit {
+  /** `null` when a signal ended the process. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** From `spawn()` to the exit. */
+  durationMs: number;
+}
+
+/**
+ * A long-running process started by `spawn()`. It lives no longer than its host:
+ * `close()`/`destroy()` stop it, and so does a lost SSH connection (the remote side
+ * stops it when it notices). Consume `stdout` and `stderr` (or `resume()` them): a
+ * process blocks when its output is not read, as with any pipe.
+ */
+export interface HostProcess extends AsyncDisposable {
+  readonly argv: readonly string[];
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The process id on the host once it runs; rejects like `exited` if it could not start. */
+  readonly pid: Promise<number>;
+  /**
+   * Settles when the process has exited: resolves with any exit code or signal;
+   * rejects with `ERR_HOST_SPAWN` (could not start), `ERR_ABORTED` (its signal was
+   * aborted), `ERR_HOST_CONNECTION_LOST` or `ERR_HOST_CLOSED`.
+   */
+  readonly exited: Promise<ProcessExit>;
+  /**
+   * Sends `signal` (default SIGTERM) to the process and the processes it started
+   * (over SSH its process group, locally its descendants), as a terminal would.
+   * Resolves `false` if it had already exited.
+   */
+  kill(signal?: Signal): Promise<boolean>;
+  /** SIGTERM, then SIGKILL after `forceKillAfterMs`; resolves with the exit. Also `await using`. */
+  stop(): Promise<ProcessExit>;
+}
+
+export interface ReadFileOptions extends OperationOptions {
+  /** `"buffer"` (default) resolves a `Buffer`; `"utf8"` a string. */
+  encoding?: "buffer" | "utf8";
+}
+
+export interface WriteFileOptions extends OperationOptions {
+  /**
+   * The file's permission bits, applied exactly (not masked by the umask) even
+   * when the file existed, before any data is written. Default: a new file gets
+   * 0o666 minus the umask, an existing file keeps its mode.
+   */
+  mode?: number;
+}
+
+export interface RemoveOptions extends OperationOptions {
+  /** Remove a directory with everything in it. Default false: a directory must be empty. */
+  recursive?: boolean;
+}
+
+export interface PrivateDirOptions extends OperationOptions {
+  /** The start of the directory's name. Default `"qk-"` (keep it short: unix socket paths have 107 bytes). */
+  prefix?: string;
+  /** Where to create it. Default: `os.tmpdir()` locally, `/tmp` over SSH. */
+  parent?: string;
+}
+
+export interface ProcessOptions extends OperationOptions {
+  /**
+   * The start time the process must have (from `processInfo`): a different
+   * process that reuses the pid is then not touched (it counts as not alive).
+   */
+  startTime?: bigint;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** One letter from /proc/PID/stat: R running, S sleeping, D disk, Z zombie, T stopped… */
+  state: string;
+  /** argv from /proc/PID/cmdline; empty for kernel threads and zombies. */
+  cmdline: string[];
+  /** Field 22 of /proc/PID/stat: clock ticks after boot. With the pid, it names one process. */
+  startTime: bigint;
+}
+
+/**
+ * A machine that runs commands, holds files and listens on sockets: this one
+ * (`localHost()`) or a remote one (`sshHost()`). Both behave the same, tested by one
+ * conformance suite; argv is never parsed by a shell locally, and over SSH it is
+ * quoted by one audited function.
+ */
+export interface Host extends AsyncDisposable {
+  /** `"local"`, or `"user@host:port"` for SSH. Used in error messages. */
+  readonly name: string;
+  readonly transport: "local" | "ssh";
+
+  /**
+   * Runs `file` with `args` and collects its output. Rejects with `ERR_HOST_EXIT`
+   * on a non-zero exit (unless `reject: false`), `ERR_HOST_SPAWN` if it cannot
+   * start, `ERR_TIMEOUT`/`ERR_ABORTED` (after stopping it and what it started),
+   * `ERR_HOST_MAX_BUFFER`. Throws `ERR_HOST_QUOTE` synchronously for arguments no
+   * process can receive (NUL bytes).
+   */
+  exec(
+    file: string,
+    args?: readonly string[],
+    options?: ExecOptions & { encoding?: "utf8" },
+  ): Promise<ExecResult<string>>;
+  exec(
+    file: string,
+    args: readonly string[],
+    options: ExecOptions & { encoding: "buffer" },
+  ): Promise<ExecResult<Buffer>>;
+  exec(
+    file: string,
+    args?: readonly string[],
+    options?: ExecOptions,
+  ): Promise<ExecResult<string | Buffer>>;
+
+  /** Starts a long-running process with streaming stdin, stdout and stderr. */
+  spawn(file: string, args?: readonly string[], options?: SpawnOptions): HostProcess;
+
+  readFile(path: string, options?: ReadFileOptions & { encoding?: "buffer" }): Promise<Buffer>;
+  readFile(path: string, options: ReadFileOptions & { encoding: "utf8" }): Promise<string>;
+  readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string>;
+  /** Creates or truncates `path` and writes `data` (not atomic: readers may see it partly written). */
+  writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void>;
+  /** Removes a file, symlink or empty directory (any directory with `recursive`). A missing path is fine. */
+  remove(path: string, options?: RemoveOptions): Promise<void>;
+  /** Creates a new directory only this user can enter (0700) with a unique name; resolves its path. */
+  makePrivateDir(options?: PrivateDirOptions): Promise<string>;
+  /** Whether `path` exists (symlinks followed). Rejects on errors other than "no such file". */
+  exists(path: string, options?: OperationOptions): Promise<boolean>;
+
+  /** A connected stream to a unix socket on the host (over SSH: stream-local forwarding). */
+  connectUnix(path: string, options?: OperationOptions): Promise<Duplex>;
+  /** A connected stream to `address:port` as seen from the host (over SSH: TCP forwarding). Default address 127.0.0.1. */
+  connectTcp(port: number, address?: string, options?: OperationOptions): Promise<Duplex>;
+
+  /** Facts about a process from /proc, or `undefined` if there is no such process. */
+  processInfo(pid: number, options?: OperationOptions): Promise<ProcessInfo | undefined>;
+  /** Whether the process exists and is not a zombie (and has `startTime`, if given). */
+  isAlive(pid: number, options?: ProcessOptions): Promise<boolean>;
+  /**
+   * Sends `signal` (default SIGTERM) to one process. Resolves `false` if there is
+   * no such process (or not one with `startTime`); rejects with `ERR_HOST_SYSTEM`
+   * (`EPERM`) if not allowed. `pid` must be a positive integer.
+   */
+  kill(pid: number, signal?: Signal, options?: ProcessOptions): Promise<boolean>;
+
+  /**
+   * Graceful: new calls reject with `ERR_HOST_CLOSED`; calls in flight finish;
+   * then spawned processes are stopped (SIGTERM, then SIGKILL) and forwarded
+   * streams ended, and the SSH connection closes.
+   */
+  close(): Promise<void>;
+  /**
+   * Abrupt: calls in flight reject with `ERR_HOST_CLOSED` (its `cause` is `reason`),
+   * spawned processes get SIGKILL, streams are destroyed, the connection is dropped.
+   */
+  destroy(reason?: unknown): void;
+}

@@ -1,0 +1,228 @@
+import { Transform, type TransformCallback } from "node:stream";
+import { HostQuoteError } from "./errors.js";
+import type { EnvChanges } from "./host.js";
+import { quoteCommand } from "./quote.js";
+
+/**
+ * The wrapper every remote command runs under, as
+ * `exec /bin/sh -c WRAPPER qemu-kvm CWD N ENV_1 … ENV_N FILE ARGS…`.
+ *
+ * It applies the environment changes (`NAME=value` exports, `NAME` unsets) and the
+ * working directory, looks the command up in PATH the way execvp does, prints one
+ * header line on stdout, then replaces itself with the command (`exec`), so the
+ * command keeps the wrapper's pid. sshd runs every session in a new session
+ * (setsid), so that pid is also the process group of the command and of
+ * everything it starts: what the supervisor signals.
+ *
+ * The header is `\036qemu-kvm:PID:STARTTIME:STATUS\n` (STATUS `ok`, `not-found`,
+ * `not-executable` or `bad-cwd`; STARTTIME from /proc, `-` without /proc). Bytes a
+ * login shell printed before it (a noisy .bashrc) are dropped. No argument is ever
+ * evaluated: they are only expanded quoted (`"$1"`, `"$@"`).
+ */
+export const WRAPPER = `c=$1 n=$2
+shift 2
+while [ "$n" -gt 0 ]; do
+case $1 in *=*) export "$1";; *) unset "$1";; esac
+shift; n=$((n-1))
+done
+s=ok
+if [ -n "$c" ] && ! cd "$c" 2>/dev/null; then s=bad-cwd
+else case $1 in
+*/*) if [ ! -e "$1" ]; then s=not-found; elif [ -d "$1" ] || [ ! -x "$1" ]; then s=not-executable; fi;;
+*) s=not-found; set -f; IFS=:
+for d in $PATH; do f=\${d:-.}/$1
+if [ -f "$f" ]; then if [ -x "$f" ]; then s=ok; break; fi; s=not-executable; fi
+done
+unset IFS; set +f;;
+esac; fi
+t=-
+r() { t=\${20}; }
+if { read -r l < /proc/$$/stat; } 2>/dev/null; then set -f; r \${l##*) }; set +f; fi
+printf '\\036qemu-kvm:%s:%s:%s\\n' "$$" "$t" "$s"
+[ "$s" = ok ] || exit 127
+exec "$@"`;
+
+/**
+ * The supervisor: one per SSH connection, `exec /bin/sh -c SUPERVISOR
+ * qemu-kvm-supervisor`, reading one request per line on stdin (every field is a
+ * validated token: a number, a signal name, `-`):
+ *
+ * - `add PID START`: a command started (its process group is PID).
+ * - `del PID`: it ended.
+ * - `sig ID SIGNAL PID START GROUP`: send SIGNAL to PID (GROUP 1: its process
+ *   group), if PID still has start time START (`-`: any); replies `ID 0` (sent),
+ *   `ID 1` (no such process) or `ID 2` (refused, e.g. EPERM).
+ *
+ * It exists because sshd does not stop a command when its channel closes (no
+ * pty), and OpenSSH ignores the SSH "signal" request for root logins (no
+ * privilege separation then: "session signalling requires privilege
+ * separation"). On EOF (the client closed, or sshd noticed the connection was
+ * lost) it stops every group still registered: SIGTERM, up to 10 s, SIGKILL.
+ */
+export const SUPERVISOR = `set -f
+trap '' PIPE HUP INT
+if kill -s 0 -- $$ 2>/dev/null; then d=--; else d=; fi
+g=
+r() { z=$1; t=\${20}; }
+same() {
+{ read -r l < "/proc/$1/stat"; } 2>/dev/null || return 1
+z=; t=; r \${l##*) }
+[ "$2" = - ] || [ "$t" = "$2" ]
+}
+live() { same "$1" "$2" && [ "$z" != Z ]; }
+sig() {
+if ! same "$3" "$4"; then x=1
+elif { if [ "$5" = 1 ]; then kill -s "$2" $d "-$3"; else kill -s "$2" "$3"; fi; } 2>/dev/null; then x=0
+elif same "$3" "$4"; then x=2
+else x=1; fi
+printf '%s %s\\n' "$1" "$x"
+}
+while read -r o a b c e f; do
+case $o in
+add) g="$g $a:$b";;
+del) h=; for x in $g; do [ "\${x%%:*}" = "$a" ] || h="$h $x"; done; g=$h;;
+sig) sig "$a" "$b" "$c" "$e" "$f";;
+esac
+done
+h=
+for x in $g; do if live "\${x%%:*}" "\${x#*:}"; then kill -s TERM $d "-\${x%%:*}" 2>/dev/null; h="$h $x"; fi; done
+i=0
+while [ -n "$h" ] && [ $i -lt 10 ]; do
+sleep 1; i=$((i+1)); n=
+for x in $h; do live "\${x%%:*}" "\${x#*:}" && n="$n $x"; done; h=$n
+done
+for x in $h; do kill -s KILL $d "-\${x%%:*}" 2>/dev/null; done`;
+
+/** The supervisor's command string. */
+export const SUPERVISOR_COMMAND = quoteCommand([
+  "exec",
+  "/bin/sh",
+  "-c",
+  SUPERVISOR,
+  "qemu-kvm-supervisor",
+]);
+
+/**
+ * The most bytes of command line sent: OpenSSH's packets carry at most 256 KiB,
+ * and a too-big request would cost the whole connection.
+ */
+export const MAX_COMMAND_BYTES = 200_000;
+
+/** The one command string SSH carries for `argv` (quoted by `quoteCommand`). */
+export function remoteCommand(
+  argv: readonly string[],
+  options: { cwd?: string; env?: EnvChanges } = {},
+): string {
+  const env = Object.entries(options.env ?? {}).map(([name, value]) =>
+    value === undefined ? name : `${name}=${value}`,
+  );
+  // `cd` would read a leading `-` as an option.
+  const cwd =
+    options.cwd === undefined ? "" : options.cwd.startsWith("-") ? `./${options.cwd}` : options.cwd;
+  const command = quoteCommand([
+    "exec",
+    "/bin/sh",
+    "-c",
+    WRAPPER,
+    "qemu-kvm",
+    cwd,
+    String(env.length),
+    ...env,
+    ...argv,
+  ]);
+  const bytes = Buffer.byteLength(command);
+  if (bytes > MAX_COMMAND_BYTES)
+    throw new HostQuoteError(
+      "argv",
+      `is too long for SSH: ${bytes} bytes of command line (at most ${MAX_COMMAND_BYTES}); pass large data as input or a file`,
+    );
+  return command;
+}
+
+export type HeaderStatus = "ok" | "not-found" | "not-executable" | "bad-cwd";
+
+export interface Header {
+  pid: number;
+  /** `undefined` when the host has no /proc. */
+  startTime: bigint | undefined;
+  status: HeaderStatus;
+}
+
+const MARKER = Buffer.from("\x1eqemu-kvm:");
+const HEADER = /^(\d+):(\d+|-):(ok|not-found|not-executable|bad-cwd)$/;
+const MAX_PREAMBLE = 64 * 1024;
+
+/**
+ * The command's stdout with the wrapper's header taken out: emits `header` once,
+ * then passes every later byte through unchanged. What came before the header (a
+ * login shell's noise) is dropped, and reported as `preamble`.
+ */
+export class HeaderStripper extends Transform {
+  header: Header | undefined;
+  #pending: Buffer = Buffer.alloc(0);
+  #dropped = 0;
+  #preamble = "";
+
+  /** The start of what came before the header (for error messages). */
+  get preamble(): string {
+    return this.#preamble;
+  }
+
+  #drop(bytes: Buffer): void {
+    this.#dropped += bytes.length;
+    if (this.#preamble.length < 2000) this.#preamble += bytes.toString("utf8").slice(0, 2000);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (!this.header && this.#pending.length > 0) this.#drop(this.#pending);
+    callback();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.header) {
+      callback(null, chunk);
+      return;
+    }
+    let buffer = Buffer.concat([this.#pending, chunk]);
+    const start = buffer.indexOf(MARKER);
+    if (start < 0) {
+      // Keep only what could be the start of a marker.
+      const keep = Math.min(buffer.length, MARKER.length - 1);
+      this.#drop(buffer.subarray(0, buffer.length - keep));
+      this.#pending = buffer.subarray(buffer.length - keep);
+      if (this.#dropped > MAX_PREAMBLE) {
+        callback(new Error(`no command header after ${this.#dropped} bytes of output`));
+        return;
+      }
+      callback();
+      return;
+    }
+    if (start > 0) {
+      this.#drop(buffer.subarray(0, start));
+      buffer = buffer.subarray(start);
+    }
+    const end = buffer.indexOf(0x0a);
+    if (end < 0) {
+      this.#pending = buffer;
+      callback();
+      return;
+    }
+    const match = HEADER.exec(buffer.subarray(MARKER.length, end).toString("latin1"));
+    if (!match) {
+      callback(
+        new Error(`malformed command header ${JSON.stringify(buffer.subarray(0, end).toString())}`),
+      );
+      return;
+    }
+    this.header = {
+      pid: Number(match[1]),
+      startTime: match[2] === "-" ? undefined : BigInt(match[2]!),
+      status: match[3] as HeaderStatus,
+    };
+    this.#pending = Buffer.alloc(0);
+    if (this.#dropped > 0) this.emit("preamble", this.#dropped);
+    this.emit("header", this.header);
+    const rest = buffer.subarray(end + 1);
+    callback(null, rest.length > 0 ? rest : undefined);
+  }
+}

@@ -1,0 +1,196 @@
+import type { SFTPWrapper, Stats } from "ssh2";
+import { HostSystemError } from "./errors.js";
+
+/**
+ * File operations over SFTP, on the connection's one SFTP session: no process
+ * per operation, binary-safe, modes applied exactly with fchmod. Reads and writes
+ * keep several requests in flight (SFTP answers each in order), so throughput
+ * does not collapse with latency.
+ */
+
+const CHUNK = 64 * 1024;
+const IN_FLIGHT = 16;
+
+/** SFTP status codes (draft-ietf-secsh-filexfer-02). */
+const NO_SUCH_FILE = 2;
+const PERMISSION_DENIED = 3;
+
+interface SftpError extends Error {
+  code?: number | string;
+}
+
+/** The errno name an SFTP status stands for (OpenSSH maps errno to these three). */
+export function sftpCode(error: unknown): string {
+  const code = (error as SftpError).code;
+  if (code === NO_SUCH_FILE) return "ENOENT";
+  if (code === PERMISSION_DENIED) return "EACCES";
+  return "EIO";
+}
+
+export function sftpError(
+  operation: string,
+  error: unknown,
+  path: string,
+  host: string,
+  systemCode?: string,
+) {
+  return new HostSystemError(operation, systemCode ?? sftpCode(error), (error as Error).message, {
+    cause: error,
+    path,
+    host,
+  });
+}
+
+function call<T>(
+  fn: (callback: (error: Error | undefined | null, value: T) => void) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    fn((error, value) => (error ? reject(error) : resolve(value)));
+  });
+}
+
+export function stat(sftp: SFTPWrapper, path: string): Promise<Stats> {
+  return call((callback) => sftp.stat(path, callback));
+}
+
+export function lstat(sftp: SFTPWrapper, path: string): Promise<Stats> {
+  return call((callback) => sftp.lstat(path, callback));
+}
+
+function close(sftp: SFTPWrapper, handle: Buffer): Promise<void> {
+  return call<void>((callback) => sftp.close(handle, (error) => callback(error, undefined)));
+}
+
+/** Runs `count` tasks with at most IN_FLIGHT at a time. */
+async function pooled(count: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count) }, worker));
+}
+
+function readAt(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+) {
+  return new Promise<number>((resolve, reject) => {
+    sftp.read(handle, buffer, offset, length, position, (error, bytesRead) => {
+      // ssh2 reports EOF as an error with code 1 (SSH_FX_EOF).
+      if (error && (error as SftpError).code !== 1) reject(error);
+      else resolve(error ? 0 : bytesRead);
+    });
+  });
+}
+
+/**
+ * Reads a whole file. The size from fstat is read in parallel chunks; then reading
+ * continues until EOF (files in /proc report size 0, and a file may grow).
+ */
+export async function readWholeFile(sftp: SFTPWrapper, path: string): Promise<Buffer> {
+  const handle = await call<Buffer>((callback) => sftp.open(path, "r", callback));
+  try {
+    const info = await call<Stats>((callback) => sftp.fstat(handle, callback));
+    if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { errno: "EISDIR" });
+    const size = info.size;
+    const parts: Buffer[] = [];
+    let position = 0;
+    if (size > 0) {
+      const buffer = Buffer.allocUnsafe(size);
+      const chunks = Math.ceil(size / CHUNK);
+      let short = false;
+      let total = 0;
+      await pooled(chunks, async (index) => {
+        const offset = index * CHUNK;
+        const length = Math.min(CHUNK, size - offset);
+        let done = 0;
+        while (done < length) {
+          const read = await readAt(
+            sftp,
+            handle,
+            buffer,
+            offset + done,
+            length - done,
+            offset + done,
+          );
+          if (read === 0) {
+            short = true;
+            break;
+          }
+          done += read;
+        }
+        total += done;
+      });
+      // Shrunk while reading: fall back to reading sequentially from the start.
+      if (short) return Buffer.concat([await readSequential(sftp, handle, 0)]);
+      parts.push(buffer);
+      position = total;
+    }
+    parts.push(await readSequential(sftp, handle, position));
+    return Buffer.concat(parts);
+  } finally {
+    await close(sftp, handle).catch(() => {});
+  }
+}
+
+async function readSequential(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  position: number,
+): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    const read = await readAt(sftp, handle, buffer, 0, CHUNK, position);
+    if (read === 0) return Buffer.concat(parts);
+    parts.push(buffer.subarray(0, read));
+    position += read;
+  }
+}
+
+/** Creates or truncates `path`, sets `mode` exactly (fchmod) before any data, writes `data`. */
+export async function writeWholeFile(
+  sftp: SFTPWrapper,
+  path: string,
+  data: Buffer,
+  mode: number | undefined,
+): Promise<void> {
+  const handle = await call<Buffer>((callback) =>
+    mode === undefined ? sftp.open(path, "w", callback) : sftp.open(path, "w", { mode }, callback),
+  );
+  try {
+    if (mode !== undefined)
+      await call<void>((callback) =>
+        sftp.fchmod(handle, mode, (error) => callback(error, undefined)),
+      );
+    const chunks = Math.ceil(data.length / CHUNK);
+    await pooled(chunks, (index) =>
+      call<void>((callback) => {
+        const offset = index * CHUNK;
+        sftp.write(handle, data, offset, Math.min(CHUNK, data.length - offset), offset, (error) =>
+          callback(error, undefined),
+        );
+      }),
+    );
+  } finally {
+    await close(sftp, handle).catch(() => {});
+  }
+}
+
+export function unlink(sftp: SFTPWrapper, path: string): Promise<void> {
+  return call<void>((callback) => sftp.unlink(path, (error) => callback(error, undefined)));
+}
+
+export function rmdir(sftp: SFTPWrapper, path: string): Promise<void> {
+  return call<void>((callback) => sftp.rmdir(path, (error) => callback(error, undefined)));
+}
+
+/** Whether a directory has entries (to tell ENOTEMPTY from other SFTP failures). */
+export async function hasEntries(sftp: SFTPWrapper, path: string): Promise<boolean> {
+  const entries = await call<unknown[]>((callback) => sftp.readdir(path, callback));
+  return entries.length > 0;
+}

@@ -1,0 +1,380 @@
+import { PassThrough, type Readable, type Writable } from "node:stream";
+import type { ClientChannel } from "ssh2";
+import { ProcessBase, settlesWithin } from "./base-host.js";
+import { debug } from "./debug.js";
+import {
+  describeArgv,
+  HostAbortError,
+  type HostClosedError,
+  HostConnectionLostError,
+  HostSpawnError,
+  HostSystemError,
+  tail,
+} from "./errors.js";
+import type { ProcessExit, Signal } from "./host.js";
+import { type Header, HeaderStripper } from "./remote-scripts.js";
+import { signalName } from "./signals.js";
+import { SessionRefusedError, type SshConnection } from "./ssh-connection.js";
+
+export interface RemoteExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const SPAWN_FAILURES = {
+  "not-found": "not found",
+  "not-executable": "not an executable file",
+  "bad-cwd": "the working directory cannot be entered",
+} as const;
+
+/**
+ * One command running over SSH in its own session channel, under the wrapper
+ * (see remote-scripts.ts). Exposes stdin, stdout (without the header) and stderr
+ * as streams at once, before the channel is open, and settles:
+ * - `header` when the wrapper reported the pid (or refused to start the command);
+ * - `exit` when the exit status arrives;
+ * - `closed` when the channel is closed (all output delivered).
+ * A lost connection rejects what is pending with `ERR_HOST_CONNECTION_LOST`.
+ */
+export class RemoteCommand {
+  readonly stdin = new PassThrough();
+  readonly stdout = new HeaderStripper();
+  readonly stderr = new PassThrough();
+  readonly header: Promise<Header>;
+  readonly exit: Promise<RemoteExit>;
+  readonly closed: Promise<void>;
+  #channel: ClientChannel | undefined;
+  #exit: RemoteExit | undefined;
+  #stderrTail = "";
+  #settleHeader!: { resolve: (header: Header) => void; reject: (error: Error) => void };
+  #settleExit!: { resolve: (exit: RemoteExit) => void; reject: (error: Error) => void };
+  #settleClosed!: () => void;
+  #finished = false;
+
+  constructor(
+    readonly connection: SshConnection,
+    readonly argv: readonly string[],
+  ) {
+    this.header = new Promise((resolve, reject) => {
+      this.#settleHeader = { resolve, reject };
+    });
+    this.exit = new Promise((resolve, reject) => {
+      this.#settleExit = { resolve, reject };
+    });
+    this.closed = new Promise((resolve) => {
+      this.#settleClosed = resolve;
+    });
+    this.header.catch(() => {});
+    this.exit.catch(() => {});
+    this.stdin.on("error", (error) => debug("ssh: stdin of %s: %s", argv[0], error.message));
+    this.stdout.once("header", (header: Header) => {
+      if (header.status === "ok") connection.supervisor.add(header.pid, header.startTime);
+      this.#settleHeader.resolve(header);
+    });
+    // A malformed header (not our wrapper's output) ends the command.
+    this.stdout.on("error", (error) => {
+      this.#settleHeader.reject(
+        new HostSpawnError(argv, "remote-shell", error.message, {
+          cause: error,
+          host: connection.name,
+        }),
+      );
+      this.#channel?.close();
+    });
+    this.stderr.on("error", (error) => debug("ssh: stderr of %s: %s", argv[0], error.message));
+    this.stdout.once("preamble", (bytes: number) =>
+      debug("ssh %s: the login shell printed %d bytes before the command", connection.name, bytes),
+    );
+    const unsubscribe = connection.onLost((error) => this.#fail(error));
+    this.closed.then(unsubscribe);
+  }
+
+  get name(): string {
+    return this.connection.name;
+  }
+
+  /** Wires the opened channel (the caller opened it within the session limit). */
+  attach(channel: ClientChannel): void {
+    this.#channel = channel;
+    channel.on("exit", (code: number | null, signal?: string) => {
+      this.#exit = {
+        exitCode: code ?? null,
+        signal:
+          code === null || code === undefined ? ((signal ?? null) as NodeJS.Signals | null) : null,
+      };
+      void this.header.then(
+        (header) => this.connection.supervisor.remove(header.pid),
+        () => {},
+      );
+      this.#settleExit.resolve(this.#exit);
+    });
+    channel.stderr.on("data", (chunk: Buffer) => {
+      this.#stderrTail = (this.#stderrTail + chunk.toString("utf8")).slice(-4000);
+    });
+    channel.stderr.pipe(this.stderr);
+    channel.pipe(this.stdout);
+    this.stdin.pipe(channel);
+    channel.once("close", () => this.#onClose());
+  }
+
+  #onClose(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (!this.stdout.header) {
+      const said = tail(`${this.stdout.preamble}\n${this.#stderrTail}`);
+      this.#settleHeader.reject(
+        new HostSpawnError(
+          this.argv,
+          "remote-shell",
+          `the remote login shell did not run the command (is it a POSIX shell? a nologin account?)${said ? `:\n${said}` : ""}`,
+          { host: this.name },
+        ),
+      );
+    }
+    if (!this.#exit)
+      this.#settleExit.reject(
+        this.connection.lostError ??
+          new HostConnectionLostError(
+            `the channel of ${describeArgv(this.argv)} closed without an exit status`,
+            {
+              host: this.name,
+            },
+          ),
+      );
+    this.#settleClosed();
+  }
+
+  #fail(error: HostConnectionLostError): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#settleHeader.reject(error);
+    this.#settleExit.reject(error);
+    this.stdin.unpipe();
+    this.#channel?.unpipe(this.stdout);
+    this.#channel?.stderr.unpipe(this.stderr);
+    if (!this.stdout.writableEnded) this.stdout.end();
+    if (!this.stderr.writableEnded) this.stderr.end();
+    this.#settleClosed();
+  }
+
+  /** Rejects `header`/`exit` with `error` and closes the channel (the open failed or came too late). */
+  abandon(error: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#settleHeader.reject(error);
+    this.#settleExit.reject(error);
+    this.#channel?.unpipe(this.stdout);
+    this.#channel?.stderr.unpipe(this.stderr);
+    if (!this.stdout.writableEnded) this.stdout.end();
+    if (!this.stderr.writableEnded) this.stderr.end();
+    this.#channel?.close();
+    this.#settleClosed();
+  }
+
+  /** The start failure the header reports, if any. */
+  spawnFailure(header: Header): HostSpawnError | undefined {
+    if (header.status === "ok") return undefined;
+    return new HostSpawnError(this.argv, header.status, SPAWN_FAILURES[header.status], {
+      host: this.name,
+    });
+  }
+
+  /**
+   * Signals the command's process group through the supervisor. `false`: it had
+   * exited. Needs the header (the pid); waits for it.
+   */
+  async signal(signal: NodeJS.Signals): Promise<boolean> {
+    if (this.#exit) return false;
+    const header = await this.header;
+    if (header.status !== "ok" || this.#exit) return false;
+    const outcome = await this.connection.supervisor.signal(
+      header.pid,
+      signal.slice(3),
+      header.startTime,
+      true,
+    );
+    if (outcome === "refused")
+      throw new HostSystemError(
+        "kill",
+        "EPERM",
+        `${signal} to process group ${header.pid} was refused`,
+        {
+          host: this.name,
+        },
+      );
+    return outcome === "sent";
+  }
+
+  /**
+   * Stops the command and what it started: SIGTERM to its process group, SIGKILL
+   * after `forceKillAfterMs`, and the channel is closed if it still is not after
+   * one more delay (a process outside the group holds the output).
+   */
+  async terminate(forceKillAfterMs: number): Promise<void> {
+    const attempt = async (signal: NodeJS.Signals) => {
+      await this.signal(signal).catch((error: unknown) =>
+        debug("ssh %s: %s to %s failed: %s", this.name, signal, this.argv[0], String(error)),
+      );
+    };
+    if (this.#finished) return;
+    // Before the header the command has not started: wait for it (bounded).
+    const started = await settlesWithin(this.header, forceKillAfterMs);
+    if (started) {
+      await attempt("SIGTERM");
+      if (await settlesWithin(this.closed, forceKillAfterMs)) return;
+      await attempt("SIGKILL");
+      if (await settlesWithin(this.closed, forceKillAfterMs)) return;
+      debug("ssh %s: %s still open after SIGKILL: closing its channel", this.name, this.argv[0]);
+    }
+    this.#channel?.close();
+    // sshd answers a close only once the command's pipes are closed: a process that
+    // escaped the group (setsid) and holds them would keep us waiting forever.
+    if (await settlesWithin(this.closed, forceKillAfterMs)) return;
+    debug("ssh %s: the channel of %s does not close: giving up on it", this.name, this.argv[0]);
+    this.#detach();
+  }
+
+  /** Stops waiting for a channel that does not close: ends the streams, settles what is pending. */
+  #detach(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const error = new HostConnectionLostError(
+      `the channel of ${describeArgv(this.argv)} did not close after SIGKILL`,
+      { host: this.name },
+    );
+    this.#settleHeader.reject(error);
+    this.#settleExit.reject(error);
+    this.#channel?.unpipe(this.stdout);
+    this.#channel?.stderr.unpipe(this.stderr);
+    if (!this.stdout.writableEnded) this.stdout.end();
+    if (!this.stderr.writableEnded) this.stderr.end();
+    this.#settleClosed();
+  }
+}
+
+/**
+ * Opens a session channel for `command` and attaches it to `remote`. If the caller
+ * stops waiting (`signal`), a channel that opens later is stopped at once.
+ */
+export function openRemote(
+  remote: RemoteCommand,
+  command: string,
+  options: { signal?: AbortSignal; forceKillAfterMs: number },
+): Promise<void> {
+  const { connection } = remote;
+  return connection
+    .openSession<ClientChannel>("exec", (callback) => connection.client.exec(command, callback), {
+      signal: options.signal,
+    })
+    .then(
+      ({ channel }) => {
+        remote.attach(channel);
+        if (options.signal?.aborted) void remote.terminate(options.forceKillAfterMs);
+      },
+      (error: unknown) => {
+        const failure =
+          error instanceof SessionRefusedError
+            ? new HostSpawnError(remote.argv, "system", error.message, {
+                cause: error,
+                host: remote.name,
+              })
+            : error instanceof Error
+              ? error
+              : new Error(String(error));
+        remote.abandon(failure);
+        throw failure;
+      },
+    );
+}
+
+/** A process started by `sshHost().spawn()`. */
+export class SshProcess extends ProcessBase {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly pid: Promise<number>;
+  readonly exited: Promise<ProcessExit>;
+  readonly #remote: Promise<RemoteCommand>;
+  #failure: Error | undefined;
+
+  constructor(
+    readonly argv: readonly string[],
+    start: () => Promise<RemoteCommand>,
+    protected readonly forceKillAfterMs: number,
+    abort: AbortSignal | undefined,
+  ) {
+    super();
+    const started = performance.now();
+    // The streams exist at once; they are joined to the channel when it opens.
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.stdin = stdin;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    stdin.on("error", (error) => debug("ssh: stdin of %s: %s", argv[0], error.message));
+    this.#remote = start();
+    const running = this.#remote.then((remote) => {
+      stdin.pipe(remote.stdin);
+      remote.stdout.pipe(stdout);
+      remote.stderr.pipe(stderr);
+      return remote;
+    });
+    running.catch(() => {
+      stdin.resume();
+      stdout.end();
+      stderr.end();
+    });
+    this.pid = running.then(async (remote) => {
+      const header = await remote.header;
+      const failure = remote.spawnFailure(header);
+      if (failure) throw failure;
+      return header.pid;
+    });
+    this.exited = this.pid.then(async () => {
+      const remote = await running;
+      const exit = await remote.exit;
+      if (this.#failure) throw this.#failure;
+      return { ...exit, durationMs: performance.now() - started };
+    });
+    this.exited = this.exited.catch((error: unknown) => {
+      throw this.#failure ?? error;
+    });
+    this.pid.catch(() => {});
+    this.exited.catch(() => {});
+    if (abort) {
+      const onAbort = () => {
+        this.#failure ??= new HostAbortError(`spawn ${describeArgv(argv)}`, {
+          cause: abort.reason,
+        });
+        void this.stop();
+      };
+      if (abort.aborted) onAbort();
+      else {
+        abort.addEventListener("abort", onAbort, { once: true });
+        const forget = () => abort.removeEventListener("abort", onAbort);
+        this.exited.then(forget, forget);
+      }
+    }
+  }
+
+  async kill(signal: Signal = "SIGTERM"): Promise<boolean> {
+    const name = signalName(signal);
+    const remote = await this.#remote.catch(() => undefined);
+    if (!remote) return false;
+    return remote.signal(name).catch((error: unknown) => {
+      if (error instanceof HostSystemError) throw error;
+      return false;
+    });
+  }
+
+  destroyNow(error: HostClosedError): void {
+    this.#failure ??= error;
+    void this.kill("SIGKILL").finally(() => {
+      void this.#remote.then(
+        (remote) => remote.abandon(error),
+        () => {},
+      );
+    });
+  }
+}

@@ -1,0 +1,4 @@
+import { localHost } from "../../src/index.js";
+import { hostConformance } from "./conformance.js";
+
+hostConformance("localHost", { open: async () => localHost() });
