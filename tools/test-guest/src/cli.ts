@@ -6,6 +6,11 @@ import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { currentRecipeHash, defaultCacheDirectory, ensureGuest } from "./ensure-guest.js";
 
+/** For people to copy and paste (nothing runs it): POSIX single quotes where needed. */
+function quoteForDisplay(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
 async function build(): Promise<void> {
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort(new Error("interrupted (SIGINT)")));
@@ -25,7 +30,9 @@ async function build(): Promise<void> {
     ["ssh key", guest.sshPrivateKeyPath],
     [
       "qemu",
-      `qemu-system-x86_64 ${guest.qemuArgs({ serial: { kind: "unix", path: "SERIAL.sock" } }).join(" ")}`,
+      ["qemu-system-x86_64", ...guest.qemuArgs({ serial: { kind: "unix", path: "serial.sock" } })]
+        .map(quoteForDisplay)
+        .join(" "),
     ],
   ];
   for (const [name, value] of rows) console.log(`${name.padEnd(8)} ${value}`);
