@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -72,15 +73,20 @@ export interface LaunchedGuest extends AsyncDisposable {
   stop(options?: { stageTimeoutMs?: number }): Promise<StopStage>;
 }
 
-const live = new Set<ChildProcess>();
+/** Running QEMUs of this process and their runtime directories. */
+const live = new Map<ChildProcess, string>();
 let exitHookInstalled = false;
-function killOnExit(child: ChildProcess): void {
-  live.add(child);
+function killOnExit(child: ChildProcess, directory: string): void {
+  live.set(child, directory);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    // Last resort: a crashing test process must not leave QEMU behind.
+    // Last resort when the process exits with guests still up (a test runner tearing
+    // down, a broken pipe): QEMU must not outlive us, nor its directory.
     process.once("exit", () => {
-      for (const running of live) running.kill("SIGKILL");
+      for (const [running, runtimeDirectory] of live) {
+        running.kill("SIGKILL");
+        rmSync(runtimeDirectory, { recursive: true, force: true });
+      }
     });
   }
 }
@@ -135,7 +141,7 @@ export async function launchGuest(
 
   const spawnedAt = performance.now();
   const child = spawn(qemuBinary, argv, { stdio: ["ignore", "ignore", "pipe"] });
-  killOnExit(child);
+  killOnExit(child, directory);
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = tail(stderr + chunk, 16_384);
