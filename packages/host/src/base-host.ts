@@ -103,14 +103,20 @@ export abstract class ProcessBase implements TrackedProcess {
   }
 }
 
-/** Resolves true if `promise` settles within `ms`, false otherwise. */
+/** Resolves true if `promise` settles (either way) within `ms`, false otherwise. Never rejects. */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
   });
   try {
-    return await Promise.race([promise.then(() => true as const), expired]);
+    return await Promise.race([
+      promise.then(
+        () => true as const,
+        () => true as const,
+      ),
+      expired,
+    ]);
   } finally {
     clearTimeout(timer);
   }

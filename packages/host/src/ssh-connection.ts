@@ -225,7 +225,6 @@ export class SshConnection {
     this.supervisor = new Supervisor(this);
     client.on("error", (error: Error) => {
       this.#lastError = error;
-      debug("ssh %s: %s", this.name, error.message);
     });
     this.closed = new Promise((resolve) => {
       client.once("close", () => {
@@ -288,7 +287,15 @@ export class SshConnection {
   async openSession<T extends ClientChannel | SFTPWrapper>(
     kind: string,
     open: (callback: (error: Error | undefined, channel: T) => void) => void,
-    options: { signal?: AbortSignal; persistent?: boolean } = {},
+    options: {
+      signal?: AbortSignal;
+      persistent?: boolean;
+      /**
+       * Called with the channel inside ssh2's callback: ssh2 may emit the channel's
+       * events (`exit`!) in the same tick, before a promise continuation runs.
+       */
+      onChannel?: (channel: T) => void;
+    } = {},
   ): Promise<{ channel: T; release: () => void }> {
     for (;;) {
       if (this.#lost) throw this.#lost;
@@ -298,10 +305,27 @@ export class SshConnection {
         throw this.#lost;
       }
       let channel: T;
+      let done = () => {};
       try {
         channel = await this.guard(
           new Promise<T>((resolve, reject) => {
-            open((error, opened) => (error ? reject(error) : resolve(opened)));
+            open((error, opened) => {
+              if (error) {
+                reject(error);
+                return;
+              }
+              if (options.persistent) this.slots.persistent++;
+              let released = false;
+              done = () => {
+                if (released) return;
+                released = true;
+                if (options.persistent) this.slots.persistent--;
+                release();
+              };
+              opened.once("close", done);
+              options.onChannel?.(opened);
+              resolve(opened);
+            });
           }),
         );
       } catch (error) {
@@ -327,15 +351,6 @@ export class SshConnection {
           },
         );
       }
-      if (options.persistent) this.slots.persistent++;
-      let released = false;
-      const done = () => {
-        if (released) return;
-        released = true;
-        if (options.persistent) this.slots.persistent--;
-        release();
-      };
-      channel.once("close", done);
       return { channel, release: done };
     }
   }
@@ -435,6 +450,9 @@ export class SshConnection {
         ? { algorithms: { serverHostKey: verify.algorithms as ServerHostKeyAlgorithm[] } }
         : {}),
     };
+    // ssh2 may still report errors after a failed attempt (a late handshake timeout):
+    // they must not become uncaught exceptions.
+    client.on("error", (error: Error) => debug("ssh %s: %s", name, error.message));
     debug("ssh %s: connecting", name);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(

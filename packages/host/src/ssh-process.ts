@@ -265,10 +265,10 @@ export function openRemote(
   return connection
     .openSession<ClientChannel>("exec", (callback) => connection.client.exec(command, callback), {
       signal: options.signal,
+      onChannel: (channel) => remote.attach(channel),
     })
     .then(
-      ({ channel }) => {
-        remote.attach(channel);
+      () => {
         if (options.signal?.aborted) void remote.terminate(options.forceKillAfterMs);
       },
       (error: unknown) => {

@@ -21,6 +21,13 @@ export interface SshdOptions {
    * (a wrong password is refused). Default false.
    */
   passwordAuthentication?: boolean;
+  /**
+   * Let the login shell read its startup files for commands. Default false: the
+   * session gets `SHLVL=1` (sshd `SetEnv`), so bash skips ~/.bashrc, which it would
+   * otherwise read for every command sshd runs; tests and benchmarks then do not
+   * depend on (or pay for) this machine's shell setup.
+   */
+  shellStartupFiles?: boolean;
   /** Extra sshd_config lines, appended last (e.g. `["MaxSessions 3"]`). */
   config?: readonly string[];
   /** Deadline for sshd to listen, per start. Default 30 000 ms. */
@@ -269,6 +276,7 @@ class SshdServer {
       "PrintMotd no",
       "PrintLastLog no",
       "LogLevel INFO",
+      ...(this.options.shellStartupFiles ? [] : ["SetEnv SHLVL=1"]),
       ...(this.options.config ?? []),
       "",
     ].join("\n");
