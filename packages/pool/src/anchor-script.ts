@@ -1,0 +1,258 @@
+/**
+ * The scripts the pool runs on the host. They are fixed strings: every value
+ * (the state directory, numbers, addresses) is passed as an argument or a
+ * request field and only ever expanded quoted; nothing is interpolated into code.
+ *
+ * ## The anchor
+ *
+ * One per pool client, started with
+ * `/bin/sh -c ANCHOR qemu-kvm-pool NONCE STATE_DIR EXPIRY_S PERIOD_S LOCK_WAIT_S UMASK AWK`.
+ * It is the client's presence on the host: its pid and start time are the
+ * holder of the client's owners, and it lives exactly as long as its stdin is
+ * open (the client process and, over SSH, the connection). It also serves the
+ * client's transactions, so a transaction costs no process start and one round
+ * trip while the lock is held.
+ *
+ * Output is framed by header lines `\036NONCE TAG [ARGS]`; a response ends with
+ * `\036NONCE end STATUS [DETAIL]`. Bytes of the state file can never look like a
+ * header: the nonce is random.
+ *
+ * On start it resolves and checks the state directory, then prints an `info`
+ * section (pid, start time, boot id, uid, directory, whether to fsync, CPU
+ * topology) and `end ok`, or `end error REASON MESSAGE` and exits.
+ *
+ * Requests, one per line on stdin:
+ * - empty line: a heartbeat;
+ * - `t NET LO HI PIDS PCI`: a transaction. Takes the lock (`flock -x` on
+ *   `STATE_DIR/lock`, with a bounded wait when flock supports `-w`), checks the
+ *   locked file is still the one at the path, prints the facts (the `AWK`
+ *   program: state file, /proc/PID/stat of every owner's holder and of PIDS,
+ *   the sockets bound to ports LO–HI when NET is 1, from `ss` (netlink, filtered
+ *   in the kernel: fast even with many sockets) or, without ss, from
+ *   /proc/net/{tcp,tcp6,udp,udp6}; then sysfs facts of the PCI addresses) and
+ *   `end ready`. Then it reads the decision: `c SIZE`, exactly
+ *   SIZE bytes of new state and a line holding the nonce (the bytes go to a
+ *   temporary file; only if the nonce line follows them, which proves they all
+ *   arrived, is the file fsynced unless the directory is on tmpfs, renamed over
+ *   the state file, and the directory fsynced), answered `end committed`; or
+ *   `a`, answered `end unchanged`. The lock is released before the answer. A lock wait that
+ *   times out answers `end error lock-timeout` (the client retries).
+ * - EOF: exit (the kernel releases the lock if it was held).
+ *
+ * With EXPIRY_S > 0 a watchdog subshell kills the anchor once it has read
+ * nothing (no heartbeat, no request) for EXPIRY_S seconds, checked every
+ * PERIOD_S seconds through the anchor's `rchar` in /proc/PID/io. A client that
+ * stopped talking (its machine died, the network is partitioned, it is
+ * stopped) thus loses its anchor, its uncommitted transaction and the lock.
+ * Lock waits are bounded below EXPIRY_S, so waiting for the lock never looks
+ * like silence.
+ */
+export const ANCHOR_SCRIPT = `set -f
+N=$1 D=$2 E=$3 P=$4 W=$5 M=$6 A=$7
+h() { printf '\\036%s %s\\n' "$N" "$*"; }
+die() { h end error "$@"; exit 1; }
+umask "$M" 2>/dev/null || die usage "bad umask $M"
+cd / || die cwd "cannot enter /"
+for x in flock awk mv sleep id head; do
+command -v "$x" >/dev/null 2>&1 || die missing-tool "$x is not installed on the host (the pool needs flock, awk, mv, sleep, id, head)"
+done
+case $(head --version 2>/dev/null) in *coreutils*) X=1;; *) X=0; command -v dd >/dev/null 2>&1 || die missing-tool "dd is not installed on the host";; esac
+{ read -r l < /proc/$$/stat; } 2>/dev/null || die no-proc "cannot read /proc/$$/stat"
+r() { T0=\${20}; }
+r \${l##*) }
+{ read -r B < /proc/sys/kernel/random/boot_id; } 2>/dev/null || B=-
+U=$(id -u) || die id "id -u failed"
+o=0
+if [ -z "$D" ]; then
+if [ "$U" = 0 ]; then D=/run/qemu-kvm/pool; else D=/tmp/qemu-kvm-pool-$U; fi
+o=1
+fi
+if [ ! -d "$D" ]; then
+x=$(mkdir -p -m 700 -- "$D" 2>&1) || [ -d "$D" ] || die state-dir "cannot create $D: $x"
+fi
+[ -L "$D" ] && die state-dir "$D is a symbolic link"
+[ "$o" = 0 ] || [ -O "$D" ] || die state-dir "$D belongs to another user"
+[ -w "$D" ] && [ -x "$D" ] || die state-dir "$D is not writable"
+L=$D/lock S=$D/state.jsonl
+[ -e "$L" ] || { : >> "$L"; } 2>/dev/null || die state-dir "cannot create $L"
+[ -r "$L" ] || die state-dir "cannot read $L"
+case $(stat -f -c %T -- "$D" 2>/dev/null) in tmpfs|ramfs) Y=0;; *) Y=1;; esac
+if ss -tuan sport eq :1 >/dev/null 2>&1; then SS=1; else SS=0; fi
+if [ "$W" -gt 0 ] && flock -x -w 1 8 8</dev/null 2>/dev/null; then FW=1; else FW=0; fi
+set +f
+for f in "$D"/state.jsonl.*.tmp; do
+[ -e "$f" ] || continue
+p=\${f##*/state.jsonl.}; p=\${p%.tmp}
+case $p in ''|*[!0-9]*) continue;; esac
+[ -d "/proc/$p" ] || rm -f -- "$f"
+done
+set -f
+G=0
+if [ "$E" -gt 0 ] && { read -r x c < /proc/$$/io; } 2>/dev/null; then
+G=1 a=$$
+(
+pp() { z=$2; }
+l= k=0
+while sleep "$P"; do
+{ read -r x < /proc/self/stat; } 2>/dev/null || exit 0
+pp \${x##*) }
+[ "$z" = "$a" ] || exit 0
+{ read -r x c < "/proc/$a/io"; } 2>/dev/null || exit 0
+if [ "$c" != "$l" ]; then l=$c k=0; else
+k=$((k + P))
+if [ "$k" -ge "$E" ]; then kill -s TERM "$a" 2>/dev/null; exit 0; fi
+fi
+done
+) </dev/null >/dev/null 2>&1 &
+fi
+h info
+printf 'pid %s\\nstart %s\\nboot %s\\nuid %s\\ndir %s\\ndurable %s\\nlockwait %s\\nwatchdog %s\\nss %s\\n' "$$" "$T0" "$B" "$U" "$D" "$Y" "$FW" "$G" "$SS"
+{ read -r x < /sys/devices/system/cpu/online; } 2>/dev/null && printf 'online %s\\n' "$x"
+{ read -r x < /sys/devices/system/cpu/isolated; } 2>/dev/null && printf 'isolated %s\\n' "$x"
+set +f
+for n in /sys/devices/system/node/node[0-9]*; do
+[ -e "$n/cpulist" ] && x=$(cat "$n/cpulist" 2>/dev/null) && printf 'node %s %s\\n' "\${n##*/node}" "$x"
+done
+set -f
+h end ok
+lock() {
+i=0
+while :; do
+[ -e "$L" ] || { : >> "$L"; } 2>/dev/null
+{ command exec 9< "$L"; } 2>/dev/null || { h end error lock "cannot open $L"; return 1; }
+if [ "$FW" = 1 ]; then
+flock -x -w "$W" 9 || { exec 9<&-; h end error lock-timeout "waited $W s for $L"; return 1; }
+else
+flock -x 9 || { exec 9<&-; h end error lock "flock failed on $L"; return 1; }
+fi
+[ "/proc/$$/fd/9" -ef "$L" ] && return 0
+exec 9<&-
+i=$((i + 1))
+[ "$i" -lt 10 ] || { h end error lock "$L keeps being replaced"; return 1; }
+done
+}
+pci() {
+IFS=,
+set -- $1
+unset IFS
+for a do
+p=/sys/bus/pci/devices/$a
+if [ ! -e "$p" ]; then printf 'missing %s\\n' "$a"; continue; fi
+f=-; if cd -P "$p/physfn" 2>/dev/null; then f=\${PWD##*/}; fi
+t=-; [ -e "$p/sriov_totalvfs" ] && { { read -r t < "$p/sriov_totalvfs"; } 2>/dev/null || t=0; }
+m=-; { read -r m < "$p/numa_node"; } 2>/dev/null || m=-
+v=
+set +f
+for x in "$p"/virtfn*; do
+[ -e "$x" ] && cd -P "$x" 2>/dev/null && v=$v\${v:+,}\${PWD##*/}
+done
+set -f
+cd /
+printf 'device %s %s %s %s %s\\n' "$a" "$f" "$t" "$m" "\${v:--}"
+done
+}
+commit() {
+case $1 in ''|*[!0-9]*) R="error protocol bad-size"; return;; esac
+T=$D/state.jsonl.$$.tmp
+if [ "$X" = 1 ]; then head -c "$1" > "$T" 9<&-; else dd bs=1 count="$1" of="$T" 2>/dev/null 9<&-; fi
+z=
+IFS= read -r z || { rm -f -- "$T"; exit 0; }
+if [ "$z" != "\${N}" ]; then rm -f -- "$T"; R="error commit short-write"; return; fi
+[ "$Y" = 1 ] && { sync "$T" 2>/dev/null 9<&- || :; }
+if mv -f -- "$T" "$S" 9<&-; then
+[ "$Y" = 1 ] && { sync "$D" 2>/dev/null 9<&- || :; }
+R=committed
+else
+rm -f -- "$T"; R="error commit rename-failed"
+fi
+}
+txn() {
+lock || return 0
+if [ -e "$S" ]; then e=1; else e=0; fi
+if [ "$SS" = 1 ]; then w=0; else w=$2; fi
+awk "$A" "$N" "$S" "$e" "$w" "$3" "$4" "$5" </dev/null 9<&- || { exec 9<&-; h end error facts "awk failed"; return 0; }
+if [ "$2" = 1 ] && [ "$SS" = 1 ]; then
+h ss
+ss -tuan sport ge ":$3" and sport le ":$4" 2>/dev/null 9<&- || { exec 9<&-; h end error facts "ss failed"; return 0; }
+fi
+if [ "$6" != - ]; then h pci; pci "$6"; fi
+h end ready
+q= k=0
+while IFS= read -r q; do [ -n "$q" ] && { k=1; break; }; done
+[ "$k" = 1 ] || exit 0
+case $q in
+"c "*) commit "\${q#c }";;
+*) R=unchanged;;
+esac
+exec 9<&-
+h end $R
+}
+while IFS= read -r q; do
+case $q in
+'') ;;
+"t "*) set -- $q; txn "$@";;
+*) h end error protocol "unknown request";;
+esac
+done
+exit 0`;
+
+/**
+ * The facts of a transaction, printed under the lock in one process:
+ * `awk AWK NONCE STATE EXISTS NET LO HI PIDS`.
+ * - `state EXISTS`: the state file's lines (`unreadable` if it exists but
+ *   cannot be read);
+ * - `proc`: `PID STATLINE` (or `PID -` if there is no such process) for the
+ *   holder of every owner record (its first `"pid":`) and for each of PIDS;
+ * - `net` (NET = 1): `PROTO PORT STATE` for every socket in /proc/net/{tcp,tcp6,
+ *   udp,udp6} whose local port is within LO–HI.
+ * Everything happens in BEGIN, so awk never reads its stdin.
+ */
+export const AWK_PROGRAM = `function hex(s,  i, n, c) {
+  n = 0
+  for (i = 1; i <= length(s); i++) {
+    c = index("0123456789ABCDEF", toupper(substr(s, i, 1)))
+    if (c == 0) return -1
+    n = n * 16 + c - 1
+  }
+  return n
+}
+function pstat(p,  f, l) {
+  if (p == "" || (p in seen)) return
+  seen[p] = 1
+  f = "/proc/" p "/stat"
+  if ((getline l < f) > 0) print p " " l
+  else print p " -"
+  close(f)
+}
+function net(f, t,  l, a, b, n, port, first) {
+  first = 1
+  while ((getline l < f) > 0) {
+    if (first) { first = 0; continue }
+    n = split(l, a, " ")
+    if (n < 4) continue
+    split(a[2], b, ":")
+    port = hex(b[2])
+    if (port >= lo && port <= hi) print t " " port " " a[4]
+  }
+  close(f)
+}
+BEGIN {
+  H = "\\036" ARGV[1] " "; S = ARGV[2]; e = ARGV[3]; w = ARGV[4]; lo = ARGV[5] + 0; hi = ARGV[6] + 0; x = ARGV[7]
+  print H "state " e
+  if (e == 1) {
+    while ((r = (getline l < S)) > 0) {
+      print l
+      if (index(l, "{\\"owner\\":") == 1 && match(l, /"pid":[0-9]+/)) pids[++np] = substr(l, RSTART + 6, RLENGTH - 6)
+    }
+    close(S)
+    if (r < 0) print H "unreadable"
+  }
+  print H "proc"
+  for (i = 1; i <= np; i++) pstat(pids[i])
+  if (x != "-") { n = split(x, xs, ","); for (i = 1; i <= n; i++) pstat(xs[i]) }
+  if (w == 1) {
+    print H "net"
+    net("/proc/net/tcp", "tcp"); net("/proc/net/tcp6", "tcp6"); net("/proc/net/udp", "udp"); net("/proc/net/udp6", "udp6")
+  }
+  exit
+}`;

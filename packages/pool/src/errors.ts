@@ -1,0 +1,298 @@
+/**
+ * Every error this package raises extends `PoolError` and carries a literal
+ * `code`: match on `error.code`, not on messages.
+ *
+ * | code | class | when |
+ * |---|---|---|
+ * | `ERR_POOL_EXHAUSTED` | {@link PoolExhaustedError} | no free port in the kind's range, not enough free CPUs |
+ * | `ERR_POOL_BUSY` | {@link PoolBusyError} | the resource (or the owner name) is held by another owner, or a port is in use on the host |
+ * | `ERR_POOL_UNKNOWN_RESOURCE` | {@link PoolUnknownResourceError} | no such CPU, NUMA node, PCI device, port kind or owner |
+ * | `ERR_POOL_CONFLICT` | {@link PoolConflictError} | a PF while one of its VFs is leased, or a VF while its PF is |
+ * | `ERR_POOL_HOLDER_GONE` | {@link PoolHolderGoneError} | `transfer()` to a process that is not running |
+ * | `ERR_POOL_STATE` | {@link PoolStateError} | the state file is corrupt or from a newer version (it is never reset) |
+ * | `ERR_POOL_HOST` | {@link PoolHostError} | the host failed: tools missing, state directory unusable, connection lost |
+ * | `ERR_POOL_CLOSED` | {@link PoolClosedError} | the pool was closed or destroyed |
+ * | `ERR_POOL_INVALID_ARGUMENT` | {@link PoolArgumentError} | a programmer error, thrown synchronously |
+ * | `ERR_TIMEOUT` | {@link PoolTimeoutError} | the call's `timeoutMs` passed |
+ * | `ERR_ABORTED` | {@link PoolAbortError} | the call's `signal` was aborted |
+ */
+export type PoolErrorCode =
+  | "ERR_POOL_EXHAUSTED"
+  | "ERR_POOL_BUSY"
+  | "ERR_POOL_UNKNOWN_RESOURCE"
+  | "ERR_POOL_CONFLICT"
+  | "ERR_POOL_HOLDER_GONE"
+  | "ERR_POOL_STATE"
+  | "ERR_POOL_HOST"
+  | "ERR_POOL_CLOSED"
+  | "ERR_POOL_INVALID_ARGUMENT"
+  | "ERR_TIMEOUT"
+  | "ERR_ABORTED";
+
+/** A resource as errors name it. */
+export type ResourceRef =
+  | { type: "port"; port: number; kind?: string }
+  | { type: "cpu"; cpu: number }
+  | { type: "pci"; address: string }
+  | { type: "owner"; owner: string }
+  | { type: "node"; node: number }
+  | { type: "port-kind"; kind: string };
+
+/** Who holds something, as errors report it. */
+export interface HolderFacts {
+  /** The owner (VM name) holding it. */
+  owner: string;
+  /** The process on the host its leases live with. */
+  pid: number;
+  /** `client`: a pool client's anchor; `process`: a process given to `transfer()` (a VM). */
+  kind: "client" | "process";
+  /** The machine and process of the pool client that made the owner. */
+  machine: string;
+  controllerPid: number;
+}
+
+export function describeResource(resource: ResourceRef): string {
+  switch (resource.type) {
+    case "port":
+      return `port ${resource.port}${resource.kind ? ` (${resource.kind})` : ""}`;
+    case "cpu":
+      return `CPU ${resource.cpu}`;
+    case "pci":
+      return `PCI device ${resource.address}`;
+    case "owner":
+      return `owner ${resource.owner}`;
+    case "node":
+      return `NUMA node ${resource.node}`;
+    case "port-kind":
+      return `port kind ${JSON.stringify(resource.kind)}`;
+  }
+}
+
+/** The base class: `instanceof PoolError` catches every error of this package. */
+export abstract class PoolError extends Error {
+  abstract readonly code: PoolErrorCode;
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** Nothing left to lease: every port of the range is leased or in use, or too few CPUs are free. */
+export class PoolExhaustedError extends PoolError {
+  readonly code = "ERR_POOL_EXHAUSTED" as const;
+  readonly resource: "port" | "cpu";
+  /** The port kind (ports). */
+  readonly kind: string | undefined;
+  /** The range searched (ports). */
+  readonly range: { from: number; to: number } | undefined;
+  /** The NUMA node asked for (CPUs). */
+  readonly node: number | undefined;
+  /** How many were asked for, and how many were free. */
+  readonly requested: number;
+  readonly available: number;
+
+  constructor(facts: {
+    resource: "port" | "cpu";
+    kind?: string;
+    range?: { from: number; to: number };
+    node?: number;
+    requested: number;
+    available: number;
+  }) {
+    const what =
+      facts.resource === "port"
+        ? `no free ${facts.kind} port in ${facts.range?.from}–${facts.range?.to}`
+        : `${facts.requested} CPU${facts.requested === 1 ? "" : "s"} asked${
+            facts.node === undefined ? "" : ` on NUMA node ${facts.node}`
+          }, ${facts.available} free`;
+    super(`pool exhausted: ${what}`);
+    this.resource = facts.resource;
+    this.kind = facts.kind;
+    this.range = facts.range;
+    this.node = facts.node;
+    this.requested = facts.requested;
+    this.available = facts.available;
+  }
+}
+
+/**
+ * The resource is taken: leased to another owner (`holder` tells who), or, for a
+ * port, in use on the host by a process outside the pool (`inUseOnHost`). For
+ * `{ type: "owner" }` the owner name belongs to another live pool client.
+ */
+export class PoolBusyError extends PoolError {
+  readonly code = "ERR_POOL_BUSY" as const;
+  readonly resource: ResourceRef;
+  /** The owner that holds it, if the pool leased it. */
+  readonly owner: string | undefined;
+  readonly holder: HolderFacts | undefined;
+  /** For a port: the sockets on the host bound to it (`tcp`, `udp6`…), when no lease explains it. */
+  readonly inUseOnHost: readonly string[] | undefined;
+
+  constructor(
+    resource: ResourceRef,
+    facts: { holder?: HolderFacts; inUseOnHost?: readonly string[]; detail?: string },
+  ) {
+    const by = facts.holder
+      ? ` by ${facts.holder.owner} (held by ${facts.holder.kind === "process" ? "process" : "pool client anchor"} ${
+          facts.holder.pid
+        }, made by pid ${facts.holder.controllerPid} on ${facts.holder.machine})`
+      : facts.inUseOnHost
+        ? ` on the host (${facts.inUseOnHost.join(", ")} socket)`
+        : "";
+    super(`${describeResource(resource)} is busy${by}${facts.detail ? `: ${facts.detail}` : ""}`);
+    this.resource = resource;
+    this.owner = facts.holder?.owner;
+    this.holder = facts.holder;
+    this.inUseOnHost = facts.inUseOnHost;
+  }
+}
+
+/** No such CPU (offline, or outside the pool's CPUs), NUMA node, PCI device, port kind or owner. */
+export class PoolUnknownResourceError extends PoolError {
+  readonly code = "ERR_POOL_UNKNOWN_RESOURCE" as const;
+  readonly resource: ResourceRef;
+
+  constructor(resource: ResourceRef, detail: string) {
+    super(`unknown ${describeResource(resource)}: ${detail}`);
+    this.resource = resource;
+  }
+}
+
+/** A PF and one of its VFs can never be leased at the same time (to any owners, even one). */
+export class PoolConflictError extends PoolError {
+  readonly code = "ERR_POOL_CONFLICT" as const;
+  /** The device asked for. */
+  readonly address: string;
+  /** The leased device it conflicts with (its PF, or one of its VFs). */
+  readonly conflictsWith: string;
+  /** The owner of `conflictsWith`. */
+  readonly owner: string;
+
+  constructor(facts: {
+    address: string;
+    conflictsWith: string;
+    owner: string;
+    relation: "pf" | "vf";
+  }) {
+    super(
+      facts.relation === "pf"
+        ? `PCI device ${facts.address} is a VF of ${facts.conflictsWith}, which is leased to ${facts.owner}`
+        : `PCI device ${facts.address} is the PF of ${facts.conflictsWith}, which is leased to ${facts.owner}`,
+    );
+    this.address = facts.address;
+    this.conflictsWith = facts.conflictsWith;
+    this.owner = facts.owner;
+  }
+}
+
+/** `transfer()` was given a process that is not running on the host (or not with that start time). */
+export class PoolHolderGoneError extends PoolError {
+  readonly code = "ERR_POOL_HOLDER_GONE" as const;
+  readonly pid: number;
+  readonly startTime: bigint;
+
+  constructor(pid: number, startTime: bigint) {
+    super(`process ${pid} (start time ${startTime}) is not running on the host`);
+    this.pid = pid;
+    this.startTime = startTime;
+  }
+}
+
+/**
+ * The state file cannot be used: not parseable, truncated, inconsistent (a
+ * resource held twice), or written by a newer version. The pool never resets
+ * it: look at it (`path`, `line`), and remove it by hand only when no VM of the
+ * pool is running.
+ */
+export class PoolStateError extends PoolError {
+  readonly code = "ERR_POOL_STATE" as const;
+  /** The state file on the host. */
+  readonly path: string;
+  /** The 1-based line at fault, when one is. */
+  readonly line: number | undefined;
+  readonly reason: string;
+
+  constructor(path: string, reason: string, line?: number) {
+    super(`pool state ${path}${line === undefined ? "" : `:${line}`} is unusable: ${reason}`);
+    this.path = path;
+    this.line = line;
+    this.reason = reason;
+  }
+}
+
+/**
+ * The host side failed: a required tool is missing (`flock`, `awk`…), the state
+ * directory cannot be created or is not private, the connection was lost, the
+ * pool's process on the host died. `committed` tells whether the change asked for
+ * was written: `false` (certainly not) or `undefined` (unknown: the connection
+ * was lost while committing; `leases()` tells).
+ */
+export class PoolHostError extends PoolError {
+  readonly code = "ERR_POOL_HOST" as const;
+  readonly host: string;
+  /** A short reason from the host script (`missing-tool`, `state-dir`, `lock`…), or `anchor-exited`. */
+  readonly reason: string;
+  readonly committed: false | undefined;
+
+  constructor(
+    host: string,
+    reason: string,
+    message: string,
+    options: { cause?: unknown; committed?: false } = {},
+  ) {
+    super(`pool on ${host}: ${message}`, options);
+    this.host = host;
+    this.reason = reason;
+    this.committed = options.committed;
+  }
+}
+
+/** The pool was closed (`close()`) or destroyed (`destroy()`); `cause` is the reason given to `destroy()`. */
+export class PoolClosedError extends PoolError {
+  readonly code = "ERR_POOL_CLOSED" as const;
+
+  constructor(options: { cause?: unknown } = {}) {
+    super("the pool is closed", options);
+  }
+}
+
+/** A programmer error (an invalid owner name, port kind, CPU request…), thrown synchronously. */
+export class PoolArgumentError extends PoolError {
+  readonly code = "ERR_POOL_INVALID_ARGUMENT" as const;
+  /** The argument or option at fault, e.g. `owner`, `options.ports.serial.to`. */
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(`${field} ${message}`);
+    this.field = field;
+  }
+}
+
+/** The call's `timeoutMs` passed before it completed; nothing it asked for was done. */
+export class PoolTimeoutError extends PoolError {
+  readonly code = "ERR_TIMEOUT" as const;
+  readonly operation: string;
+  readonly timeoutMs: number;
+
+  constructor(operation: string, timeoutMs: number) {
+    super(`${operation} timed out after ${timeoutMs} ms`);
+    this.operation = operation;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The call's `signal` was aborted before it completed; nothing it asked for was done. */
+export class PoolAbortError extends PoolError {
+  readonly code = "ERR_ABORTED" as const;
+  readonly operation: string;
+
+  constructor(operation: string, options: { cause?: unknown } = {}) {
+    super(`${operation} was aborted`, options);
+    this.operation = operation;
+  }
+}

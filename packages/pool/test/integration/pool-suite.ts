@@ -1,0 +1,532 @@
+/**
+ * The rules of the pool, checked through a real host: run unchanged against
+ * `localHost()` and against `sshHost()` connected to a real OpenSSH server on
+ * loopback. Either way the host is this machine, so the test binds sockets,
+ * reads the state file and starts processes on the host directly.
+ */
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Host, HostProcess } from "@qemu-kvm/host";
+import { makeTempDir, type TempDir } from "@qemu-kvm/testkit";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { parseCpuList } from "../../src/cpu-list.js";
+import { openPool, type PoolOptions, type ResourcePool } from "../../src/index.js";
+import {
+  freePortBlock,
+  Listeners,
+  type PoolTarget,
+  readStateLines,
+  waitUntilGone,
+} from "../helpers.js";
+
+const PF = "0000:81:00.0";
+const VF0 = "0000:81:02.0";
+const VF1 = "0000:81:02.1";
+const DESCRIBED = {
+  cpus: { online: [0, 1, 2, 3, 4, 5, 6, 7], nodes: { 0: [0, 1, 2, 3], 1: [4, 5, 6, 7] } },
+  pci: [{ address: PF, vfs: [VF0, VF1] }, { address: "0000:82:00.0" }],
+};
+
+export function poolSuite(target: PoolTarget): void {
+  describe(`pool over ${target.name}`, () => {
+    let host: Host;
+    let temp: TempDir;
+    let stateDir: string;
+    const pools: ResourcePool[] = [];
+    const processes: HostProcess[] = [];
+    const listeners = new Listeners();
+
+    beforeAll(async () => {
+      host = await target.open();
+    });
+    afterAll(async () => {
+      await host?.close();
+    });
+    beforeEach(async () => {
+      temp = await makeTempDir("qk-pool-");
+      stateDir = join(temp.path, "state");
+    });
+    afterEach(async () => {
+      for (const pool of pools.splice(0)) await pool.close().catch(() => pool.destroy());
+      for (const process of processes.splice(0)) await process.stop().catch(() => {});
+      await listeners.closeAll();
+      await temp.remove();
+    });
+
+    async function open(options: PoolOptions = {}): Promise<ResourcePool> {
+      const pool = await openPool(host, { stateDir, topology: DESCRIBED, ...options });
+      pools.push(pool);
+      return pool;
+    }
+
+    /** A long-running process on the host, with its identity. */
+    async function sleeper(): Promise<{ process: HostProcess; pid: number; startTime: bigint }> {
+      const process = host.spawn("sleep", ["1000"]);
+      processes.push(process);
+      const pid = await process.pid;
+      const info = await host.processInfo(pid);
+      return { process, pid, startTime: info!.startTime };
+    }
+
+    describe("state on the host", () => {
+      test("the directory is created 0700 and the state file 0600; no temporary file stays; a hostile path is only data", async () => {
+        stateDir = join(temp.path, "it's a $(touch pwned) `x` ; dir");
+        const pool = await open();
+        await pool.leaseCpus("vm0", 1);
+        expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+        expect(statSync(join(stateDir, "state.jsonl")).mode & 0o777).toBe(0o600);
+        expect(statSync(join(stateDir, "lock")).mode & 0o777).toBe(0o600);
+        expect(readdirSync(stateDir).sort()).toEqual(["lock", "state.jsonl"]);
+        expect(existsSync(join(temp.path, "pwned"))).toBe(false);
+        expect(existsSync("pwned")).toBe(false);
+        expect(pool.statePath).toBe(join(stateDir, "state.jsonl"));
+        const lines = readStateLines(stateDir);
+        expect(lines[0]).toMatchObject({ format: "qemu-kvm-pool", version: 1, generation: 1 });
+        expect(lines.at(-1)).toEqual({ end: 2 });
+      });
+
+      test("fileMode 0o660 makes group-shared files", async () => {
+        const pool = await open({ fileMode: 0o660 });
+        await pool.leaseCpus("vm0", 1);
+        expect(statSync(join(stateDir, "state.jsonl")).mode & 0o777).toBe(0o660);
+      });
+
+      test("a corrupt state file is never reset: ERR_POOL_STATE, and the file stays as it was", async () => {
+        const pool = await open();
+        await pool.leaseCpus("vm0", 1);
+        const path = join(stateDir, "state.jsonl");
+        const good = readFileSync(path, "utf8");
+        const truncated = good.slice(0, good.lastIndexOf('{"end"'));
+        for (const broken of [truncated, `${good}garbage\n`, "\0\0\0"]) {
+          writeFileSync(path, broken);
+          await expect(pool.leaseCpus("vm1", 1)).rejects.toMatchObject({
+            code: "ERR_POOL_STATE",
+            path,
+          });
+          await expect(pool.leases()).rejects.toMatchObject({ code: "ERR_POOL_STATE" });
+          expect(readFileSync(path, "utf8")).toBe(broken);
+        }
+        writeFileSync(path, good.replace('"version":1', '"version":9'));
+        await expect(pool.release("vm0")).rejects.toThrow(/newer version/);
+        writeFileSync(path, good);
+        expect((await pool.release("vm0")).length).toBe(1);
+      });
+    });
+
+    describe("ports", () => {
+      test("lowest free first in each kind's range, reused after release; display ports give the display number", async () => {
+        const base = await freePortBlock(30);
+        const pool = await open({
+          ports: {
+            forward: { from: base, to: base + 9 },
+            serial: { from: base + 10, to: base + 19 },
+            display: { from: 5900, to: 5999 },
+          },
+        });
+        expect(pool.portRanges.forward).toEqual({ from: base, to: base + 9 });
+        expect(pool.portRanges.migrate).toEqual({ from: 8000, to: 8999 });
+        expect((await pool.leasePort("vm0", "forward")).port).toBe(base);
+        expect((await pool.leasePort("vm1", "forward")).port).toBe(base + 1);
+        expect((await pool.leasePort("vm0", "serial")).port).toBe(base + 10);
+        await pool.release("vm0");
+        expect((await pool.leasePort("vm2", "forward")).port).toBe(base);
+        expect((await pool.leasePort("vm2", "serial")).port).toBe(base + 10);
+        const display = await pool.leasePort("vm2", "display");
+        expect(display.display).toBe(display.port - 5900);
+      });
+
+      test("a port an unrelated process holds (TCP listener on IPv4 or IPv6, UDP socket, TCP connection) is never leased", async () => {
+        const base = await freePortBlock(10);
+        const server = await listeners.tcp(base);
+        await listeners.tcp(base + 1, "::1");
+        await listeners.udp(base + 2);
+        await listeners.udp(base + 3, "udp6");
+        await listeners.connectedFrom(base + 4, server);
+        const pool = await open({ ports: { forward: { from: base, to: base + 6 } } });
+        expect((await pool.leasePort("vm0", "forward")).port).toBe(base + 5);
+        expect((await pool.leasePort("vm1", "forward")).port).toBe(base + 6);
+        await expect(pool.leasePort("vm2", "forward")).rejects.toMatchObject({
+          code: "ERR_POOL_EXHAUSTED",
+          kind: "forward",
+          range: { from: base, to: base + 6 },
+        });
+        const busy = await pool
+          .leasePort("vm2", "forward", { port: base })
+          .catch((error: unknown) => error);
+        expect(busy).toMatchObject({
+          code: "ERR_POOL_BUSY",
+          owner: undefined,
+          inUseOnHost: ["tcp"],
+        });
+        await expect(pool.leasePort("vm2", "forward", { port: base + 2 })).rejects.toMatchObject({
+          inUseOnHost: ["udp"],
+        });
+        await expect(pool.leasePort("vm2", "forward", { port: base + 5 })).rejects.toMatchObject({
+          code: "ERR_POOL_BUSY",
+          owner: "vm0",
+        });
+        // Once the listener is gone, its port is leased again.
+        await listeners.closeAll();
+        expect((await pool.leasePort("vm2", "forward")).port).toBe(base);
+      });
+
+      test("a port kind the pool does not know is a programmer error", async () => {
+        const pool = await open();
+        expect(() => pool.leasePort("vm0", "ssh")).toThrow(
+          expect.objectContaining({ code: "ERR_POOL_INVALID_ARGUMENT" }),
+        );
+        expect(() => pool.leasePort("bad name", "forward")).toThrow(
+          expect.objectContaining({ field: "owner" }),
+        );
+      });
+    });
+
+    describe("CPUs", () => {
+      test("the host's topology comes from sysfs; never one CPU to two VMs; unknown CPUs are errors", async () => {
+        const pool = await open({ topology: undefined });
+        const online = parseCpuList(readFileSync("/sys/devices/system/cpu/online", "utf8"))!;
+        expect(pool.topology.online).toEqual(online);
+        expect(pool.topology.allowed).toEqual(online);
+        expect([...pool.topology.nodes.values()].flat().sort((a, b) => a - b)).toEqual(online);
+        const all = await pool.leaseCpus("vm0", online.length);
+        expect(all.map((lease) => lease.cpu)).toEqual(online);
+        await expect(pool.leaseCpus("vm1", 1)).rejects.toMatchObject({
+          code: "ERR_POOL_EXHAUSTED",
+          requested: 1,
+          available: 0,
+        });
+        await expect(pool.leaseCpus("vm1", [online[0]!])).rejects.toMatchObject({
+          code: "ERR_POOL_BUSY",
+          owner: "vm0",
+        });
+        await expect(pool.leaseCpus("vm1", [4095])).rejects.toMatchObject({
+          code: "ERR_POOL_UNKNOWN_RESOURCE",
+        });
+        await pool.release("vm0");
+        expect(
+          (await pool.leaseCpus("vm1", { cpus: [online[0]!], shared: true })).map(
+            (lease) => lease.shared,
+          ),
+        ).toEqual([true]);
+        expect((await pool.leaseCpus("vm2", { cpus: [online[0]!], shared: true })).length).toBe(1);
+      });
+
+      test("a described topology: counts per NUMA node, lists, sharing, the pool's own CPU set", async () => {
+        const pool = await open({ cpus: "1-7" });
+        expect(
+          (await pool.leaseCpus("vm0", { count: 2, node: 1 })).map((lease) => lease.cpu),
+        ).toEqual([4, 5]);
+        expect((await pool.leaseCpus("vm1", 3)).map((lease) => lease.cpu)).toEqual([1, 2, 3]);
+        await expect(pool.leaseCpus("vm2", { count: 1, node: 0 })).rejects.toMatchObject({
+          code: "ERR_POOL_EXHAUSTED",
+          node: 0,
+        });
+        await expect(pool.leaseCpus("vm2", [0])).rejects.toThrow(
+          /not among the CPUs this pool hands out/,
+        );
+        await expect(pool.leaseCpus("vm2", [4])).rejects.toMatchObject({
+          code: "ERR_POOL_BUSY",
+          owner: "vm0",
+        });
+        expect(
+          (await pool.leaseCpus("vm2", { cpus: [6, 7], shared: true })).map((lease) => lease.cpu),
+        ).toEqual([6, 7]);
+        expect(
+          (await pool.leaseCpus("vm3", { count: 2, shared: true })).map((lease) => lease.cpu),
+        ).toEqual([6, 7]);
+        await expect(pool.leaseCpus("vm4", [7])).rejects.toMatchObject({ code: "ERR_POOL_BUSY" });
+      });
+    });
+
+    describe("PCI", () => {
+      test("a described PF and its VFs: never a VF to two VMs, never a PF with one of its VFs, either way round", async () => {
+        const pool = await open();
+        expect(await pool.leasePci("vm0", "81:02.0")).toMatchObject({
+          address: VF0,
+          function: "vf",
+          pf: PF,
+        });
+        await expect(pool.leasePci("vm1", VF0)).rejects.toMatchObject({
+          code: "ERR_POOL_BUSY",
+          owner: "vm0",
+        });
+        await expect(pool.leasePci("vm1", PF)).rejects.toMatchObject({
+          code: "ERR_POOL_CONFLICT",
+          conflictsWith: VF0,
+          owner: "vm0",
+        });
+        expect(await pool.leasePci("vm1", VF1)).toMatchObject({ owner: "vm1" });
+        await pool.release("vm0");
+        await pool.release("vm1");
+        expect(await pool.leasePci("vm2", PF)).toMatchObject({ function: "pf" });
+        await expect(pool.leasePci("vm3", VF1)).rejects.toMatchObject({
+          code: "ERR_POOL_CONFLICT",
+          conflictsWith: PF,
+          owner: "vm2",
+        });
+        expect(await pool.leasePci("vm3", "0000:82:00.0")).toMatchObject({ function: "device" });
+        await expect(pool.leasePci("vm3", "0000:99:00.0")).rejects.toMatchObject({
+          code: "ERR_POOL_UNKNOWN_RESOURCE",
+        });
+      });
+
+      test("the host's devices come from sysfs; an address with no device is unknown", async () => {
+        const pool = await open({ topology: undefined });
+        const device = readdirSync("/sys/bus/pci/devices").sort()[0]!;
+        const expected = existsSync(`/sys/bus/pci/devices/${device}/physfn`)
+          ? "vf"
+          : existsSync(`/sys/bus/pci/devices/${device}/sriov_totalvfs`)
+            ? "pf"
+            : "device";
+        expect(await pool.leasePci("vm0", device)).toMatchObject({
+          address: device,
+          function: expected,
+        });
+        await expect(pool.leasePci("vm1", device)).rejects.toMatchObject({ code: "ERR_POOL_BUSY" });
+        await expect(pool.leasePci("vm1", "0000:fe:1f.7")).rejects.toMatchObject({
+          code: "ERR_POOL_UNKNOWN_RESOURCE",
+          resource: { type: "pci", address: "0000:fe:1f.7" },
+        });
+      });
+    });
+
+    describe("owners, release and listing", () => {
+      test("everything a VM holds is leased at once or not at all, and released in one call", async () => {
+        const base = await freePortBlock(10);
+        const pool = await open({
+          ports: {
+            forward: { from: base, to: base + 4 },
+            serial: { from: base + 5, to: base + 9 },
+          },
+        });
+        await pool.leasePci("other", VF0);
+        await expect(
+          pool.lease("vm0", { ports: ["forward", "serial"], cpus: 2, pci: [PF] }),
+        ).rejects.toMatchObject({ code: "ERR_POOL_CONFLICT" });
+        expect((await pool.leases()).owners.map((owner) => owner.owner)).toEqual(["other"]);
+        const grant = await pool.lease("vm0", {
+          ports: ["forward", { kind: "serial", port: base + 7 }],
+          cpus: { count: 2, node: 1 },
+          pci: [VF1],
+        });
+        expect(grant.ports.map((lease) => lease.port)).toEqual([base, base + 7]);
+        expect(grant.cpus.map((lease) => lease.cpu)).toEqual([4, 5]);
+        expect(grant.pci.map((lease) => lease.address)).toEqual([VF1]);
+        const released = await pool.release("vm0");
+        expect(released.map((lease) => lease.type).sort()).toEqual([
+          "cpu",
+          "cpu",
+          "pci",
+          "port",
+          "port",
+        ]);
+        expect(await pool.release("vm0")).toEqual([]);
+        expect((await pool.leases()).leases.map((lease) => lease.owner)).toEqual(["other"]);
+      });
+
+      test("every client sees every lease with its owner; an owner name belongs to the client that made it", async () => {
+        const a = await open();
+        const b = await open();
+        await a.leaseCpus("vm-a", [1]);
+        await b.leasePci("vm-b", VF0);
+        for (const [pool, mine] of [
+          [a, "vm-a"],
+          [b, "vm-b"],
+        ] as const) {
+          const snapshot = await pool.leases();
+          expect(snapshot.owners.map((owner) => [owner.owner, owner.alive, owner.mine])).toEqual([
+            ["vm-a", true, mine === "vm-a"],
+            ["vm-b", true, mine === "vm-b"],
+          ]);
+          expect(snapshot.leases.map((lease) => lease.owner)).toEqual(["vm-a", "vm-b"]);
+        }
+        const owner = (await a.leases()).owners[0]!;
+        expect(owner.holder).toEqual(a.holder);
+        expect(owner.client).toMatchObject({ id: a.clientId, pid: process.pid });
+        await expect(b.leaseCpus("vm-a", [2])).rejects.toMatchObject({
+          code: "ERR_POOL_BUSY",
+          resource: { type: "owner", owner: "vm-a" },
+        });
+        await expect(b.release("vm-a")).rejects.toMatchObject({ code: "ERR_POOL_BUSY" });
+        await expect(b.leaseCpus("vm-b2", [1])).rejects.toMatchObject({
+          code: "ERR_POOL_BUSY",
+          owner: "vm-a",
+        });
+      });
+
+      test("many calls at once share transactions, and each gets its own answer", async () => {
+        const base = await freePortBlock(40);
+        const pool = await open({ ports: { forward: { from: base, to: base + 39 } } });
+        const before = (await pool.leases()).generation;
+        const calls = Array.from({ length: 20 }, (_, index) =>
+          pool.leasePort(`vm${index}`, "forward"),
+        );
+        calls.push(pool.leasePort("vm0", "forward", { port: base + 39 }));
+        const duplicate = pool.leasePci("vm1", "0000:99:00.0");
+        const results = await Promise.all(calls);
+        await expect(duplicate).rejects.toMatchObject({ code: "ERR_POOL_UNKNOWN_RESOURCE" });
+        expect(new Set(results.map((lease) => lease.port)).size).toBe(21);
+        const after = (await pool.leases()).generation;
+        expect(after - before).toBeLessThan(21);
+        expect(after - before).toBeGreaterThanOrEqual(1);
+      });
+    });
+
+    describe("ownership and reclamation", () => {
+      test("leases of a client that is gone are reclaimed; a transferred owner lives as long as its process", async () => {
+        const a = await open();
+        const b = await open();
+        await a.leasePci("vm-x", VF0);
+        await a.leasePci("vm-y", VF1);
+        const vm = await sleeper();
+        await a.transfer("vm-y", { pid: vm.pid, startTime: vm.startTime });
+        const anchor = a.holder.pid;
+        a.destroy();
+        await waitUntilGone(anchor);
+        const snapshot = await b.leases();
+        expect(
+          snapshot.owners.map((owner) => [owner.owner, owner.alive, owner.holder.kind]),
+        ).toEqual([
+          ["vm-x", false, "client"],
+          ["vm-y", true, "process"],
+        ]);
+        // The next change reclaims the dead owner; its VF is free again.
+        expect(await b.leasePci("vm-z", VF0)).toMatchObject({ owner: "vm-z" });
+        await expect(b.leasePci("vm-z", VF1)).rejects.toMatchObject({
+          code: "ERR_POOL_BUSY",
+          owner: "vm-y",
+        });
+        await vm.process.stop();
+        await waitUntilGone(vm.pid);
+        const reclaimed = await b.reclaim();
+        expect(
+          reclaimed.map((owner) => [owner.owner, owner.leases.map((lease) => lease.type)]),
+        ).toEqual([["vm-y", ["pci"]]]);
+        expect((await b.leases()).owners.map((owner) => owner.owner)).toEqual(["vm-z"]);
+      });
+
+      test("transfer needs a running process", async () => {
+        const pool = await open();
+        await pool.leaseCpus("vm0", 1);
+        const vm = await sleeper();
+        await expect(
+          pool.transfer("vm0", { pid: vm.pid, startTime: vm.startTime + 1n }),
+        ).rejects.toMatchObject({
+          code: "ERR_POOL_HOLDER_GONE",
+        });
+        await vm.process.stop();
+        await waitUntilGone(vm.pid);
+        await expect(
+          pool.transfer("vm0", { pid: vm.pid, startTime: vm.startTime }),
+        ).rejects.toMatchObject({
+          code: "ERR_POOL_HOLDER_GONE",
+        });
+        await expect(
+          pool.transfer("nobody", { pid: vm.pid, startTime: vm.startTime }),
+        ).rejects.toMatchObject({
+          code: "ERR_POOL_UNKNOWN_RESOURCE",
+        });
+      });
+
+      test("another client adopts a transferred owner (after attaching to its VM), then manages it", async () => {
+        const a = await open();
+        const b = await open();
+        await a.leaseCpus("vm0", [3]);
+        await a.leaseCpus("vm1", [4]);
+        const vm = await sleeper();
+        await a.transfer("vm0", { pid: vm.pid, startTime: vm.startTime });
+        await a.close();
+        const snapshot = await b.leases();
+        expect(snapshot.owners.map((owner) => owner.owner)).toEqual(["vm0"]);
+        await expect(b.release("vm0")).rejects.toMatchObject({ code: "ERR_POOL_BUSY" });
+        expect((await b.adopt("vm0")).map((lease) => lease.type)).toEqual(["cpu"]);
+        expect((await b.leaseCpus("vm0", [5])).length).toBe(1);
+        expect((await b.release("vm0")).length).toBe(2);
+      });
+
+      test("close() releases what its anchor holds and keeps what was transferred", async () => {
+        const a = await open();
+        await a.leaseCpus("vm0", [1]);
+        await a.leaseCpus("vm1", [2]);
+        const vm = await sleeper();
+        await a.transfer("vm1", { pid: vm.pid, startTime: vm.startTime });
+        await a.close();
+        await expect(a.leaseCpus("vm2", 1)).rejects.toMatchObject({ code: "ERR_POOL_CLOSED" });
+        const owners = readStateLines(stateDir).filter(
+          (line) => line.owner !== undefined && line.lease === undefined,
+        );
+        expect(owners.map((line) => line.owner)).toEqual(["vm1"]);
+      });
+
+      test("a killed anchor is replaced and the client keeps its owners", async () => {
+        const pool = await open();
+        await pool.leaseCpus("vm0", [1]);
+        const first = pool.holder;
+        await host.kill(first.pid, "SIGKILL");
+        await waitUntilGone(first.pid);
+        expect((await pool.leaseCpus("vm0", [2])).length).toBe(1);
+        expect(pool.holder.pid).not.toBe(first.pid);
+        const snapshot = await pool.leases();
+        expect(
+          snapshot.owners.map((owner) => [owner.owner, owner.alive, owner.holder.pid]),
+        ).toEqual([["vm0", true, pool.holder.pid]]);
+        expect(snapshot.leases.map((lease) => (lease.type === "cpu" ? lease.cpu : -1))).toEqual([
+          1, 2,
+        ]);
+      });
+
+      if (target.dropConnection) {
+        test("the connection drops: the pool reconnects, starts a new anchor and keeps its owners", async () => {
+          const pool = await open();
+          await pool.leaseCpus("vm0", [1]);
+          const first = pool.holder.pid;
+          await target.dropConnection!();
+          await waitUntilGone(first);
+          expect((await pool.leaseCpus("vm0", [2])).length).toBe(1);
+          expect(pool.holder.pid).not.toBe(first);
+          const snapshot = await pool.leases();
+          expect(snapshot.owners.map((owner) => [owner.owner, owner.alive])).toEqual([
+            ["vm0", true],
+          ]);
+          expect(snapshot.leases).toHaveLength(2);
+        });
+      }
+    });
+
+    describe("deadlines", () => {
+      test("an aborted call does nothing", async () => {
+        const pool = await open();
+        const controller = new AbortController();
+        controller.abort(new Error("stop"));
+        await expect(pool.leaseCpus("vm0", 1, { signal: controller.signal })).rejects.toMatchObject(
+          { code: "ERR_ABORTED" },
+        );
+        expect((await pool.leases()).owners).toEqual([]);
+      });
+
+      test("waiting for a lock someone holds times out with ERR_TIMEOUT, and nothing is leased afterwards", async () => {
+        const pool = await open();
+        await pool.leases();
+        const holder = host.spawn("flock", [
+          join(stateDir, "lock"),
+          "sh",
+          "-c",
+          "echo locked; exec cat",
+        ]);
+        processes.push(holder);
+        holder.stderr.resume();
+        await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+        const controller = new AbortController();
+        const timedOut = pool.leaseCpus("vm0", 1, { timeoutMs: 500 });
+        const aborted = pool.leaseCpus("vm1", 1, { signal: controller.signal });
+        await expect(timedOut).rejects.toMatchObject({ code: "ERR_TIMEOUT", timeoutMs: 500 });
+        controller.abort();
+        await expect(aborted).rejects.toMatchObject({ code: "ERR_ABORTED" });
+        holder.stdin.end();
+        await holder.exited;
+        expect((await pool.leases()).owners).toEqual([]);
+        expect((await pool.leaseCpus("vm2", 1)).length).toBe(1);
+      });
+    });
+  });
+}
