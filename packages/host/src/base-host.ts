@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { type Duplex, PassThrough, type Readable, type Writable } from "node:stream";
 import {
   describeArgv,
@@ -153,6 +154,11 @@ export abstract class BaseHost implements Host {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #processes = new Set<TrackedProcess>();
   readonly #streams = new Set<Duplex>();
+
+  constructor() {
+    // Every call in flight listens for destroy(): hundreds at once are normal.
+    setMaxListeners(0, this.#lifetime.signal);
+  }
 
   // What each transport implements. `op` carries the deadline; when it is stopped,
   // the transport stops what it started and rejects (the base maps the error).
