@@ -246,7 +246,11 @@ class SshTransport extends BaseHost implements SshHost {
       await openRemote(remote, command, { forceKillAfterMs });
       return remote;
     };
-    return new SshProcess(spec.argv, start, forceKillAfterMs, options.signal);
+    const readProcFile = async (path: string) => {
+      const connection = await this.#connect();
+      return connection.guard(connection.sftp().then((sftp) => readWholeFile(sftp, path)));
+    };
+    return new SshProcess(spec.argv, start, forceKillAfterMs, options.signal, readProcFile);
   }
 
   /** Runs a helper command (mktemp, rm) and returns its stdout; failures become `ERR_HOST_SYSTEM`. */

@@ -12,7 +12,7 @@ import {
   tail,
 } from "./errors.js";
 import type { ProcessExit, Signal } from "./host.js";
-import { type Header, HeaderStripper } from "./remote-scripts.js";
+import { type Header, HeaderStripper, WRAPPER } from "./remote-scripts.js";
 import { signalName } from "./signals.js";
 import { SessionRefusedError, type SshConnection } from "./ssh-connection.js";
 
@@ -287,6 +287,30 @@ export function openRemote(
     );
 }
 
+/** The start of /proc/PID/cmdline while the wrapper runs (before its `exec "$@"`). */
+const WRAPPER_CMDLINE = Buffer.from(`/bin/sh\0-c\0${WRAPPER}\0`);
+
+/**
+ * The wrapper reports its pid just before `exec "$@"`: resolves once that exec
+ * happened (the pid's cmdline is no longer the wrapper's), so `pid` means "the
+ * command runs", as locally. Usually the first read shows it; bounded.
+ */
+async function execCompleted(
+  pid: number,
+  remote: RemoteCommand,
+  readProcFile: (path: string) => Promise<Buffer | undefined>,
+): Promise<void> {
+  const exited = remote.exit.then(
+    () => true,
+    () => true,
+  );
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const cmdline = await readProcFile(`/proc/${pid}/cmdline`).catch(() => undefined);
+    if (!cmdline?.subarray(0, WRAPPER_CMDLINE.length).equals(WRAPPER_CMDLINE)) return;
+    if (await settlesWithin(exited, Math.min(attempt, 20))) return;
+  }
+}
+
 /** A process started by `sshHost().spawn()`. */
 export class SshProcess extends ProcessBase {
   readonly stdin: Writable;
@@ -302,6 +326,7 @@ export class SshProcess extends ProcessBase {
     start: () => Promise<RemoteCommand>,
     protected readonly forceKillAfterMs: number,
     abort: AbortSignal | undefined,
+    readProcFile: (path: string) => Promise<Buffer | undefined>,
   ) {
     super();
     const started = performance.now();
@@ -329,6 +354,7 @@ export class SshProcess extends ProcessBase {
       const header = await remote.header;
       const failure = remote.spawnFailure(header);
       if (failure) throw failure;
+      await execCompleted(header.pid, remote, readProcFile);
       return header.pid;
     });
     this.exited = this.pid.then(async () => {

@@ -255,3 +255,18 @@ describe("sessions", () => {
     }
   });
 });
+
+describe("spawn", () => {
+  test("pid resolves once the command runs (its cmdline, not the wrapper's)", async () => {
+    const host = await connect();
+    for (let round = 0; round < 50; round++) {
+      const sleeper = host.spawn("sleep", ["1000"]);
+      try {
+        const info = await host.processInfo(await sleeper.pid);
+        expect(info?.cmdline).toEqual(["sleep", "1000"]);
+      } finally {
+        await sleeper.stop();
+      }
+    }
+  });
+});
