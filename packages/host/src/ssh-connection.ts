@@ -14,6 +14,7 @@ import {
   HostConnectError,
   HostConnectionLostError,
   HostKeyMismatchError,
+  HostSystemError,
   HostTimeoutError,
 } from "./errors.js";
 import {
@@ -159,10 +160,17 @@ class Supervisor {
   #onClose(): void {
     this.#channel = undefined;
     this.#opening = undefined;
-    this.#failPending(this.connection.lostError ?? new Error("the supervisor exited"));
+    this.#failPending(new Error("it exited"));
   }
 
-  #failPending(error: Error): void {
+  /** Rejects the signal requests waiting for a reply: connection lost, or `ERR_HOST_SYSTEM`. */
+  #failPending(cause: Error): void {
+    const error =
+      this.connection.lostError ??
+      new HostSystemError("kill", "EIO", `the remote supervisor is not running: ${cause.message}`, {
+        cause,
+        host: this.connection.name,
+      });
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
   }
