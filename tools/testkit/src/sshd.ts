@@ -28,6 +28,11 @@ export interface SshdOptions {
    * depend on (or pay for) this machine's shell setup.
    */
   shellStartupFiles?: boolean;
+  /**
+   * Variables set in every session (sshd `SetEnv`, values without spaces), e.g.
+   * `{ BASH_ENV: "/path/script" }` to make bash run a script before each command.
+   */
+  sessionEnv?: Readonly<Record<string, string>>;
   /** Extra sshd_config lines, appended last (e.g. `["MaxSessions 3"]`). */
   config?: readonly string[];
   /** Deadline for sshd to listen, per start. Default 30 000 ms. */
@@ -276,10 +281,26 @@ class SshdServer {
       "PrintMotd no",
       "PrintLastLog no",
       "LogLevel INFO",
-      ...(this.options.shellStartupFiles ? [] : ["SetEnv SHLVL=1"]),
+      ...this.#setEnv(),
       ...(this.options.config ?? []),
       "",
     ].join("\n");
+  }
+
+  /** One SetEnv line: sshd uses only the first. */
+  #setEnv(): string[] {
+    const env = {
+      ...(this.options.shellStartupFiles ? {} : { SHLVL: "1" }),
+      ...this.options.sessionEnv,
+    };
+    const pairs = Object.entries(env).map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /[\s"]/.test(value))
+        throw new Error(
+          `sessionEnv ${name}: names must be identifiers, values without spaces or quotes`,
+        );
+      return `${name}=${value}`;
+    });
+    return pairs.length > 0 ? [`SetEnv ${pairs.join(" ")}`] : [];
   }
 
   async #spawn(port: number): Promise<void> {

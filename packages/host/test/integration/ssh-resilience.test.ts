@@ -270,3 +270,70 @@ describe("spawn", () => {
     }
   });
 });
+
+describe("the remote login shell", () => {
+  async function withShellStartup(script: string, test: (host: SshHost) => Promise<void>) {
+    const startup = join(temp.path, "startup.sh");
+    writeFileSync(startup, script);
+    // bash reads $BASH_ENV before running a command: like a noisy ~/.bashrc.
+    const server = await startSshd({ sessionEnv: { BASH_ENV: startup } });
+    try {
+      const host = await sshHost({
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        privateKey: server.privateKey,
+        hostKey: { fingerprint: server.hostKeyFingerprint },
+      });
+      hosts.push(host);
+      await test(host);
+    } finally {
+      await server.close();
+    }
+  }
+
+  test("what its startup files print does not reach the command's output", async () => {
+    await withShellStartup("echo 'Welcome to lab1!'; echo 'motd' >&2\n", async (host) => {
+      const result = await host.exec("printf", ["%s", "exact"]);
+      expect(result.stdout).toBe("exact");
+      const binary = Buffer.from([0, 10, 13, 0x1e, 255]);
+      expect(
+        (await host.exec("cat", [], { input: binary, encoding: "buffer" })).stdout.equals(binary),
+      ).toBe(true);
+    });
+  });
+
+  test("a login shell that does not run commands is ERR_HOST_SPAWN remote-shell, with what it said", async () => {
+    await withShellStartup(
+      "echo 'This account is currently not available.'; exit 1\n",
+      async (host) => {
+        const error = await host.exec("true").catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code: "ERR_HOST_SPAWN", reason: "remote-shell" });
+        expect((error as Error).message).toContain("This account is currently not available.");
+      },
+    );
+  });
+});
+
+describe("ssh-agent", () => {
+  test("a key held by a real ssh-agent logs in", async () => {
+    const { spawn, execFileSync } = await import("node:child_process");
+    const socket = join(temp.path, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", socket], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      await new Promise((resolve, reject) => {
+        agent.stdout.once("data", resolve);
+        agent.once("error", reject);
+      });
+      execFileSync("ssh-add", ["-q", sshd.privateKeyPath], {
+        env: { ...process.env, SSH_AUTH_SOCK: socket },
+      });
+      const host = await connect({ privateKey: undefined, agent: socket });
+      expect((await host.exec("echo", ["via agent"])).stdout).toBe("via agent\n");
+    } finally {
+      agent.kill("SIGKILL");
+    }
+  });
+});
