@@ -37,7 +37,6 @@ export type {
   SpawnOptions,
   WriteFileOptions,
 } from "./host.js";
-export { fingerprintOf, parseKnownHosts } from "./known-hosts.js";
 export { localHost } from "./local-host.js";
 export { quoteCommand } from "./quote.js";
 export { type SshHost, sshHost } from "./ssh-host.js";
