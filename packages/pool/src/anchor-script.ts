@@ -79,14 +79,6 @@ L=$D/lock S=$D/state.jsonl
 case $(stat -f -c %T -- "$D" 2>/dev/null) in tmpfs|ramfs) Y=0;; *) Y=1;; esac
 if ss -tuan sport eq :1 >/dev/null 2>&1; then SS=1; else SS=0; fi
 if [ "$W" -gt 0 ] && flock -x -w 1 8 8</dev/null 2>/dev/null; then FW=1; else FW=0; fi
-set +f
-for f in "$D"/state.jsonl.*.tmp; do
-[ -e "$f" ] || continue
-p=\${f##*/state.jsonl.}; p=\${p%.tmp}
-case $p in ''|*[!0-9]*) continue;; esac
-[ -d "/proc/$p" ] || rm -f -- "$f"
-done
-set -f
 G=0
 if [ "$E" -gt 0 ] && { read -r x c < /proc/$$/io; } 2>/dev/null; then
 G=1 a=$$
@@ -151,9 +143,26 @@ cd /
 printf 'device %s %s %s %s %s\\n' "$a" "$f" "$t" "$m" "\${v:--}"
 done
 }
+st() { z=$1; }
+live() {
+{ read -r x < "/proc/$1/stat"; } 2>/dev/null || return 1
+st \${x##*) }
+[ "$z" != Z ]
+}
+sweep() {
+set +f
+for f in "$D"/state.jsonl.*.tmp; do
+[ -e "$f" ] || continue
+p=\${f##*/state.jsonl.}; p=\${p%.tmp}
+case $p in ''|*[!0-9]*) continue;; esac
+[ "$p" = "$$" ] || live "$p" || rm -f -- "$f"
+done
+set -f
+}
 commit() {
 case $1 in ''|*[!0-9]*) R="error protocol bad-size"; return;; esac
 T=$D/state.jsonl.$$.tmp
+sweep
 if [ "$X" = 1 ]; then head -c "$1" > "$T" 9<&-; else dd bs=1 count="$1" of="$T" 2>/dev/null 9<&-; fi
 z=
 IFS= read -r z || { rm -f -- "$T"; exit 0; }

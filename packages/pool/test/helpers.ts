@@ -201,6 +201,8 @@ export interface Worker {
   ): Promise<Record<string, unknown>>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
   kill(signal: NodeJS.Signals): void;
+  /** Writes a command line to the worker's stdin. */
+  send(line: string): void;
 }
 
 const live = new Set<Worker>();
@@ -216,9 +218,10 @@ export function startWorker(
     {
       cwd: PACKAGE_DIR,
       env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     },
   );
+  child.stdin.on("error", () => {});
   const messages: Record<string, unknown>[] = [];
   const waiters: {
     predicate: (message: Record<string, unknown>) => boolean;
@@ -270,6 +273,9 @@ export function startWorker(
     kill(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
+    send(line) {
+      child.stdin.write(`${line}\n`);
+    },
   };
   live.add(worker);
   return worker;
@@ -282,4 +288,69 @@ export async function killAllWorkers(): Promise<void> {
     worker.kill("SIGKILL");
   }
   await Promise.all(workers.map((worker) => worker.exited));
+}
+
+/** One grant as a churn worker reports it. */
+export interface Held {
+  resources: string[];
+  from: string;
+  to: string;
+}
+
+/**
+ * Two grants made to different workers that overlap in time and conflict: the
+ * same port, CPU or PCI device, or a PF and one of its VFs. With a working lock
+ * this is impossible: a grant is recorded from the return of its lease call to
+ * the start of its release call, and a conflicting grant can only be committed
+ * after that release was committed, so it returns later.
+ */
+export function findConflicts(grants: { worker: number; held: Held }[]): string[] {
+  interface Use {
+    worker: number;
+    key: string;
+    address: string;
+    pf: boolean;
+    from: bigint;
+    to: bigint;
+  }
+  const domains = new Map<string, Use[]>();
+  for (const { worker, held } of grants) {
+    for (const resource of held.resources) {
+      let domain = resource;
+      let address = resource;
+      let pf = false;
+      if (resource.startsWith("pci:")) {
+        const [device, family] = resource.slice(4).split("@");
+        address = device!;
+        domain = `pci:${family || device}`;
+        pf = family === device;
+      }
+      const list = domains.get(domain) ?? [];
+      list.push({
+        worker,
+        key: resource,
+        address,
+        pf,
+        from: BigInt(held.from),
+        to: BigInt(held.to),
+      });
+      domains.set(domain, list);
+    }
+  }
+  const conflicts: string[] = [];
+  for (const uses of domains.values()) {
+    uses.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+    for (let i = 0; i < uses.length; i++) {
+      for (let j = i + 1; j < uses.length && uses[j]!.from <= uses[i]!.to; j++) {
+        const a = uses[i]!;
+        const b = uses[j]!;
+        if (a.worker === b.worker) continue;
+        if (a.address === b.address || a.pf || b.pf)
+          conflicts.push(
+            `${a.key} held by worker ${a.worker} and ${b.key} by worker ${b.worker} at the same time`,
+          );
+      }
+    }
+  }
+  return conflicts;
 }
