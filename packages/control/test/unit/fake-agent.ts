@@ -60,37 +60,78 @@ export class FakeAgent extends Duplex {
   }
 
   #receive(chunk: Buffer): void {
-    let bytes = chunk;
-    for (;;) {
-      const delimiter = bytes.indexOf(0xff);
-      this.#pending += bytes
-        .subarray(0, delimiter === -1 ? bytes.length : delimiter)
-        .toString("utf8");
-      this.#lines();
-      if (delimiter === -1) return;
-      this.#pending = ""; // the parser resets…
-      this.reply({ error: { class: "GenericError", desc: "JSON parse error, stray '\uFFFD'" } });
-      bytes = bytes.subarray(delimiter + 1);
+    for (const byte of chunk) {
+      if (byte === 0xff) {
+        // The parser resets, with an error for the stray byte.
+        this.#reset();
+        this.reply({ error: { class: "GenericError", desc: "JSON parse error, stray '\uFFFD'" } });
+      } else {
+        this.#char(String.fromCharCode(byte));
+      }
     }
   }
 
-  #lines(): void {
-    let newline = this.#pending.indexOf("\n");
-    while (newline !== -1) {
-      const line = this.#pending.slice(0, newline);
-      this.#pending = this.#pending.slice(newline + 1);
-      newline = this.#pending.indexOf("\n");
-      if (line.trim() === "") continue;
-      let request: Request;
-      try {
-        request = JSON.parse(line) as Request;
-      } catch {
-        this.reply({ error: { class: "GenericError", desc: "JSON parse error, invalid keyword" } });
-        continue;
+  // A JSON streamer like QEMU's: an object ends when its braces balance, so an
+  // unclosed `{` swallows what follows, silently.
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+
+  #reset(): void {
+    this.#pending = "";
+    this.#depth = 0;
+    this.#inString = false;
+    this.#escaped = false;
+  }
+
+  #char(char: string): void {
+    if (this.#depth === 0) {
+      if (/\s/.test(char)) {
+        this.#garbage();
+        return;
       }
-      this.requests.push(request);
-      this.#answer(request);
+      if (char !== "{" && char !== "[") {
+        this.#pending += char;
+        if (char === "}" || char === "]") this.#garbage();
+        return;
+      }
+      this.#garbage();
     }
+    this.#pending += char;
+    if (this.#inString) {
+      if (this.#escaped) this.#escaped = false;
+      else if (char === "\\") this.#escaped = true;
+      else if (char === '"') this.#inString = false;
+      return;
+    }
+    if (char === '"') this.#inString = true;
+    else if (char === "{" || char === "[") this.#depth++;
+    else if (char === "}" || char === "]") {
+      this.#depth--;
+      if (this.#depth === 0) {
+        const text = this.#pending;
+        this.#pending = "";
+        let request: Request;
+        try {
+          request = JSON.parse(text) as Request;
+        } catch {
+          this.reply({ error: { class: "GenericError", desc: "JSON parse error" } });
+          return;
+        }
+        this.requests.push(request);
+        this.#answer(request);
+      }
+    }
+  }
+
+  /** Text outside any object (a stray word or brace) earns an error. */
+  #garbage(): void {
+    if (this.#depth !== 0 || this.#pending.trim() === "") {
+      if (this.#depth === 0) this.#pending = "";
+      return;
+    }
+    this.#pending = "";
+    this.reply({ error: { class: "GenericError", desc: "JSON parse error, invalid keyword" } });
   }
 
   #answer(request: Request): void {

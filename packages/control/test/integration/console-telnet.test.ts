@@ -1,0 +1,171 @@
+import type { Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ControlError,
+  dmiProductUuid,
+  type SerialConsole,
+  type SerialConsoleOptions,
+  serialConsole,
+} from "../../src/index.js";
+import { controlChannelContract } from "./contract.js";
+import {
+  BOOT_TIMEOUT_MS,
+  launchTelnetGuest,
+  recordRaw,
+  type TelnetGuest,
+  testGuest,
+} from "./fixtures.js";
+
+/**
+ * One guest for the whole file (the tests are independent of each other: each
+ * uses the console it is given, logged in or not), console on telnet with
+ * wait=off: the guest boots before anyone connects, as in DTS.
+ */
+let vm: TelnetGuest;
+let password: string;
+let socket: Socket;
+let raw: () => string;
+let current: SerialConsole | undefined;
+
+async function attach(options: SerialConsoleOptions = {}): Promise<SerialConsole> {
+  current?.destroy(); // QEMU's telnet server takes one client at a time
+  socket = await vm.connect();
+  raw = recordRaw(socket);
+  current = serialConsole(socket, {
+    telnet: true,
+    password,
+    guestIdentity: dmiProductUuid(vm.uuid),
+    ...options,
+  });
+  return current;
+}
+
+/** The current console, logged in (a fresh one if the last test left it otherwise). */
+async function loggedIn(): Promise<SerialConsole> {
+  const shell = current && !current.isClosed && current.isLoggedIn ? current : await attach();
+  if (!shell.isLoggedIn) await shell.login({ timeoutMs: BOOT_TIMEOUT_MS });
+  return shell;
+}
+
+beforeAll(async () => {
+  password = (await testGuest()).credentials.password;
+  vm = await launchTelnetGuest();
+});
+
+afterAll(async () => {
+  current?.destroy();
+  await vm?.stop();
+});
+
+async function rejection(promise: Promise<unknown>): Promise<ControlError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ControlError);
+    return error as ControlError;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("serial console over telnet (real guest)", () => {
+  it("logs in from a login prompt it has to ask for (late connection, nothing shown)", async () => {
+    const fresh = await attach();
+    await fresh.login({ timeoutMs: BOOT_TIMEOUT_MS });
+    expect(fresh.isLoggedIn).toBe(true);
+    // Telnet negotiation was answered and stripped; a bare newline provoked the prompt.
+    expect(raw()).toContain("login: ");
+    expect(fresh.transcript()).not.toContain("\xff");
+    // Never the password, even though the guest's tty may echo it (busybox login prints
+    // its prompt before it turns echo off): the raw stream is the proof of that race.
+    expect(fresh.transcript()).not.toContain(password);
+  });
+
+  it("finds an already logged-in shell after reconnecting, and checks it is this VM", async () => {
+    await loggedIn();
+    const again = await attach();
+    await again.login({ timeoutMs: 60_000 });
+    expect(again.isLoggedIn).toBe(true);
+    expect(again.transcript()).not.toContain("Password");
+    // Another VM's identity: refused.
+    const wrong = await attach({
+      guestIdentity: dmiProductUuid("00000000-0000-4000-8000-000000000000"),
+    });
+    const error = await rejection(wrong.login({ timeoutMs: 60_000 }));
+    expect(error.code).toBe("ERR_CONSOLE_NOT_GUEST");
+    expect(error.message).toContain(vm.uuid);
+    expect(wrong.isLoggedIn).toBe(false);
+  });
+
+  controlChannelContract(() => attach());
+
+  it("returns 100,000 lines of output exactly", async () => {
+    const shell = await loggedIn();
+    const result = await shell.run("seq 1 100000", { timeoutMs: 150_000 });
+    expect(result.exitCode).toBe(0);
+    const expected = `${Array.from({ length: 100_000 }, (_, index) => index + 1).join("\n")}\n`;
+    expect(result.output.length).toBe(expected.length);
+    expect(result.output === expected).toBe(true);
+  });
+
+  it("returns output that looks like prompts, logins and markers, and raw bytes, unchanged", async () => {
+    const shell = await loggedIn();
+    const lines = [
+      "root@guest:~# ",
+      "guest login: ",
+      "Password: ",
+      "QKS:0123456789abcdef:0",
+      "QKE:0123456789abcdef",
+      "QKR:0123456789abcdef",
+      "__qk 0123456789abcdef /tmp/x 1",
+      "[    1.000000] not a kernel message: command output",
+      "# ",
+    ];
+    const command = `printf '%s\\n' ${lines.map((line) => `'${line}'`).join(" ")}; printf 'no newline # '`;
+    const result = await shell.run(command);
+    expect(result).toMatchObject({ exitCode: 0, output: `${lines.join("\n")}\nno newline # ` });
+    const bytes = await shell.run("printf '\\377\\000\\033[6n\\r\\n'");
+    expect([...bytes.outputBytes]).toEqual([0xff, 0x00, 0x1b, 0x5b, 0x36, 0x6e, 0x0d, 0x0a]);
+  });
+
+  it("interrupts a command that never ends, and the console is usable after", async () => {
+    const shell = await loggedIn();
+    const sleeping = await rejection(shell.run("sleep 100000", { timeoutMs: 3_000 }));
+    expect(sleeping.code).toBe("ERR_TIMEOUT");
+    const spinning = await rejection(shell.run("while :; do :; done", { timeoutMs: 3_000 }));
+    expect(spinning.code).toBe("ERR_TIMEOUT");
+    const controller = new AbortController();
+    const reading = shell.run("sleep 100001", { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("enough")), 1_000);
+    expect((await rejection(reading)).code).toBe("ERR_ABORTED");
+    expect(await shell.run("echo after")).toMatchObject({ exitCode: 0, output: "after\n" });
+    // Interrupted, not left running.
+    const left = await shell.run("ps -o args | grep -c -E '^(sleep 10000[01])$'");
+    expect(left.output).toBe("0\n");
+  });
+
+  it("keeps kernel messages printed during a transfer out of the output", async () => {
+    const shell = await attach({ transcriptSize: 8 * 1024 * 1024 });
+    await shell.login({ timeoutMs: 60_000 });
+    const rawBefore = raw().length;
+    // Console loglevel up (the guest boots with dmesg -n 1), then a burst of kernel
+    // messages from the background while the output (about 190 KB) is on the console.
+    const command =
+      "dmesg -n 8; (i=0; while [ $i -lt 25 ]; do echo KMSG-$i > /dev/kmsg; i=$((i+1)); usleep 150000; done; dmesg -n 1) >/dev/null 2>&1 & seq 1 30000";
+    const result = await shell.run(command, { timeoutMs: 120_000 });
+    expect(result.exitCode).toBe(0);
+    expect(
+      result.output === `${Array.from({ length: 30_000 }, (_, i) => i + 1).join("\n")}\n`,
+    ).toBe(true);
+    expect(result.output).not.toContain("KMSG");
+    const printed =
+      raw()
+        .slice(rawBefore)
+        .match(/\[ *\d+\.\d{6}\] KMSG-\d+/g) ?? [];
+    expect(printed.length).toBeGreaterThan(0);
+    // At least one landed inside the transfer and was cut out of it.
+    expect(shell.transcript()).toMatch(
+      /kernel message cut out of the output: \[ *\d+\.\d{6}\] KMSG-\d+/,
+    );
+    await shell.run("wait"); // the background job, before the next test
+  });
+});
