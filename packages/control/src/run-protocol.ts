@@ -72,10 +72,7 @@ export function deliverCommand(command: string): CommandDelivery {
   if (PRINTABLE_ASCII.test(command)) {
     const quoted = shellQuote(command);
     if (quoted.length <= CHUNK_CHARS) return { preludes: [], evalWords: `eval ${quoted}` };
-    return {
-      preludes: assemble(chunks(command, CHUNK_CHARS).map(shellQuote)),
-      evalWords: `eval "$__qk_c"`,
-    };
+    return { preludes: assemble(quotedChunks(command, CHUNK_CHARS)), evalWords: `eval "$__qk_c"` };
   }
   const encoded = Buffer.from(command, "utf8").toString("base64");
   return {
@@ -88,6 +85,24 @@ function chunks(text: string, size: number): string[] {
   const pieces: string[] = [];
   for (let offset = 0; offset < text.length; offset += size)
     pieces.push(text.slice(offset, offset + size));
+  return pieces;
+}
+
+/** `text` cut into pieces whose quoted form (`'` costs 4 characters) fits in `size`. */
+function quotedChunks(text: string, size: number): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  let cost = 2;
+  for (let index = 0; index < text.length; index++) {
+    const charCost = text[index] === "'" ? 4 : 1;
+    if (cost + charCost > size) {
+      pieces.push(shellQuote(text.slice(start, index)));
+      start = index;
+      cost = 2;
+    }
+    cost += charCost;
+  }
+  pieces.push(shellQuote(text.slice(start)));
   return pieces;
 }
 

@@ -81,6 +81,17 @@ describe("serial console over a unix socket (real guest)", () => {
     expect(raw().slice(before)).toMatch(/\[ *\d+\.\d{6}\] KMSG-UNIX-2\r\n/);
   });
 
+  it("delivers long commands, quotes, newlines, tabs and non-ASCII intact", async () => {
+    const text = 'it\'s a "test" $HOME `id` ; '.repeat(60); // about 1,900 characters
+    const quoted = `'${text.replaceAll("'", "'\\''")}'`;
+    expect(await shell.run(`printf '%s' ${quoted}`)).toMatchObject({ exitCode: 0, output: text });
+    const multiline = "for i in 1 2; do\n\tprintf '%s\\n' \"café ☕ $i\"\ndone";
+    expect(await shell.run(multiline)).toMatchObject({
+      exitCode: 0,
+      output: "café ☕ 1\ncafé ☕ 2\n",
+    });
+  });
+
   it("keeps the shell's state between runs, and reports truncation past maxOutputBytes", async () => {
     await shell.run("cd /sys && export QK_TEST=kept");
     expect(await shell.run('pwd; echo "$QK_TEST"')).toMatchObject({ output: "/sys\nkept\n" });

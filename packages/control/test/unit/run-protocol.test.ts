@@ -1,0 +1,81 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { deliverCommand, runLine, runParser, TRANSFER_FUNCTION } from "../../src/run-protocol.js";
+
+const HOSTILE = [
+  "echo hi",
+  "it's a 'quoted' \"double\" $HOME `date` $(id) ; & | > < \\ \\n %s %%",
+  "printf 'a\\tb\\n'\nfor i in 1 2; do\n\techo \"$i\"\ndone",
+  "echo café ☕ \u0001\u001b[31m",
+  `echo ${"x'y".repeat(500)}`,
+  "'",
+  "",
+];
+
+/** What a POSIX shell (the host's /bin/sh) makes of the delivery: the command text itself. */
+function roundTrip(command: string): string {
+  const { preludes, evalWords } = deliverCommand(command);
+  // Print the words eval would run, instead of running them.
+  const show = evalWords.replace(/^eval /, "printf '%s' ");
+  const script = [...preludes, show].join("\n");
+  return execFileSync("sh", ["-c", script], { encoding: "utf8" });
+}
+
+describe("command delivery", () => {
+  it("gets every command into a POSIX shell byte for byte, lines short and printable", () => {
+    for (const command of HOSTILE) {
+      expect(roundTrip(command)).toBe(command);
+      const { preludes, evalWords } = deliverCommand(command);
+      for (const line of [...preludes, evalWords]) {
+        expect(line.length).toBeLessThan(512);
+        expect(line).toMatch(/^[\x20-\x7e]*$/); // nothing the line editor would act on
+      }
+    }
+    expect(() => deliverCommand("a\0b")).toThrow(TypeError);
+  });
+
+  it("the run line and transfer function work in a POSIX shell, markers never in the echo", () => {
+    const dir = mkdtempSync(join(tmpdir(), "qk-run-"));
+    try {
+      const file = join(dir, "out");
+      const previous = join(dir, "previous");
+      writeFileSync(previous, "old");
+      const token = "0123456789abcdef";
+      const line = runLine({
+        evalWords: deliverCommand("printf 'x\\ny'; echo err >&2; exit 7").evalWords.replace(
+          "exit 7",
+          "(exit 7)",
+        ),
+        token,
+        file,
+        previousFile: previous,
+        maxOutputBytes: 1_000,
+      });
+      expect(line).not.toContain(`QKS:${token}`);
+      expect(line).not.toContain(`QKE:${token}`);
+      const output = execFileSync("sh", ["-c", `${TRANSFER_FUNCTION}\n${line}`], {
+        encoding: "utf8",
+      });
+      const parse = runParser({
+        token,
+        maxOutputBytes: 1_000,
+        filterKernelMessages: true,
+        loginPrompt: /login: *$/,
+      });
+      const step = parse(`${line}\r\n${output.replace(/\n/g, "\r\n")}$ `);
+      expect(step.done).toBe(true);
+      expect(step.value).toMatchObject({ kind: "output", exitCode: 7, truncated: false });
+      const bytes = (step.value as { output: Buffer }).output;
+      expect(bytes.toString()).toBe("x\nyerr\n");
+      expect(createHash("md5").update(bytes).digest("hex")).toHaveLength(32);
+      // The previous output file is gone; this one stays for a retransfer.
+      expect(execFileSync("sh", ["-c", `ls ${dir}`], { encoding: "utf8" })).toBe("out\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
