@@ -139,7 +139,8 @@ export interface SerialConsole extends ControlChannel {
   sendLine(line: string, options?: CallOptions): Promise<void>;
   /**
    * Ctrl-C, then a marker the shell must print: for after raw `write()`s, or a
-   * program left running. Rejects with `ERR_CONSOLE_DESYNC` if the shell never answers.
+   * program left running, on a logged-in console. Rejects with `ERR_CONSOLE_DESYNC`
+   * if the shell never answers (Ctrl-C twice, then Ctrl-\).
    */
   resync(options?: CallOptions): Promise<void>;
   /** The last `maxChars` of everything read and written (password masked). */
@@ -414,6 +415,8 @@ class DefaultSerialConsole implements SerialConsole {
 
   resync(options: CallOptions = {}): Promise<void> {
     return this.#operation("resync", options, this.#recoveryTimeoutMs, async (signal) => {
+      // At a login prompt, the marker line would be taken for a user name.
+      if (!this.#loggedIn) throw new ConsoleNotLoggedInError("resync()");
       await this.#recover(signal, true);
       if (!this.#synced)
         throw new ConsoleDesyncError("the shell did not answer after Ctrl-C and Ctrl-\\");

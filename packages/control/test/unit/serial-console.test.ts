@@ -366,6 +366,21 @@ describe("run", () => {
     console.destroy();
   });
 
+  it("resync() interrupts a program left running by raw writes, and the shell answers again", async () => {
+    const { peer, console } = await loggedIn((command) =>
+      command === "top" ? "hang" : { exitCode: 0 },
+    );
+    expect((await rejection(console.run("top", { timeoutMs: 20 }))).code).toBe("ERR_TIMEOUT");
+    await console.run("true"); // waits behind the recovery of the interrupted command
+    peer.state = "busy"; // as if someone started a program by hand
+    await console.resync();
+    expect(peer.state).toBe("shell");
+    const fresh = setUp();
+    expect((await rejection(fresh.console.resync())).code).toBe("ERR_CONSOLE_NOT_LOGGED_IN");
+    fresh.console.destroy();
+    console.destroy();
+  });
+
   it("runs operations one at a time in call order", async () => {
     const { console } = await loggedIn((command) => ({ exitCode: 0, output: `${command}\n` }));
     const results = await Promise.all(["a", "b", "c", "d"].map((name) => console.run(name)));
