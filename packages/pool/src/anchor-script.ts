@@ -10,8 +10,10 @@
  * It is the client's presence on the host: its pid and start time are the
  * holder of the client's owners, and it lives exactly as long as its stdin is
  * open (the client process and, over SSH, the connection). It also serves the
- * client's transactions, so a transaction costs no process start and one round
- * trip while the lock is held.
+ * client's transactions, so a transaction starts no process on the client side,
+ * costs one round trip while the lock is held, and on the host starts only
+ * `flock`, `awk`, `head` and `mv` (plus `ss` to check ports, `sync` when the
+ * directory is not on tmpfs).
  *
  * Output is framed by header lines `\036NONCE TAG [ARGS]`; a response ends with
  * `\036NONCE end STATUS [DETAIL]`. Bytes of the state file can never look like a
@@ -21,22 +23,24 @@
  * section (pid, start time, boot id, uid, directory, whether to fsync, CPU
  * topology) and `end ok`, or `end error REASON MESSAGE` and exits.
  *
- * Requests, one per line on stdin:
- * - empty line: a heartbeat;
+ * Requests, one per line on stdin (anything else, e.g. an empty heartbeat line,
+ * is ignored):
  * - `t NET LO HI PIDS PCI`: a transaction. Takes the lock (`flock -x` on
  *   `STATE_DIR/lock`, with a bounded wait when flock supports `-w`), checks the
- *   locked file is still the one at the path, prints the facts (the `AWK`
- *   program: state file, /proc/PID/stat of every owner's holder and of PIDS,
- *   the sockets bound to ports LO–HI when NET is 1, from `ss` (netlink, filtered
- *   in the kernel: fast even with many sockets) or, without ss, from
- *   /proc/net/{tcp,tcp6,udp,udp6}; then sysfs facts of the PCI addresses) and
- *   `end ready`. Then it reads the decision: `c SIZE`, exactly
- *   SIZE bytes of new state and a line holding the nonce (the bytes go to a
- *   temporary file; only if the nonce line follows them, which proves they all
- *   arrived, is the file fsynced unless the directory is on tmpfs, renamed over
- *   the state file, and the directory fsynced), answered `end committed`; or
- *   `a`, answered `end unchanged`. The lock is released before the answer. A lock wait that
- *   times out answers `end error lock-timeout` (the client retries).
+ *   locked file is still the one at the path, prints the facts: the sockets bound
+ *   to ports LO–HI when NET is 1 (from `ss`, netlink filtered in the kernel, fast
+ *   even with many sockets; without ss, awk reads /proc/net), the sysfs facts of
+ *   the PCI addresses, then, from the `AWK` program, the state file and the
+ *   /proc/PID/stat of every owner's holder and of PIDS; then `end ready`. Then it
+ *   reads the decision: `a` (answered `end unchanged`), or `c SIZE`, exactly SIZE
+ *   bytes of new state and a line holding the nonce, which proves they all
+ *   arrived. The bytes go to a temporary file (`head -c`, which reads no more
+ *   than asked; `dd bs=1` where head is not GNU's); only when the nonce line
+ *   follows is the file fsynced (unless the directory is on tmpfs) and renamed
+ *   over the state file (`end committed`). A client that disappears before the
+ *   nonce line commits nothing. (awk cannot read the data: mawk blocks until its
+ *   read buffer is full.) The lock is released before the answer. A lock wait
+ *   that times out answers `end error lock-timeout` (the client asks again).
  * - EOF: exit (the kernel releases the lock if it was held).
  *
  * With EXPIRY_S > 0 a watchdog subshell kills the anchor once it has read
@@ -46,6 +50,9 @@
  * stopped) thus loses its anchor, its uncommitted transaction and the lock.
  * Lock waits are bounded below EXPIRY_S, so waiting for the lock never looks
  * like silence.
+ *
+ * NUMA node CPU lists are read with `cat`: they are sysfs binary attributes,
+ * which return nothing to the shell's byte-at-a-time `read`.
  */
 export const ANCHOR_SCRIPT = `set -f
 N=$1 D=$2 E=$3 P=$4 W=$5 M=$6 A=$7
@@ -54,7 +61,7 @@ die() { h end error "$@"; exit 1; }
 umask "$M" 2>/dev/null || die usage "bad umask $M"
 cd / || die cwd "cannot enter /"
 for x in flock awk mv sleep id head; do
-command -v "$x" >/dev/null 2>&1 || die missing-tool "$x is not installed on the host (the pool needs flock, awk, mv, sleep, id, head)"
+command -v "$x" >/dev/null 2>&1 || die missing-tool "$x is not installed on the host (the pool needs flock, awk, mv, sleep, id and head; ss is used if present)"
 done
 case $(head --version 2>/dev/null) in *coreutils*) X=1;; *) X=0; command -v dd >/dev/null 2>&1 || die missing-tool "dd is not installed on the host";; esac
 { read -r l < /proc/$$/stat; } 2>/dev/null || die no-proc "cannot read /proc/$$/stat"
@@ -159,32 +166,17 @@ case $p in ''|*[!0-9]*) continue;; esac
 done
 set -f
 }
-commit() {
-case $1 in ''|*[!0-9]*) R="error protocol bad-size"; return;; esac
-T=$D/state.jsonl.$$.tmp
-sweep
-if [ "$X" = 1 ]; then head -c "$1" > "$T" 9<&-; else dd bs=1 count="$1" of="$T" 2>/dev/null 9<&-; fi
-z=
-IFS= read -r z || { rm -f -- "$T"; exit 0; }
-if [ "$z" != "\${N}" ]; then rm -f -- "$T"; R="error commit short-write"; return; fi
-[ "$Y" = 1 ] && { sync "$T" 2>/dev/null 9<&- || :; }
-if mv -f -- "$T" "$S" 9<&-; then
-[ "$Y" = 1 ] && { sync "$D" 2>/dev/null 9<&- || :; }
-R=committed
-else
-rm -f -- "$T"; R="error commit rename-failed"
-fi
-}
 txn() {
 lock || return 0
-if [ -e "$S" ]; then e=1; else e=0; fi
-if [ "$SS" = 1 ]; then w=0; else w=$2; fi
-awk "$A" "$N" "$S" "$e" "$w" "$3" "$4" "$5" </dev/null 9<&- || { exec 9<&-; h end error facts "awk failed"; return 0; }
+w=$2
 if [ "$2" = 1 ] && [ "$SS" = 1 ]; then
+w=0
 h ss
 ss -tuan sport ge ":$3" and sport le ":$4" 2>/dev/null 9<&- || { exec 9<&-; h end error facts "ss failed"; return 0; }
 fi
 if [ "$6" != - ]; then h pci; pci "$6"; fi
+if [ -e "$S" ]; then e=1; else e=0; fi
+awk "$A" "$N" "$S" "$e" "$w" "$3" "$4" "$5" </dev/null 9<&- || { exec 9<&-; h end error facts "awk failed"; return 0; }
 h end ready
 q= k=0
 while IFS= read -r q; do [ -n "$q" ] && { k=1; break; }; done
@@ -196,11 +188,20 @@ esac
 exec 9<&-
 h end $R
 }
+commit() {
+case $1 in ''|*[!0-9]*) R="error protocol bad-size"; return;; esac
+T=$D/state.jsonl.$$.tmp
+if [ "$X" = 1 ]; then head -c "$1" > "$T" 9<&-; else dd bs=1 count="$1" of="$T" 2>/dev/null 9<&-; fi
+z=
+IFS= read -r z || { rm -f -- "$T"; exit 0; }
+if [ "$z" != "$N" ]; then rm -f -- "$T"; R="error commit short-write"; return; fi
+sweep
+[ "$Y" = 1 ] && { sync "$T" 2>/dev/null 9<&- || :; }
+if mv -f -- "$T" "$S" 9<&-; then R=committed; else rm -f -- "$T"; R="error commit rename-failed"; fi
+}
 while IFS= read -r q; do
 case $q in
-'') ;;
 "t "*) set -- $q; txn "$@";;
-*) h end error protocol "unknown request";;
 esac
 done
 exit 0`;
@@ -212,8 +213,8 @@ exit 0`;
  *   cannot be read);
  * - `proc`: `PID STATLINE` (or `PID -` if there is no such process) for the
  *   holder of every owner record (its first `"pid":`) and for each of PIDS;
- * - `net` (NET = 1): `PROTO PORT STATE` for every socket in /proc/net/{tcp,tcp6,
- *   udp,udp6} whose local port is within LO–HI.
+ * - `net` (NET = 1, when `ss` is missing): `PROTO PORT STATE` for every socket
+ *   in /proc/net/{tcp,tcp6,udp,udp6} whose local port is within LO–HI.
  * Everything happens in BEGIN, so awk never reads its stdin.
  */
 export const AWK_PROGRAM = `function hex(s,  i, n, c) {
@@ -246,7 +247,8 @@ function net(f, t,  l, a, b, n, port, first) {
   close(f)
 }
 BEGIN {
-  H = "\\036" ARGV[1] " "; S = ARGV[2]; e = ARGV[3]; w = ARGV[4]; lo = ARGV[5] + 0; hi = ARGV[6] + 0; x = ARGV[7]
+  N = ARGV[1]; S = ARGV[2]; e = ARGV[3]; w = ARGV[4]; lo = ARGV[5] + 0; hi = ARGV[6] + 0; x = ARGV[7]
+  H = "\\036" N " "
   print H "state " e
   if (e == 1) {
     while ((r = (getline l < S)) > 0) {
