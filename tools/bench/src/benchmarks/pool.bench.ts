@@ -1,12 +1,14 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Host, localHost, sshHost } from "@qemu-kvm/host";
 import { openPool, type ResourcePool } from "@qemu-kvm/pool";
-import { makeTempDir, startSshd } from "@qemu-kvm/testkit";
+import { startSshd } from "@qemu-kvm/testkit";
 import type { Benchmark, Trial } from "../harness.js";
 
 /**
@@ -14,7 +16,9 @@ import type { Benchmark, Trial } from "../harness.js";
  * `release()`, two committed transactions, each under the host-wide lock, with
  * the state read, the host's sockets checked and the new state written and
  * renamed. Measured with 1 and with 4 competing processes (each its own pool
- * client), locally and over SSH (an OpenSSH server on loopback).
+ * client), locally and over SSH (an OpenSSH server on loopback). The state
+ * directory is on tmpfs (/dev/shm), as the default /run/qemu-kvm/pool is on a
+ * real host; on a disk each commit adds an fsync.
  *
  * Baselines:
  * - the floor of the obvious design, one lock round trip per transaction through
@@ -164,7 +168,10 @@ const benchmark: Benchmark = {
   description:
     "pool: leases/s (leasePort + release, two locked transactions) with 1 and 4 processes, local and over SSH; baselines: one bare flock exec per transaction, and 1 process",
   async setup() {
-    const temp = await makeTempDir("qk-bench-pool-");
+    const path = await mkdtemp(
+      join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "qk-bench-pool-"),
+    );
+    const temp = { path, remove: () => rm(path, { recursive: true, force: true }) };
     const sshd = await startSshd();
     const workers: Worker[] = [];
     try {
