@@ -191,10 +191,12 @@ h end $R
 commit() {
 case $1 in ''|*[!0-9]*) R="error protocol bad-size"; return;; esac
 T=$D/state.jsonl.$$.tmp
-if [ "$X" = 1 ]; then head -c "$1" > "$T" 9<&-; else dd bs=1 count="$1" of="$T" 2>/dev/null 9<&-; fi
+o=0
+if [ "$X" = 1 ]; then head -c "$1" > "$T" 9<&- || o=1; else dd bs=1 count="$1" of="$T" 2>/dev/null 9<&- || o=1; fi
 z=
 IFS= read -r z || { rm -f -- "$T"; exit 0; }
 if [ "$z" != "$N" ]; then rm -f -- "$T"; R="error commit short-write"; return; fi
+if [ "$o" = 1 ]; then rm -f -- "$T"; R="error commit write-failed"; return; fi
 sweep
 [ "$Y" = 1 ] && { sync "$T" 2>/dev/null 9<&- || :; }
 if mv -f -- "$T" "$S" 9<&-; then R=committed; else rm -f -- "$T"; R="error commit rename-failed"; fi

@@ -211,6 +211,7 @@ const live = new Set<Worker>();
 export function startWorker(
   config: Record<string, unknown>,
   env: NodeJS.ProcessEnv = process.env,
+  user?: { uid: number; gid: number },
 ): Worker {
   const child = spawn(
     process.execPath,
@@ -219,6 +220,7 @@ export function startWorker(
       cwd: PACKAGE_DIR,
       env,
       stdio: ["pipe", "pipe", "pipe"],
+      ...user,
     },
   );
   child.stdin.on("error", () => {});

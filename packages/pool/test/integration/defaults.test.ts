@@ -1,0 +1,76 @@
+/**
+ * The default state directory: root's pool is /run/qemu-kvm/pool; another
+ * user's is /tmp/qemu-kvm-pool-UID, created private, and refused when someone
+ * else made it first (a directory planted in /tmp must not capture the pool).
+ * Local only: the worker runs as `nobody`, which needs this process to be root.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { localHost } from "@qemu-kvm/host";
+import { afterEach, describe, expect, test } from "vitest";
+import { openPool } from "../../src/index.js";
+import type { WorkerConfig } from "../fixtures/worker.js";
+import { killAllWorkers, startWorker } from "../helpers.js";
+
+const root = process.getuid?.() === 0;
+const NOBODY = { uid: 65534, gid: 65534 };
+const NOBODY_DIR = `/tmp/qemu-kvm-pool-${NOBODY.uid}`;
+
+afterEach(async () => {
+  await killAllWorkers();
+  await rm(NOBODY_DIR, { recursive: true, force: true });
+});
+
+describe.runIf(root)("the default state directory", () => {
+  test("root's pool is /run/qemu-kvm/pool", async () => {
+    // The host's real pool: other runs may use it, so only what this test created is removed.
+    const created = ["/run/qemu-kvm", "/run/qemu-kvm/pool"].filter((path) => !existsSync(path));
+    const host = localHost();
+    const pool = await openPool(host, { topology: { cpus: { online: [0] } } });
+    try {
+      expect(pool.statePath).toBe("/run/qemu-kvm/pool/state.jsonl");
+      expect((await stat("/run/qemu-kvm/pool")).mode & 0o777).toBe(0o700);
+      await pool.leases();
+    } finally {
+      await pool.close();
+      await host.close();
+      if (
+        created.includes("/run/qemu-kvm/pool") &&
+        (await readdir("/run/qemu-kvm/pool")).join() === "lock"
+      ) {
+        await rm("/run/qemu-kvm/pool/lock");
+        for (const path of created.reverse()) await rmdir(path).catch(() => {});
+      }
+    }
+  });
+
+  test("another user's pool is /tmp/qemu-kvm-pool-UID, private to that user", async () => {
+    await rm(NOBODY_DIR, { recursive: true, force: true });
+    const worker = startWorker(
+      { mode: "open", id: 1, host: { transport: "local" }, options: {} } satisfies WorkerConfig,
+      { ...process.env, HOME: "/tmp" },
+      NOBODY,
+    );
+    const opened = await worker.waitFor((m) => m.type === "opened" || m.type === "open-failed");
+    expect(opened).toMatchObject({ type: "opened", statePath: `${NOBODY_DIR}/state.jsonl` });
+    const info = await stat(NOBODY_DIR);
+    expect([info.uid, info.mode & 0o777]).toEqual([NOBODY.uid, 0o700]);
+    expect((await worker.exited).code).toBe(0);
+  });
+
+  test("a directory another user planted at that path is refused", async () => {
+    await mkdir(NOBODY_DIR, { mode: 0o777 });
+    const worker = startWorker(
+      { mode: "open", id: 2, host: { transport: "local" }, options: {} } satisfies WorkerConfig,
+      { ...process.env, HOME: "/tmp" },
+      NOBODY,
+    );
+    const failed = await worker.waitFor((m) => m.type === "opened" || m.type === "open-failed");
+    expect(failed).toMatchObject({
+      type: "open-failed",
+      code: "ERR_POOL_HOST",
+      reason: "state-dir",
+    });
+    expect(failed.message).toMatch(/belongs to another user/);
+  });
+});
