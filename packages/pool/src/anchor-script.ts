@@ -175,7 +175,7 @@ h ss
 ss -tuan sport ge ":$3" and sport le ":$4" 2>/dev/null 9<&- || { exec 9<&-; h end error facts "ss failed"; return 0; }
 fi
 if [ "$6" != - ]; then h pci; pci "$6"; fi
-if [ -e "$S" ]; then e=1; else e=0; fi
+if [ -d "$S" ] || { [ -e "$S" ] && [ ! -r "$S" ]; }; then e=2; elif [ -e "$S" ]; then e=1; else e=0; fi
 awk "$A" "$N" "$S" "$e" "$w" "$3" "$4" "$5" </dev/null 9<&- || { exec 9<&-; h end error facts "awk failed"; return 0; }
 h end ready
 q= k=0
@@ -190,6 +190,7 @@ h end $R
 }
 commit() {
 case $1 in ''|*[!0-9]*) R="error protocol bad-size"; return;; esac
+[ -d "$S" ] && { R="error commit $S is a directory"; return; }
 T=$D/state.jsonl.$$.tmp
 o=0
 if [ "$X" = 1 ]; then head -c "$1" > "$T" 9<&- || o=1; else dd bs=1 count="$1" of="$T" 2>/dev/null 9<&- || o=1; fi
@@ -211,8 +212,8 @@ exit 0`;
 /**
  * The facts of a transaction, printed under the lock in one process:
  * `awk AWK NONCE STATE EXISTS NET LO HI PIDS`.
- * - `state EXISTS`: the state file's lines (`unreadable` if it exists but
- *   cannot be read);
+ * - `state EXISTS`: the state file's lines (EXISTS 0: no file; 1: a file; 2: a
+ *   directory or an unreadable file, reported `unreadable`);
  * - `proc`: `PID STATLINE` (or `PID -` if there is no such process) for the
  *   holder of every owner record (its first `"pid":`) and for each of PIDS;
  * - `net` (NET = 1, when `ss` is missing): `PROTO PORT STATE` for every socket
@@ -251,7 +252,8 @@ function net(f, t,  l, a, b, n, port, first) {
 BEGIN {
   N = ARGV[1]; S = ARGV[2]; e = ARGV[3]; w = ARGV[4]; lo = ARGV[5] + 0; hi = ARGV[6] + 0; x = ARGV[7]
   H = "\\036" N " "
-  print H "state " e
+  print H "state " (e == 0 ? 0 : 1)
+  if (e == 2) print H "unreadable"
   if (e == 1) {
     while ((r = (getline l < S)) > 0) {
       print l

@@ -4,8 +4,19 @@
  * loopback. Either way the host is this machine, so the test binds sockets,
  * reads the state file and starts processes on the host directly.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Host, HostProcess } from "@qemu-kvm/host";
 import { makeTempDir, type TempDir } from "@qemu-kvm/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
@@ -47,8 +58,9 @@ export function poolSuite(target: PoolTarget): void {
       stateDir = join(temp.path, "state");
     });
     afterEach(async () => {
-      for (const pool of pools.splice(0)) await pool.close().catch(() => pool.destroy());
+      // Processes first: one may hold the lock a pool's call waits for.
       for (const process of processes.splice(0)) await process.stop().catch(() => {});
+      for (const pool of pools.splice(0)) await pool.close().catch(() => pool.destroy());
       await listeners.closeAll();
       await temp.remove();
     });
@@ -106,6 +118,13 @@ export function poolSuite(target: PoolTarget): void {
           await expect(pool.leases()).rejects.toMatchObject({ code: "ERR_POOL_STATE" });
           expect(readFileSync(path, "utf8")).toBe(broken);
         }
+        rmSync(path);
+        mkdirSync(path);
+        await expect(pool.leaseCpus("vm1", 1)).rejects.toMatchObject({
+          code: "ERR_POOL_STATE",
+          reason: /cannot be read/,
+        });
+        rmSync(path, { recursive: true });
         writeFileSync(path, good.replace('"version":1', '"version":9'));
         await expect(pool.release("vm0")).rejects.toThrow(/newer version/);
         writeFileSync(path, good);
@@ -491,6 +510,53 @@ export function poolSuite(target: PoolTarget): void {
           expect(snapshot.leases).toHaveLength(2);
         });
       }
+    });
+
+    describe("the lock", () => {
+      /** Takes the lock on `path` from outside the pool; resolves once held. */
+      async function holdLock(path: string): Promise<HostProcess> {
+        const holder = host.spawn("flock", [path, "sh", "-c", "echo locked; exec cat"]);
+        processes.push(holder);
+        holder.stderr.resume();
+        await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+        return holder;
+      }
+
+      /** What the anchor's lock descriptor points at, once it has one matching `pattern`. */
+      async function anchorLockFd(pid: number, pattern: RegExp): Promise<string> {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const target = (() => {
+            try {
+              return readlinkSync(`/proc/${pid}/fd/9`);
+            } catch {
+              return "";
+            }
+          })();
+          if (pattern.test(target)) return target;
+          if (Date.now() > deadline) throw new Error(`fd 9 of ${pid} is ${target || "closed"}`);
+          await delay(10);
+        }
+      }
+
+      test("a lock file replaced while a client waits on the old one: the client locks the new one", async () => {
+        const pool = await open();
+        await pool.leases();
+        const lock = join(stateDir, "lock");
+        const old = await holdLock(lock);
+        const call = pool.leaseCpus("vm0", [1]);
+        await anchorLockFd(pool.holder.pid, /\/lock$/);
+        renameSync(lock, `${lock}.old`);
+        writeFileSync(lock, "");
+        const current = await holdLock(lock);
+        old.stdin.end();
+        await old.exited;
+        // The anchor got the old file's lock, saw it is no longer the lock file, and now waits for the new one.
+        await anchorLockFd(pool.holder.pid, /\/lock$/);
+        expect(existsSync(join(stateDir, "state.jsonl"))).toBe(false);
+        current.stdin.end();
+        expect((await call).map((lease) => lease.cpu)).toEqual([1]);
+      });
     });
 
     describe("deadlines", () => {
