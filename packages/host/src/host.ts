@@ -82,6 +82,9 @@ export interface HostProcess extends AsyncDisposable {
    * Settles when the process has exited: resolves with any exit code or signal;
    * rejects with `ERR_HOST_SPAWN` (could not start), `ERR_ABORTED` (its signal was
    * aborted), `ERR_HOST_CONNECTION_LOST` or `ERR_HOST_CLOSED`.
+   * Its last output may still be on its way then (a process can exit before its
+   * pipe is drained, and a child it left behind can hold the pipe open): to read
+   * everything, also wait for the `end` of `stdout` and `stderr`.
    */
   readonly exited: Promise<ProcessExit>;
   /**

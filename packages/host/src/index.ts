@@ -38,6 +38,7 @@ export type {
   WriteFileOptions,
 } from "./host.js";
 export { localHost } from "./local-host.js";
+export { type ProcStat, parseProcStat } from "./proc.js";
 export { quoteCommand } from "./quote.js";
 export { type SshHost, sshHost } from "./ssh-host.js";
 export type { HostKeyPolicy, SshHostOptions } from "./ssh-options.js";

@@ -1,4 +1,5 @@
 /** Parsers for what the anchor prints: its `info`, and a transaction's facts. */
+import { parseProcStat } from "@qemu-kvm/host";
 import { parseCpuList } from "./cpu-list.js";
 
 /** One response: its sections in order (tag, header arguments, body) and the final status. */
@@ -108,13 +109,9 @@ export function parseProcLines(body: string): Map<number, ProcStat | undefined> 
       procs.set(pid, undefined);
       continue;
     }
-    const close = stat.lastIndexOf(")");
-    if (close < 0) continue;
-    const fields = stat.slice(close + 2).split(" ");
-    const state = fields[0];
-    const startTime = fields[19];
-    if (!state || !startTime || !/^\d+$/.test(startTime)) continue;
-    procs.set(pid, { state, startTime });
+    const parsed = parseProcStat(stat);
+    if (!parsed) continue;
+    procs.set(pid, { state: parsed.state, startTime: String(parsed.startTime) });
   }
   return procs;
 }
