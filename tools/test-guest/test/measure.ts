@@ -10,8 +10,8 @@
  * Not a test: the README's figures come from it.
  */
 import { readFile } from "node:fs/promises";
+import { freePort } from "@qemu-kvm/testkit";
 import { ensureGuest, type GuestNic, launchGuest } from "../src/index.js";
-import { freePort } from "./integration/helpers/free-port.js";
 import { guestPing } from "./integration/helpers/guest-agent.js";
 import { waitForAddress } from "./integration/helpers/guest-checks.js";
 import { SerialSession } from "./integration/helpers/serial-session.js";

@@ -1,3 +1,4 @@
+export { freePort } from "./free-port.js";
 export { QEMU, type QemuFixture, type QemuOptions, startQemu } from "./qemu.js";
 export { SSHD, type SshdFixture, type SshdOptions, startSshd } from "./sshd.js";
 export { makeTempDir, type TempDir } from "./temp-dir.js";

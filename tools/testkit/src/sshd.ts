@@ -3,11 +3,11 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
+import { freePort } from "./free-port.js";
 import { makeTempDir } from "./temp-dir.js";
 
 /** The OpenSSH server binary (Debian's openssh-server). */
@@ -203,18 +203,6 @@ async function keygen(path: string, comment: string): Promise<void> {
     "-f",
     path,
   ]);
-}
-
-/** A port that was free a moment ago on 127.0.0.1 (sshd retries on a lost race). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  return address.port;
 }
 
 const LOG_CAP = 1024 * 1024;

@@ -16,9 +16,15 @@ import {
   unassignedPorts,
   type VmSpec,
 } from "@qemu-kvm/bootline";
-import { makeTempDir, type QemuFixture, startQemu, type TempDir } from "@qemu-kvm/testkit";
+import {
+  freePort,
+  makeTempDir,
+  type QemuFixture,
+  startQemu,
+  type TempDir,
+} from "@qemu-kvm/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freeDisplay, freePort, listeningSockets, memoryDir, Qmp, run } from "./support.js";
+import { freeDisplay, listeningSockets, memoryDir, Qmp, run } from "./support.js";
 
 const corpus = join(import.meta.dirname, "..", "fixtures", "dts-conf");
 

@@ -17,12 +17,18 @@ import {
   splitProcCmdline,
   type VmSpec,
 } from "@qemu-kvm/bootline";
-import { makeTempDir, QEMU, type QemuFixture, startQemu, type TempDir } from "@qemu-kvm/testkit";
+import {
+  freePort,
+  makeTempDir,
+  QEMU,
+  type QemuFixture,
+  startQemu,
+  type TempDir,
+} from "@qemu-kvm/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   firstBytes,
   freeDisplay,
-  freePort,
   hmp,
   listeningSockets,
   memoryDir,

@@ -1,6 +1,6 @@
 /**
  * Test support for the integration tests: a tiny line-JSON QMP client (the real one
- * lives in @qemu-kvm/monitor), free ports, and the sockets a process listens on as
+ * lives in @qemu-kvm/monitor), free VNC displays, and the sockets a process listens on as
  * the kernel reports them (/proc/net/{tcp,tcp6,udp,udp6}).
  */
 import { execFile } from "node:child_process";
@@ -85,19 +85,6 @@ export class Qmp {
   close(): void {
     this.socket.destroy();
   }
-}
-
-/** A TCP port nobody listens on right now (the kernel picks it). */
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /** Whether a TCP port can be bound on 127.0.0.1 and on every interface. */

@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { createConnection, createServer, type Socket } from "node:net";
+import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { ensureGuest, QEMU_BINARY, type TestGuest } from "@qemu-kvm/test-guest";
-import { makeTempDir, waitForPath } from "@qemu-kvm/testkit";
+import { freePort, makeTempDir, waitForPath } from "@qemu-kvm/testkit";
 
 /** Generous: 2 cores shared with other engineers' QEMUs, TCG. */
 export const BOOT_TIMEOUT_MS = 120_000;
@@ -39,17 +39,6 @@ export interface TelnetGuest {
   connect(): Promise<Socket>;
   /** SIGKILL (if alive), wait for the exit, remove the runtime directory. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /**

@@ -1,27 +1,17 @@
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type ControlChannel, connectGuestAgent, serialConsole } from "@qemu-kvm/control";
 import { ensureGuest, launchGuest } from "@qemu-kvm/test-guest";
-import { makeTempDir } from "@qemu-kvm/testkit";
+import { freePort, makeTempDir } from "@qemu-kvm/testkit";
 import { type Benchmark, type Trial, timeMs } from "../harness.js";
 
 const run = promisify(execFile);
 
 /** Round trips per sample: a sample is their mean, in ms. */
 const ROUND_TRIPS = 10;
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 function perRoundTrip(name: string, roundTrip: () => Promise<unknown>): Trial {
   return {

@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@qemu-kvm/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   ensureGuest,
@@ -17,7 +18,6 @@ import {
   launchGuest,
   type TestGuest,
 } from "../../src/index.js";
-import { freePort } from "./helpers/free-port.js";
 import { guestAgentRequest, guestPing } from "./helpers/guest-agent.js";
 import { waitForAddress } from "./helpers/guest-checks.js";
 import { SerialSession } from "./helpers/serial-session.js";

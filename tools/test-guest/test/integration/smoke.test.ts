@@ -7,10 +7,15 @@ import { watch } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
-import { makeTempDir, type QemuFixture, startQemu, type TempDir } from "@qemu-kvm/testkit";
+import {
+  freePort,
+  makeTempDir,
+  type QemuFixture,
+  startQemu,
+  type TempDir,
+} from "@qemu-kvm/testkit";
 import { afterEach, beforeAll, expect, test } from "vitest";
 import { ensureGuest, type LaunchedGuest, launchGuest, type TestGuest } from "../../src/index.js";
-import { freePort } from "./helpers/free-port.js";
 
 const LOGIN_TIMEOUT_MS = 60_000;
 
