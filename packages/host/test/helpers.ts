@@ -2,38 +2,7 @@ import { readFileSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-
-/** True while `pid` exists and is not a zombie. */
-export function isAliveNow(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
-  } catch {
-    return false;
-  }
-}
-
-/** Field 22 of /proc/PID/stat, read directly. */
-export function startTimeNow(pid: number): bigint {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return BigInt(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!);
-}
-
-/**
- * Waits until none of `pids` is alive. A killed process is gone a moment after
- * its parent saw it exit (a grandchild has no event to wait on): this checks
- * /proc until then, within a generous deadline, and fails with the survivors.
- */
-export async function waitUntilGone(pids: readonly number[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const alive = pids.filter(isAliveNow);
-    if (alive.length === 0) return;
-    if (Date.now() > deadline)
-      throw new Error(`still alive after ${timeoutMs} ms: ${alive.join(", ")}`);
-    await delay(20);
-  }
-}
+import { isAliveNow } from "@qemu-kvm/testkit";
 
 /** SIGKILLs the pids a test's commands wrote to `path` (one per line), if still alive. */
 export function killRecorded(path: string): void {

@@ -3,36 +3,12 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer, type Server, Socket } from "node:net";
-import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type Host, localHost, sshHost } from "@qemu-kvm/host";
 import type { SshdFixture } from "@qemu-kvm/testkit";
 
 export const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const WORKER = fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url));
-
-/** True while `pid` exists and is not a zombie. */
-export function isAliveNow(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Waits until `pid` is gone. For processes that are not our children (an anchor
- * started by a worker or through sshd) there is no exit event to wait on, so this
- * checks /proc until then, within a generous deadline.
- */
-export async function waitUntilGone(pid: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAliveNow(pid)) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} still alive after ${timeoutMs} ms`);
-    await delay(20);
-  }
-}
 
 /** Whether `port` can be bound on 127.0.0.1 (TCP) and 0.0.0.0 (UDP) right now. */
 async function bindable(port: number): Promise<boolean> {

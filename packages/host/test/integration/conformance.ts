@@ -10,16 +10,19 @@ import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { makeTempDir, type TempDir } from "@qemu-kvm/testkit";
+import {
+  isAliveNow,
+  makeTempDir,
+  startTimeNow,
+  type TempDir,
+  waitUntilGone,
+} from "@qemu-kvm/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { Host, HostProcess } from "../../src/index.js";
 import {
   hostileArguments,
-  isAliveNow,
   killRecorded,
   readPids,
-  startTimeNow,
-  waitUntilGone,
   writeArgvPrinter,
   writeScript,
 } from "../helpers.js";

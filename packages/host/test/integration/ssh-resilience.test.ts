@@ -8,11 +8,18 @@ import { createHmac } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { makeTempDir, type SshdFixture, startSshd, type TempDir } from "@qemu-kvm/testkit";
+import {
+  isAliveNow,
+  makeTempDir,
+  type SshdFixture,
+  startSshd,
+  type TempDir,
+  waitUntilGone,
+} from "@qemu-kvm/testkit";
 import ssh2 from "ssh2";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { type SshHost, type SshHostOptions, sshHost } from "../../src/index.js";
-import { isAliveNow, killRecorded, readPids, waitUntilGone } from "../helpers.js";
+import { killRecorded, readPids } from "../helpers.js";
 
 let sshd: SshdFixture;
 let temp: TempDir;

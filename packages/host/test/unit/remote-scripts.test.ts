@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { startTimeNow } from "@qemu-kvm/testkit";
 import { describe, expect, test } from "vitest";
 import { quoteCommand } from "../../src/index.js";
 import {
@@ -13,7 +14,6 @@ import {
   SUPERVISOR,
   WRAPPER,
 } from "../../src/remote-scripts.js";
-import { startTimeNow } from "../helpers.js";
 
 const shells = ["dash", "bash", "busybox"].filter((shell) => {
   try {

@@ -6,7 +6,14 @@
  */
 import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makeTempDir, type SshdFixture, startSshd, type TempDir } from "@qemu-kvm/testkit";
+import {
+  isAliveNow,
+  makeTempDir,
+  type SshdFixture,
+  startSshd,
+  type TempDir,
+  waitUntilGone,
+} from "@qemu-kvm/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parseState } from "../../src/state.js";
 import type { PoolOptions } from "../../src/types.js";
@@ -15,13 +22,11 @@ import {
   findConflicts,
   freePortBlock,
   type Held,
-  isAliveNow,
   killAllWorkers,
   localTarget,
   sshTarget,
   startWorker,
   type WorkerHost,
-  waitUntilGone,
 } from "../helpers.js";
 
 const PF = "0000:81:00.0";

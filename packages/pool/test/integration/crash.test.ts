@@ -6,7 +6,13 @@
 import { mkdir, readdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Host } from "@qemu-kvm/host";
-import { makeTempDir, type SshdFixture, startSshd, type TempDir } from "@qemu-kvm/testkit";
+import {
+  makeTempDir,
+  type SshdFixture,
+  startSshd,
+  type TempDir,
+  waitUntilGone,
+} from "@qemu-kvm/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { openPool, type PoolOptions, type ResourcePool } from "../../src/index.js";
 import { parseState } from "../../src/state.js";
@@ -17,7 +23,6 @@ import {
   type PoolTarget,
   sshTarget,
   startWorker,
-  waitUntilGone,
 } from "../helpers.js";
 
 const PF = "0000:81:00.0";

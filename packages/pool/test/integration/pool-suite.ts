@@ -18,17 +18,11 @@ import {
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Host, HostProcess } from "@qemu-kvm/host";
-import { makeTempDir, type TempDir } from "@qemu-kvm/testkit";
+import { makeTempDir, type TempDir, waitUntilGone } from "@qemu-kvm/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parseCpuList } from "../../src/cpu-list.js";
 import { openPool, type PoolOptions, type ResourcePool } from "../../src/index.js";
-import {
-  freePortBlock,
-  Listeners,
-  type PoolTarget,
-  readStateLines,
-  waitUntilGone,
-} from "../helpers.js";
+import { freePortBlock, Listeners, type PoolTarget, readStateLines } from "../helpers.js";
 
 const PF = "0000:81:00.0";
 const VF0 = "0000:81:02.0";
