@@ -11,7 +11,13 @@ export const QEMU = process.env.QEMU_SYSTEM ?? "qemu-system-x86_64";
 export interface QemuOptions {
   /** Arguments after the ones the fixture adds (`-nodefaults -accel tcg -qmp …`). */
   args?: readonly string[];
-  /** Add `-S` (start paused). Default true: most monitor tests need no guest. */
+  /**
+   * Add `-nodefaults -display none -accel tcg`. Default true. `false`: `args` is the
+   * whole command line (e.g. a guest's own), and the fixture adds only its `-qmp`
+   * socket, which it needs to tell when QEMU is ready.
+   */
+  defaults?: boolean;
+  /** Add `-S` (start paused). Default true (false without `defaults`): most monitor tests need no guest. */
   paused?: boolean;
   /**
    * Resolve once QEMU has finished its setup: by default when its QMP socket
@@ -93,21 +99,19 @@ process.once("exit", () => {
 
 /**
  * Starts real QEMU (TCG, no default devices, QMP on a unix socket in a private
- * directory). Everything it starts is killed by `stop()`, and at process exit
+ * directory), or with `defaults: false` the caller's own command line plus that
+ * QMP socket. Everything it starts is killed by `stop()`, and at process exit
  * at the latest, so a failing test leaves nothing behind.
  */
 export async function startQemu(options: QemuOptions = {}): Promise<QemuFixture> {
   const dir: TempDir = await makeTempDir("qk-qemu-");
   const qmpPath = join(dir.path, "qmp.sock");
+  const defaults = options.defaults !== false;
   const argv = [
-    "-nodefaults",
-    "-display",
-    "none",
-    "-accel",
-    "tcg",
+    ...(defaults ? ["-nodefaults", "-display", "none", "-accel", "tcg"] : []),
     "-qmp",
     `unix:${qmpPath},server=on,wait=off`,
-    ...(options.paused === false ? [] : ["-S"]),
+    ...((options.paused ?? defaults) ? ["-S"] : []),
     ...(options.args ?? []),
   ];
   const child = spawn(QEMU, argv, { stdio: ["ignore", "ignore", "pipe"] });

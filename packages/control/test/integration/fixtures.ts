@@ -1,11 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
-import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
-import { ensureGuest, QEMU_BINARY, type TestGuest } from "@qemu-kvm/test-guest";
-import { freePort, makeTempDir, waitForPath } from "@qemu-kvm/testkit";
+import { ensureGuest, type TestGuest } from "@qemu-kvm/test-guest";
+import { freePort, startQemu } from "@qemu-kvm/testkit";
 
 /** Generous: 2 cores shared with other engineers' QEMUs, TCG. */
 export const BOOT_TIMEOUT_MS = 120_000;
@@ -23,11 +20,6 @@ export function recordRaw(socket: Socket): () => string {
   socket.on("data", (chunk: Buffer) => chunks.push(chunk));
   return () => Buffer.concat(chunks).toString("latin1");
 }
-
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of live) child.kill("SIGKILL");
-});
 
 export interface TelnetGuest {
   readonly port: number;
@@ -66,87 +58,28 @@ export async function launchTelnetGuest(): Promise<TelnetGuest> {
 }
 
 async function launchOnPort(files: TestGuest, port: number): Promise<TelnetGuest> {
-  const dir = await makeTempDir("qk-ctl-");
-  const qmpPath = join(dir.path, "qmp.sock");
   const uuid = randomUUID();
-  const argv = [
-    ...files.qemuArgs({
-      serial: { kind: "telnet", port, host: "127.0.0.1", wait: false },
-      qmpSocket: qmpPath,
-    }),
-    "-uuid",
-    uuid,
-  ];
-  const child = spawn(QEMU_BINARY, argv, { stdio: ["ignore", "ignore", "pipe"] });
-  live.add(child);
-  let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
+  // The guest's own command line; startQemu adds its QMP socket and resolves once QMP
+  // answers: QEMU's setup is complete, so the telnet server listens.
+  const qemu = await startQemu({
+    defaults: false,
+    args: [
+      ...files.qemuArgs({ serial: { kind: "telnet", port, host: "127.0.0.1", wait: false } }),
+      "-uuid",
+      uuid,
+    ],
+    timeoutMs: BOOT_TIMEOUT_MS,
   });
-  const exited = (async () => {
-    if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
-    live.delete(child);
-    return { code: child.exitCode, signal: child.signalCode };
-  })();
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited;
-    await dir.remove();
-  };
-  try {
-    const early = exited.then(({ code }) => {
-      throw new Error(`QEMU exited with code ${code} during setup: ${stderr}`);
-    });
-    early.catch(() => {});
-    await Promise.race([waitForPath(qmpPath, { timeoutMs: BOOT_TIMEOUT_MS }), early]);
-    // The chardevs are created in command-line order, the serial one first: once QMP
-    // answers, the telnet server listens.
-    await Promise.race([qmpAnswers(qmpPath), early]);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
   return {
     port,
     uuid,
-    exited,
-    stderr: () => stderr,
+    exited: qemu.exited,
+    stderr: qemu.stderr,
     async connect() {
       const socket = createConnection({ host: "127.0.0.1", port });
       await once(socket, "connect");
       return socket;
     },
-    stop,
+    stop: qemu.stop,
   };
-}
-
-/** Connects to QMP, negotiates, waits for the reply: QEMU's main loop runs, setup is done. */
-async function qmpAnswers(path: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const socket = createConnection(path);
-        let seen = "";
-        socket.setEncoding("utf8");
-        socket.on("data", (chunk: string) => {
-          seen += chunk;
-          if (seen.includes("QMP") && !seen.includes("qmp_capabilities sent")) {
-            seen += "qmp_capabilities sent";
-            socket.write('{"execute":"qmp_capabilities"}\n');
-          }
-          if (/"return"/.test(seen)) {
-            socket.destroy();
-            resolve();
-          }
-        });
-        socket.once("error", reject);
-        socket.once("close", () => reject(new Error("QMP closed")));
-      });
-      return;
-    } catch (error) {
-      // The socket path exists from bind(); listen() follows a moment later.
-      if ((error as NodeJS.ErrnoException).code !== "ECONNREFUSED" || attempt > 100) throw error;
-      await delay(20);
-    }
-  }
 }

@@ -67,9 +67,8 @@ test("qemuArgs' telnet console on 127.0.0.1 with a logfile: nothing printed befo
   cleanups.push(() => dir.remove());
   const port = await freePort();
   const logFile = join(dir.path, "console.log");
-  // testkit adds -nodefaults -display none -accel tcg and QMP; qemuArgs repeats the first three harmlessly.
   const qemu: QemuFixture = await startQemu({
-    paused: false,
+    defaults: false,
     args: guest.qemuArgs({ nic: "none", serial: { kind: "telnet", port, logFile } }),
   });
   cleanups.push(() => qemu.stop());

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { expect, test } from "vitest";
 import { startQemu } from "../../src/index.js";
@@ -26,4 +27,15 @@ test("startQemu rejects with QEMU's stderr when QEMU refuses its arguments", asy
   await expect(startQemu({ args: ["-device", "no-such-device"] })).rejects.toThrow(
     /no-such-device/,
   );
+});
+
+test("startQemu({ defaults: false }) runs the caller's command line, adding only its QMP socket", async () => {
+  const args = ["-machine", "none", "-nodefaults", "-display", "none", "-accel", "tcg"];
+  const qemu = await startQemu({ defaults: false, args });
+  try {
+    const argv = readFileSync(`/proc/${qemu.pid}/cmdline`, "utf8").split("\0").slice(1, -1);
+    expect(argv).toEqual(["-qmp", `unix:${qemu.qmpPath},server=on,wait=off`, ...args]);
+  } finally {
+    await qemu.stop();
+  }
 });
