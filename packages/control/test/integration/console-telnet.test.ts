@@ -1,12 +1,12 @@
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ControlError,
   dmiProductUuid,
   type SerialConsole,
   type SerialConsoleOptions,
   serialConsole,
 } from "../../src/index.js";
+import { rejection } from "../rejection.js";
 import { controlChannelContract } from "./contract.js";
 import {
   BOOT_TIMEOUT_MS,
@@ -56,16 +56,6 @@ afterAll(async () => {
   current?.destroy();
   await vm?.stop();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ControlError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ControlError);
-    return error as ControlError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("serial console over telnet (real guest)", () => {
   it("logs in from a login prompt it has to ask for (late connection, nothing shown)", async () => {

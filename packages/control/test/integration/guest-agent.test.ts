@@ -3,7 +3,8 @@ import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
 import { type LaunchedGuest, launchGuest } from "@qemu-kvm/test-guest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ControlError, connectGuestAgent, type GuestAgentClient } from "../../src/index.js";
+import { connectGuestAgent, type GuestAgentClient } from "../../src/index.js";
+import { rejection } from "../rejection.js";
 import { controlChannelContract } from "./contract.js";
 import { BOOT_TIMEOUT_MS, testGuest } from "./fixtures.js";
 
@@ -27,16 +28,6 @@ afterAll(async () => {
   agent?.destroy();
   await vm?.stop();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ControlError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ControlError);
-    return error as ControlError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("guest agent (real guest, qemu-ga 7.2)", () => {
   it("pings, and tells its version", async () => {

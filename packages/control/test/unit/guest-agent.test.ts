@@ -2,26 +2,16 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   type ConnectGuestAgentOptions,
-  ControlError,
   connectGuestAgent,
   GuestAgentCommandError,
 } from "../../src/index.js";
+import { rejection } from "../rejection.js";
 import { FakeAgent, type Handler, type Request } from "./fake-agent.js";
 
 async function connected(handler?: Handler, options: ConnectGuestAgentOptions = {}) {
   const peer = new FakeAgent(handler);
   const agent = await connectGuestAgent(peer, options);
   return { peer, agent };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ControlError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ControlError);
-    return error as ControlError;
-  }
-  throw new Error("expected a rejection");
 }
 
 /** Bytes the client wrote, as latin1 text (0xFF shows as ÿ). */

@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   ConsoleClosedError,
-  ControlError,
   type SerialConsole,
   type SerialConsoleOptions,
   serialConsole,
 } from "../../src/index.js";
+import { rejection } from "../rejection.js";
 import { type FakeCommand, FakeShell, type FakeShellOptions } from "./fake-shell.js";
 
 const PASSWORD = "s3cret-pw";
@@ -25,16 +25,6 @@ async function loggedIn(
   const pair = setUp({ state: "shell", commands, ...shell }, options);
   await pair.console.login();
   return pair;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ControlError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ControlError);
-    return error as ControlError;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("expect engine", () => {
