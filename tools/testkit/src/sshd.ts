@@ -1,13 +1,14 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePort } from "./free-port.js";
+import { isAliveNow, statFields } from "./processes.js";
 import { makeTempDir } from "./temp-dir.js";
 
 /** The OpenSSH server binary (Debian's openssh-server). */
@@ -370,21 +371,11 @@ class SshdServer {
     // zombie waiting for its reaper), bounded.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const alive = killed.filter(isAlive);
+      const alive = killed.filter(isAliveNow);
       if (alive.length === 0) return;
       if (Date.now() > deadline) throw new Error(`sshd processes survived SIGKILL: ${alive}`);
       await delay(5);
     }
-  }
-}
-
-/** True while `pid` exists and is not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
-  } catch {
-    return false;
   }
 }
 
@@ -401,13 +392,12 @@ function descendants(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    let stat: string;
+    let ppid: number;
     try {
-      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      ppid = Number(statFields(Number(name))[1]);
     } catch {
       continue;
     }
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     const list = children.get(ppid) ?? [];
     list.push(Number(name));
     children.set(ppid, list);

@@ -1,9 +1,9 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { type SshdFixture, startSshd } from "../../src/index.js";
+import { isAliveNow, type SshdFixture, startSshd } from "../../src/index.js";
 
 const run = promisify(execFile);
 
@@ -14,16 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sshd?.close();
 });
-
-/** True while `pid` exists and is not a zombie (its reaper may not have run yet). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
-  } catch {
-    return false;
-  }
-}
 
 function ssh(...command: string[]) {
   return run("ssh", [...sshd.sshArgs(), ...command], { encoding: "utf8" });
@@ -47,14 +37,14 @@ test("stop() drops live connections and kills their commands; restart() keeps po
     client.stdout.setEncoding("utf8");
     const [line] = (await once(client.stdout, "data")) as [string];
     const remotePid = Number(line.trim());
-    expect(isAlive(remotePid)).toBe(true);
+    expect(isAliveNow(remotePid)).toBe(true);
     const port = sshd.port;
     const exited = once(client, "exit");
     await sshd.stop();
     expect(sshd.pid).toBeUndefined();
     const [code] = (await exited) as [number | null];
     expect(code).toBe(255); // the OpenSSH client's "connection lost"
-    expect(isAlive(remotePid)).toBe(false);
+    expect(isAliveNow(remotePid)).toBe(false);
     await expect(ssh("true")).rejects.toThrow();
     await sshd.restart();
     expect(sshd.port).toBe(port);
