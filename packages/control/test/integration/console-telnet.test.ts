@@ -8,6 +8,7 @@ import {
 } from "../../src/index.js";
 import { rejection } from "../rejection.js";
 import { controlChannelContract } from "./contract.js";
+import { printTranscriptOnFailure } from "./diagnostics.js";
 import {
   BOOT_TIMEOUT_MS,
   launchTelnetGuest,
@@ -51,6 +52,8 @@ beforeAll(async () => {
   password = (await testGuest()).credentials.password;
   vm = await launchTelnetGuest();
 });
+
+printTranscriptOnFailure(() => current);
 
 afterAll(async () => {
   current?.destroy();

@@ -4,6 +4,7 @@ import { type LaunchedGuest, launchGuest } from "@qemu-kvm/test-guest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dmiProductUuid, type SerialConsole, serialConsole } from "../../src/index.js";
 import { controlChannelContract } from "./contract.js";
+import { printTranscriptOnFailure } from "./diagnostics.js";
 import { BOOT_TIMEOUT_MS, recordRaw, testGuest } from "./fixtures.js";
 
 /**
@@ -35,6 +36,8 @@ beforeAll(async () => {
   vm = await launchGuest(guest, { extraArgs: ["-uuid", uuid], timeoutMs: BOOT_TIMEOUT_MS });
   open(vm.serial);
 });
+
+printTranscriptOnFailure(() => shell);
 
 afterAll(async () => {
   shell?.destroy();
