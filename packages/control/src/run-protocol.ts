@@ -206,28 +206,53 @@ export class CleanLines {
    * Feeds `text` (the unconsumed buffer). Calls `onLine` for each complete line
    * (without its CR LF) until it returns a value; then `consume` ends right after
    * that line, so what follows stays for the next reader.
+   *
+   * The unfinished line at the end is consumed and remembered, unless `keepPartial`:
+   * then it stays in the buffer (and is read again with what follows), so that a
+   * reader who gives up on it (a login prompt where a marker was due) leaves it
+   * whole for the next one. `keepPartial` holds for a line that starts in `text`
+   * (not in what was remembered before) and is shorter than `MAX_PARTIAL_CHARS`.
+   * `tail` is that unfinished line, kernel messages cut out.
    */
-  feed<T>(text: string, onLine: (line: string) => T | undefined): { consume: number; value?: T } {
+  feed<T>(
+    text: string,
+    onLine: (line: string) => T | undefined,
+    keepPartial = false,
+  ): { consume: number; value?: T; tail: string } {
     const filtered: FilteredText = this.#filter
       ? filterKernelMessages(text)
       : { clean: text, final: text.length, messages: [], ranges: [] };
-    for (const message of filtered.messages) this.#onKernelMessage?.(message);
     const base = this.#partial.length;
     const combined = this.#partial + filtered.clean;
     let from = 0;
     let newline = combined.indexOf("\n");
+    let result: { consume: number; value?: T; tail: string } | undefined;
     while (newline !== -1) {
       const raw = combined.slice(from, newline);
       const value = onLine(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
       if (value !== undefined) {
         this.#partial = "";
-        return { consume: rawIndex(filtered, newline + 1 - base), value };
+        result = { consume: rawIndex(filtered, newline + 1 - base), value, tail: "" };
+        break;
       }
       from = newline + 1;
       newline = combined.indexOf("\n", from);
     }
-    this.#partial = combined.slice(from);
-    return { consume: filtered.final };
+    if (!result) {
+      const partial = combined.slice(from);
+      if (keepPartial && from >= base && partial.length <= MAX_PARTIAL_CHARS) {
+        this.#partial = "";
+        result = { consume: rawIndex(filtered, from - base), tail: partial };
+      } else {
+        this.#partial = partial;
+        result = { consume: filtered.final, tail: partial };
+      }
+    }
+    // Each kernel message once: those in the text consumed (the rest is read again).
+    filtered.messages.forEach((message, index) => {
+      if ((filtered.ranges[index]?.[0] ?? 0) < result.consume) this.#onKernelMessage?.(message);
+    });
+    return result;
   }
 }
 
@@ -306,9 +331,10 @@ export function runParser(options: RunParserOptions) {
   };
 
   return (text: string): { consume: number; done: boolean; value?: RunTransfer } => {
-    const { consume, value } = lines.feed(text, onLine);
+    // Before the start marker, the unfinished line stays in the buffer: if it is a login
+    // prompt, the shell has gone and the prompt is for whoever reads next.
+    const { consume, value, tail: partial } = lines.feed(text, onLine, !started);
     if (value) return { consume, done: true, value };
-    const partial = lines.partial;
     // A login prompt on a line of its own after the echo of our line: the shell exited.
     // (Before the echo is complete, prompt-like text may be the command's own words.)
     if (!started && echoed && options.loginPrompt.test(stripTerminalEscapes(partial)))

@@ -28,6 +28,11 @@ export interface FakeShellOptions {
   ignoreInterrupts?: boolean;
   /** The identity command's answer. Default "QEMU". */
   dmiVendor?: string;
+  /**
+   * After "exit", getty's prompt comes a piece of this many bytes at a time, each in a
+   * later turn of the event loop (as a slow serial line delivers it), not at once.
+   */
+  slowLoginPrompt?: number;
 }
 
 const PROMPT = "root@guest:~# \x1b[6n";
@@ -76,6 +81,23 @@ export class FakeShell extends Duplex {
     const size = this.#options.chunkSize ?? 64;
     for (let offset = 0; offset < bytes.length; offset += size)
       this.push(bytes.subarray(offset, offset + size));
+  }
+
+  #sendSlowly(text: string, pieceSize: number | undefined): void {
+    if (pieceSize === undefined) {
+      this.send(text);
+      return;
+    }
+    const pieces: string[] = [];
+    for (let offset = 0; offset < text.length; offset += pieceSize)
+      pieces.push(text.slice(offset, offset + pieceSize));
+    const next = () => {
+      const piece = pieces.shift();
+      if (piece === undefined) return;
+      this.send(piece);
+      setTimeout(next, 2);
+    };
+    setTimeout(next, 2);
   }
 
   hangUp(): void {
@@ -169,7 +191,7 @@ export class FakeShell extends Duplex {
       }
       if (effect === "exit") {
         this.state = "login";
-        this.send("\r\nguest login: ");
+        this.#sendSlowly("\r\nguest login: ", this.#options.slowLoginPrompt);
         return;
       }
       this.#lastExit = effect.exitCode;

@@ -344,6 +344,20 @@ describe("run", () => {
     console.destroy();
   });
 
+  it("leaves the login prompt that ended a run for the next reader, however it was split", async () => {
+    // The prompt may arrive in pieces: a piece the run parser has read must not be lost.
+    for (const pieceSize of [1, 2, 3, 5, 7, 64]) {
+      const { console } = await loggedIn(
+        (command) => (command === "exit" ? "exit" : { exitCode: 0 }),
+        { slowLoginPrompt: pieceSize },
+      );
+      expect((await rejection(console.run("exit"))).code).toBe("ERR_CONSOLE_LOGGED_OUT");
+      const shown = await console.expect("login: ", { timeoutMs: 1_000 });
+      expect(shown.match).toBe("login: ");
+      console.destroy();
+    }
+  });
+
   it("defines its transfer function again when the shell lost it (exec sh), without running the command twice", async () => {
     const { peer, console } = await loggedIn((command) => ({
       exitCode: 4,
