@@ -419,7 +419,9 @@ class DefaultSerialConsole implements SerialConsole {
       if (!this.#loggedIn) throw new ConsoleNotLoggedInError("resync()");
       await this.#recover(signal, true);
       if (!this.#synced)
-        throw new ConsoleDesyncError("the shell did not answer after Ctrl-C and Ctrl-\\");
+        throw new ConsoleDesyncError(
+          "the shell did not answer after Ctrl-C and Ctrl-\\: a program ignores them, or the shell itself is stuck",
+        );
     });
   }
 
@@ -683,7 +685,7 @@ class DefaultSerialConsole implements SerialConsole {
     await this.#recover(signal, true);
     if (!this.#synced)
       throw new ConsoleDesyncError(
-        "the console is out of step: an interrupted command still holds the terminal (no marker after Ctrl-C and Ctrl-\\)",
+        "the console is out of step: an interrupted command still holds the terminal, or the shell itself is stuck (no marker after Ctrl-C and Ctrl-\\)",
       );
   }
 
