@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -93,8 +94,11 @@ function readGreetingOnce(path: string, signal: AbortSignal): Promise<void> {
 }
 
 const live = new Set<ChildProcess>();
+/** Runtime directories not yet removed by `stop()`. */
+const directories = new Set<string>();
 process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
+  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
 });
 
 /**
@@ -105,6 +109,7 @@ process.once("exit", () => {
  */
 export async function startQemu(options: QemuOptions = {}): Promise<QemuFixture> {
   const dir: TempDir = await makeTempDir("qk-qemu-");
+  directories.add(dir.path);
   const qmpPath = join(dir.path, "qmp.sock");
   const defaults = options.defaults !== false;
   const argv = [
@@ -129,6 +134,7 @@ export async function startQemu(options: QemuOptions = {}): Promise<QemuFixture>
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;
     await dir.remove();
+    directories.delete(dir.path);
   };
   try {
     await once(child, "spawn");

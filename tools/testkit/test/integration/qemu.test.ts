@@ -1,7 +1,10 @@
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { expect, test } from "vitest";
-import { startQemu } from "../../src/index.js";
+import { startQemu, waitUntilGone } from "../../src/index.js";
 
 test("startQemu gives a QMP socket that greets, and stop() removes everything", async () => {
   const qemu = await startQemu();
@@ -19,7 +22,6 @@ test("startQemu gives a QMP socket that greets, and stop() removes everything", 
     await qemu.stop();
   }
   expect((await qemu.exited).signal).toBe("SIGKILL");
-  const { existsSync } = await import("node:fs");
   expect(existsSync(qemu.dir)).toBe(false);
 });
 
@@ -38,4 +40,20 @@ test("startQemu({ defaults: false }) runs the caller's command line, adding only
   } finally {
     await qemu.stop();
   }
+});
+
+test("a process that exits without stop() takes its QEMU and the runtime directory with it", async () => {
+  const source = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+  const script = `const { startQemu } = await import(${JSON.stringify(source)});
+const qemu = await startQemu();
+console.log(JSON.stringify({ pid: qemu.pid, dir: qemu.dir }));
+process.exit(0);`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", "--input-type=module", "-e", script],
+    { cwd: fileURLToPath(new URL(".", import.meta.url)), timeout: 120_000 },
+  );
+  const { pid, dir } = JSON.parse(stdout) as { pid: number; dir: string };
+  await waitUntilGone(pid, 30_000);
+  expect(existsSync(dir)).toBe(false);
 });
