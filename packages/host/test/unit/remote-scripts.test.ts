@@ -1,17 +1,17 @@
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { startTimeNow } from "@qemu-kvm/testkit";
 import { describe, expect, test } from "vitest";
-import { quoteCommand } from "../../src/index.js";
 import {
   type Header,
   HeaderStripper,
   remoteCommand,
   SUPERVISOR,
+  SUPERVISOR_COMMAND,
   WRAPPER,
 } from "../../src/remote-scripts.js";
 
@@ -250,8 +250,18 @@ describe.each(shells)("the supervisor under %s", (shell) => {
   });
 });
 
-test("the supervisor command is quoted by quoteCommand", () => {
-  expect(quoteCommand(["exec", "/bin/sh", "-c", SUPERVISOR, "qemu-kvm-supervisor"])).toContain(
-    "'qemu-kvm-supervisor'",
-  );
+test("the supervisor command, run by a login shell as sshd does, becomes the supervisor", async () => {
+  const shell = spawn("sh", ["-c", SUPERVISOR_COMMAND], { stdio: ["pipe", "pipe", "inherit"] });
+  try {
+    // An answer to a request proves the supervisor runs (and `exec` replaced the shell).
+    shell.stdin.write(`sig 1 0 ${process.pid} - 0\n`);
+    const [answer] = (await once(shell.stdout, "data")) as [Buffer];
+    expect(answer.toString()).toMatch(/^1 [01]\n$/);
+    const argv = readFileSync(`/proc/${shell.pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+    expect(argv).toEqual(["/bin/sh", "-c", SUPERVISOR, "qemu-kvm-supervisor"]);
+    shell.stdin.end(); // the supervisor ends at EOF
+    expect(await once(shell, "exit")).toEqual([0, null]);
+  } finally {
+    shell.kill("SIGKILL");
+  }
 });
