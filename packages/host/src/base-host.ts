@@ -80,17 +80,13 @@ export abstract class ProcessBase implements TrackedProcess {
 
   stop(): Promise<ProcessExit> {
     this.#stopping ??= (async () => {
-      const exited = this.exited.then(
-        () => true,
-        () => true,
-      );
       const started = await this.pid.then(
         () => true,
         () => false,
       );
       if (started) {
         await this.kill("SIGTERM").catch(() => false);
-        if (!(await settlesWithin(exited, this.forceKillAfterMs)))
+        if (!(await settlesWithin(this.exited, this.forceKillAfterMs)))
           await this.kill("SIGKILL").catch(() => false);
       }
       return this.exited;

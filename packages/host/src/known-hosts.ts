@@ -63,7 +63,7 @@ function matchesPattern(pattern: string, name: string): boolean {
 }
 
 /** Whether an entry names `name`: a positive pattern matches and no negated one does. */
-export function entryMatches(entry: KnownHostEntry, name: string): boolean {
+function entryMatches(entry: KnownHostEntry, name: string): boolean {
   let matched = false;
   for (const pattern of entry.patterns) {
     if (pattern.startsWith("!")) {

@@ -106,7 +106,7 @@ export const SUPERVISOR_COMMAND = quoteCommand([
  * The most bytes of command line sent: OpenSSH's packets carry at most 256 KiB,
  * and a too-big request would cost the whole connection.
  */
-export const MAX_COMMAND_BYTES = 200_000;
+const MAX_COMMAND_BYTES = 200_000;
 
 /** The one command string SSH carries for `argv` (quoted by `quoteCommand`). */
 export function remoteCommand(

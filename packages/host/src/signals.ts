@@ -8,16 +8,16 @@ for (const [name, number] of Object.entries(constants.signals)) {
 }
 
 /** `"SIGTERM"` for `"SIGTERM"`, `"TERM"` or `15`; throws `ERR_HOST_INVALID_ARGUMENT` for anything else. */
-export function signalName(signal: Signal | string, field = "signal"): NodeJS.Signals {
+export function signalName(signal: Signal | string): NodeJS.Signals {
   if (typeof signal === "number") {
     const name = byNumber.get(signal);
     if (name === undefined)
-      throw new HostArgumentError(field, `${signal} is not a known signal number`);
+      throw new HostArgumentError("signal", `${signal} is not a known signal number`);
     return name;
   }
   const name = (signal.startsWith("SIG") ? signal : `SIG${signal}`) as NodeJS.Signals;
   if (!(name in constants.signals))
-    throw new HostArgumentError(field, `${JSON.stringify(signal)} is not a known signal`);
+    throw new HostArgumentError("signal", `${JSON.stringify(signal)} is not a known signal`);
   return name;
 }
 

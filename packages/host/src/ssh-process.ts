@@ -300,14 +300,10 @@ async function execCompleted(
   remote: RemoteCommand,
   readProcFile: (path: string) => Promise<Buffer | undefined>,
 ): Promise<void> {
-  const exited = remote.exit.then(
-    () => true,
-    () => true,
-  );
   for (let attempt = 0; attempt < 200; attempt++) {
     const cmdline = await readProcFile(`/proc/${pid}/cmdline`).catch(() => undefined);
     if (!cmdline?.subarray(0, WRAPPER_CMDLINE.length).equals(WRAPPER_CMDLINE)) return;
-    if (await settlesWithin(exited, Math.min(attempt, 20))) return;
+    if (await settlesWithin(remote.exit, Math.min(attempt, 20))) return;
   }
 }
 
