@@ -118,7 +118,7 @@ class Supervisor {
           persistent: true,
         },
       )
-      .then(({ channel }) => {
+      .then((channel) => {
         this.#channel = channel;
         channel.setEncoding("utf8");
         channel.on("data", (text: string) => this.#onData(text));
@@ -304,7 +304,7 @@ export class SshConnection {
        */
       onChannel?: (channel: T) => void;
     } = {},
-  ): Promise<{ channel: T; release: () => void }> {
+  ): Promise<T> {
     for (;;) {
       if (this.#lost) throw this.#lost;
       const release = await this.slots.acquire(options.signal);
@@ -313,7 +313,6 @@ export class SshConnection {
         throw this.#lost;
       }
       let channel: T;
-      let done = () => {};
       try {
         channel = await this.guard(
           new Promise<T>((resolve, reject) => {
@@ -323,14 +322,10 @@ export class SshConnection {
                 return;
               }
               if (options.persistent) this.slots.persistent++;
-              let released = false;
-              done = () => {
-                if (released) return;
-                released = true;
+              opened.once("close", () => {
                 if (options.persistent) this.slots.persistent--;
                 release();
-              };
-              opened.once("close", done);
+              });
               options.onChannel?.(opened);
               resolve(opened);
             });
@@ -359,7 +354,7 @@ export class SshConnection {
           },
         );
       }
-      return { channel, release: done };
+      return channel;
     }
   }
 
@@ -373,7 +368,7 @@ export class SshConnection {
           signal,
           persistent: true,
         },
-      ).then(({ channel }) => {
+      ).then((channel) => {
         channel.once("close", () => {
           if (this.#sftp === opening) this.#sftp = undefined;
         });

@@ -256,25 +256,20 @@ class SshTransport extends BaseHost implements SshHost {
   /** Runs a helper command (mktemp, rm) and returns its stdout; failures become `ERR_HOST_SYSTEM`. */
   async #helper(operation: string, argv: string[], path: string, op: Operation): Promise<string> {
     const spec: CommandSpec = { argv, cwd: undefined, env: { LC_ALL: "C" } };
-    try {
-      const result = await this.execCommand(spec, {}, op);
-      if (result.exitCode !== 0)
-        throw new HostExitError({ argv, ...result, durationMs: 0 }, { host: this.name });
-      return result.stdout.toString("utf8");
-    } catch (error) {
-      if (op.stopReason || !(error instanceof HostExitError)) throw error;
-      const stderr = error.stderr.toString().trim();
-      const systemCode = /No such file/i.test(stderr)
-        ? "ENOENT"
-        : /Permission denied/i.test(stderr)
-          ? "EACCES"
-          : "EIO";
-      throw new HostSystemError(operation, systemCode, stderr || error.message, {
-        cause: error,
-        path,
-        host: this.name,
-      });
-    }
+    const result = await this.execCommand(spec, {}, op);
+    if (result.exitCode === 0) return result.stdout.toString("utf8");
+    const failure = new HostExitError({ argv, ...result, durationMs: 0 }, { host: this.name });
+    const stderr = result.stderr.toString().trim();
+    const systemCode = /No such file/i.test(stderr)
+      ? "ENOENT"
+      : /Permission denied/i.test(stderr)
+        ? "EACCES"
+        : "EIO";
+    throw new HostSystemError(operation, systemCode, stderr || failure.message, {
+      cause: failure,
+      path,
+      host: this.name,
+    });
   }
 
   async #sftp(op: Operation) {

@@ -145,20 +145,19 @@ export class RemoteCommand {
   }
 
   #fail(error: HostConnectionLostError): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#settleHeader.reject(error);
-    this.#settleExit.reject(error);
-    this.stdin.unpipe();
-    this.#channel?.unpipe(this.stdout);
-    this.#channel?.stderr.unpipe(this.stderr);
-    if (!this.stdout.writableEnded) this.stdout.end();
-    if (!this.stderr.writableEnded) this.stderr.end();
-    this.#settleClosed();
+    this.#finish(error, () => this.stdin.unpipe());
   }
 
   /** Rejects `header`/`exit` with `error` and closes the channel (the open failed or came too late). */
   abandon(error: Error): void {
+    this.#finish(error, () => this.#channel?.close());
+  }
+
+  /**
+   * Ends it without an exit status: rejects `header`/`exit` with `error`, ends the
+   * output streams, runs `also` (before `closed` settles) and settles `closed`.
+   */
+  #finish(error: Error, also?: () => void): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#settleHeader.reject(error);
@@ -167,7 +166,7 @@ export class RemoteCommand {
     this.#channel?.stderr.unpipe(this.stderr);
     if (!this.stdout.writableEnded) this.stdout.end();
     if (!this.stderr.writableEnded) this.stderr.end();
-    this.#channel?.close();
+    also?.();
     this.#settleClosed();
   }
 
@@ -237,18 +236,12 @@ export class RemoteCommand {
   /** Stops waiting for a channel that does not close: ends the streams, settles what is pending. */
   #detach(): void {
     if (this.#finished) return;
-    this.#finished = true;
-    const error = new HostConnectionLostError(
-      `the channel of ${describeArgv(this.argv)} did not close after SIGKILL`,
-      { host: this.name },
+    this.#finish(
+      new HostConnectionLostError(
+        `the channel of ${describeArgv(this.argv)} did not close after SIGKILL`,
+        { host: this.name },
+      ),
     );
-    this.#settleHeader.reject(error);
-    this.#settleExit.reject(error);
-    this.#channel?.unpipe(this.stdout);
-    this.#channel?.stderr.unpipe(this.stderr);
-    if (!this.stdout.writableEnded) this.stdout.end();
-    if (!this.stderr.writableEnded) this.stderr.end();
-    this.#settleClosed();
   }
 }
 
