@@ -257,10 +257,10 @@ export class GuestAgentProtocolError extends ControlError {
   }
 }
 
-export function excerpt(text: string, max = 200): string {
+function excerpt(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-export function tail(text: string, max: number): string {
+function tail(text: string, max: number): string {
   return text.length > max ? `…${text.slice(text.length - max)}` : text;
 }

@@ -57,15 +57,6 @@ export class ExpectBuffer {
     return this.#text;
   }
 
-  get maxChars(): number {
-    return this.#maxChars;
-  }
-
-  /** Characters dropped (unread) since the last `resetOverflow()`. */
-  get droppedChars(): number {
-    return this.#dropped;
-  }
-
   push(text: string): void {
     if (text.length === 0) return;
     this.#text += text;
@@ -112,10 +103,6 @@ export class ExpectBuffer {
     this.#waiter = undefined;
     waiter.disarm();
     waiter.reject(new ConsoleClosedError({ operation: waiter.operation, cause: error }));
-  }
-
-  get ended(): boolean {
-    return this.#ended !== undefined;
   }
 
   /**

@@ -161,11 +161,6 @@ const SYNC_RESEND_MS = 5_000;
 const PROBE_AFTER_MS = 2_000;
 const DELIMITER = 0xff;
 
-/** Resolves after `ms` without keeping the process alive. */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 /**
  * Connects a guest agent client over `stream` (QEMU's socket chardev for the
  * `org.qemu.guest_agent.0` virtio-serial port, or any duplex carrying it) and
@@ -391,18 +386,26 @@ class DefaultGuestAgentClient implements GuestAgentClient {
       });
       const request = JSON.stringify({ execute: "guest-sync-delimited", arguments: { id } });
       await this.#write(Buffer.concat([Buffer.from([DELIMITER]), Buffer.from(`${request}\n`)]));
-      const outcome = await this.#until(
-        Promise.race([
+      let resend: NodeJS.Timeout | undefined;
+      try {
+        const outcomes: Array<Promise<"answered" | "resend">> = [
           answered.then(() => "answered" as const),
-          ...(resendMs === undefined ? [] : [delay(resendMs).then(() => "resend" as const)]),
-        ]),
-        signal,
-        "guest-sync-delimited",
-      );
-      if (outcome === "answered") {
-        this.#needSync = false;
-        debug("qga: in sync (id %d)", id);
-        return;
+        ];
+        if (resendMs !== undefined)
+          outcomes.push(
+            new Promise((resolve) => {
+              // Without keeping the process alive.
+              resend = setTimeout(() => resolve("resend"), resendMs).unref();
+            }),
+          );
+        const outcome = await this.#until(Promise.race(outcomes), signal, "guest-sync-delimited");
+        if (outcome === "answered") {
+          this.#needSync = false;
+          debug("qga: in sync (id %d)", id);
+          return;
+        }
+      } finally {
+        clearTimeout(resend);
       }
       debug("qga: no answer to sync %d yet, sending another", id);
     }

@@ -37,12 +37,12 @@ import {
 /** Longest run line we type: busybox's line editor takes at most 1023 characters. */
 export const MAX_LINE_CHARS = 900;
 /** Longest piece of a long command per line (before quoting). */
-export const CHUNK_CHARS = 400;
+const CHUNK_CHARS = 400;
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** `text` as one single-quoted shell word (`'` written `'\''`). */
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
@@ -147,7 +147,7 @@ export function syncLine(token: string): string {
   return `printf '%s:%s\\n' QKR ${token}`;
 }
 
-export function syncMarker(token: string): string {
+function syncMarker(token: string): string {
   return `QKR:${token}`;
 }
 
@@ -157,8 +157,6 @@ export type RunTransfer =
       kind: "output";
       exitCode: number;
       output: Buffer;
-      /** Bytes the command printed (more than `output` holds when truncated). */
-      totalBytes: number;
       truncated: boolean;
     }
   | { kind: "lost"; exitCode: number }
@@ -183,7 +181,7 @@ const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
  * that may still be part of a kernel message is left unconsumed until the rest
  * arrives; a line that completes is handed over at once.
  */
-export class CleanLines {
+class CleanLines {
   readonly #filter: boolean;
   readonly #onKernelMessage: ((message: string) => void) | undefined;
   #partial = "";
@@ -193,26 +191,18 @@ export class CleanLines {
     this.#onKernelMessage = onKernelMessage;
   }
 
-  /** The line being received (no line end yet), kernel messages cut out. */
-  get partial(): string {
-    return this.#partial;
-  }
-
-  set partial(text: string) {
-    this.#partial = text;
-  }
-
   /**
    * Feeds `text` (the unconsumed buffer). Calls `onLine` for each complete line
    * (without its CR LF) until it returns a value; then `consume` ends right after
    * that line, so what follows stays for the next reader.
    *
-   * The unfinished line at the end is consumed and remembered, unless `keepPartial`:
+   * The unfinished line at the end is consumed and remembered (only its last 1 024
+   * characters once it is longer than `MAX_PARTIAL_CHARS`), unless `keepPartial`:
    * then it stays in the buffer (and is read again with what follows), so that a
    * reader who gives up on it (a login prompt where a marker was due) leaves it
    * whole for the next one. `keepPartial` holds for a line that starts in `text`
    * (not in what was remembered before) and is shorter than `MAX_PARTIAL_CHARS`.
-   * `tail` is that unfinished line, kernel messages cut out.
+   * `tail` is that unfinished line, whole, kernel messages cut out.
    */
   feed<T>(
     text: string,
@@ -244,7 +234,7 @@ export class CleanLines {
         this.#partial = "";
         result = { consume: rawIndex(filtered, from - base), tail: partial };
       } else {
-        this.#partial = partial;
+        this.#partial = partial.length > MAX_PARTIAL_CHARS ? partial.slice(-1_024) : partial;
         result = { consume: filtered.final, tail: partial };
       }
     }
@@ -339,17 +329,15 @@ export function runParser(options: RunParserOptions) {
     // (Before the echo is complete, prompt-like text may be the command's own words.)
     if (!started && echoed && options.loginPrompt.test(stripTerminalEscapes(partial)))
       throw new LoggedOutSignal();
-    if (partial.length > MAX_PARTIAL_CHARS) {
-      if (started) markCorrupt("a line too long to be base64 output");
-      lines.partial = partial.slice(-1_024);
-    }
+    if (started && partial.length > MAX_PARTIAL_CHARS)
+      markCorrupt("a line too long to be base64 output");
     return { consume, done: false };
   };
 }
 
 function decode(exitCode: number, lines: string[], maxOutputBytes: number): RunTransfer {
   if (lines.length === 0)
-    return { kind: "output", exitCode, output: Buffer.alloc(0), totalBytes: 0, truncated: false };
+    return { kind: "output", exitCode, output: Buffer.alloc(0), truncated: false };
   const [sizeLine, digestLine, ...encoded] = lines;
   const corrupt = (reason: string): RunTransfer => ({ kind: "corrupt", exitCode, reason });
   if (!sizeLine || !/^ *\d+ *$/.test(sizeLine))
@@ -372,7 +360,7 @@ function decode(exitCode: number, lines: string[], maxOutputBytes: number): RunT
   if (output.length !== expected)
     return corrupt(`${output.length} bytes decoded, ${expected} announced`);
   if (createHash("md5").update(output).digest("hex") !== digest) return corrupt("MD5 mismatch");
-  return { kind: "output", exitCode, output, totalBytes, truncated: totalBytes > maxOutputBytes };
+  return { kind: "output", exitCode, output, truncated: totalBytes > maxOutputBytes };
 }
 
 /**
@@ -386,7 +374,6 @@ export function syncParser(tokens: readonly string[], filterKernel: boolean) {
     const { consume, value } = lines.feed(text, (line) =>
       markers.find((marker) => line.includes(marker)),
     );
-    if (lines.partial.length > MAX_PARTIAL_CHARS) lines.partial = lines.partial.slice(-1_024);
     return { consume, done: value !== undefined, value };
   };
 }

@@ -30,7 +30,6 @@ import {
   ExpectBuffer,
   type ExpectMatch,
   type ExpectPattern,
-  type MatchStep,
   patternMatcher,
 } from "./expect-buffer.js";
 import { type GuestIdentity, qemuDmiVendor } from "./guest-identity.js";
@@ -663,13 +662,7 @@ class DefaultSerialConsole implements SerialConsole {
         debug("console: kernel message cut out: %s", preview(message));
       },
     });
-    return this.#buffer.wait(
-      `run ${preview(command, 80)}`,
-      parser as (text: string) => MatchStep<RunTransfer>,
-      {
-        signal,
-      },
-    );
+    return this.#buffer.wait(`run ${preview(command, 80)}`, parser, { signal });
   }
 
   /** Types `line` followed by a marker; resolves once the marker came back. */

@@ -11,15 +11,9 @@ export class Transcript {
   readonly #maxChars: number;
   readonly #secrets: string[] = [];
   #text = "";
-  /** Characters dropped from the start so far. */
-  #dropped = 0;
 
   constructor(maxChars: number) {
     this.#maxChars = maxChars;
-  }
-
-  get droppedChars(): number {
-    return this.#dropped;
   }
 
   addSecret(secret: string): void {
@@ -69,15 +63,13 @@ export class Transcript {
   #trim(): void {
     // Trim in steps (amortized linear), keeping at least maxChars.
     if (this.#text.length > this.#maxChars * 2) {
-      const cut = this.#text.length - this.#maxChars;
-      this.#dropped += cut;
-      this.#text = this.#text.slice(cut);
+      this.#text = this.#text.slice(this.#text.length - this.#maxChars);
     }
   }
 }
 
 /** `\n`, `\r`, `\t`, ESC and other control characters as escapes; the rest as is. */
-export function escapeControls(text: string): string {
+function escapeControls(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]/g, (char) => {
     switch (char) {
       case "\n":

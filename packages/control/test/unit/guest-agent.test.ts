@@ -47,20 +47,26 @@ describe("guest agent: synchronization", () => {
 
   it("after a timeout, synchronizes before the next command and drops the late reply", async () => {
     let slow: Request | undefined;
-    const { peer, agent } = await connected((request) => {
+    let lateSent = false;
+    const { peer, agent } = await connected((request, fake) => {
       if (request.execute === "guest-get-osinfo") {
         slow = request;
         return "silent";
+      }
+      if (request.execute === "guest-ping" && slow && !lateSent) {
+        // The late answer arrives while the ping is on the wire, ahead of the ping's own.
+        lateSent = true;
+        fake.reply({ return: { machine: "late" }, id: slow.id });
       }
       return undefined;
     });
     const timedOut = await rejection(agent.osInfo({ timeoutMs: 20 }));
     expect(timedOut.code).toBe("ERR_TIMEOUT");
     const syncsBefore = peer.of("guest-sync-delimited").length;
-    const pinging = agent.ping();
-    // The late answer arrives now, before the sync's.
-    peer.reply({ return: { machine: "late" }, id: slow!.id });
-    await pinging;
+    await agent.ping();
+    expect(lateSent).toBe(true);
+    // Dropped quietly: not taken for stray data that calls for another sync.
+    await agent.ping();
     expect(peer.of("guest-sync-delimited")).toHaveLength(syncsBefore + 1);
     agent.destroy();
   });
@@ -160,7 +166,11 @@ describe("guest agent: commands", () => {
 
   it("exec timeout: rejects, then kills the process tree and collects its status", async () => {
     const killed: string[] = [];
-    const { peer, agent } = await connected((request) => {
+    let reaped!: () => void;
+    const reaping = new Promise<void>((resolve) => {
+      reaped = resolve;
+    });
+    const { agent } = await connected((request) => {
       if (request.execute === "guest-exec") {
         const args = request.arguments as { arg: string[] };
         if (args.arg[0] === "-c" && args.arg[1]!.includes("kill -KILL")) {
@@ -171,6 +181,8 @@ describe("guest agent: commands", () => {
       }
       if (request.execute === "guest-exec-status") {
         const pid = (request.arguments as { pid: number }).pid;
+        // The target's status asked for after the kill: it is being reaped.
+        if (pid === 500 && killed.length > 0) reaped();
         return {
           return: { exited: killed.length > 0, ...(pid === 500 ? { signal: 9 } : { exitcode: 0 }) },
         };
@@ -180,16 +192,8 @@ describe("guest agent: commands", () => {
     expect((await rejection(agent.exec("/bin/sleep", ["1000"], { timeoutMs: 30 }))).code).toBe(
       "ERR_TIMEOUT",
     );
-    // The kill and the reaping run in the background; the next call waits behind them.
-    await agent.ping();
-    for (
-      let i = 0;
-      i < 50 &&
-      peer.of("guest-exec-status").filter((r) => (r.arguments as { pid: number }).pid === 500)
-        .length < 2;
-      i++
-    )
-      await agent.ping();
+    // The kill and the reaping run in the background.
+    await reaping;
     expect(killed).toHaveLength(1);
     expect(killed[0]).toMatch(/k 500$/);
     agent.destroy();
