@@ -164,8 +164,9 @@ const DELIMITER = 0xff;
 /**
  * Connects a guest agent client over `stream` (QEMU's socket chardev for the
  * `org.qemu.guest_agent.0` virtio-serial port, or any duplex carrying it) and
- * resolves once the agent answered `guest-sync-delimited`. On failure the
- * stream is destroyed.
+ * resolves once the agent answered `guest-sync-delimited`. If that fails, the
+ * stream is destroyed; invalid options throw a `TypeError` at once and leave the
+ * stream to the caller.
  */
 export async function connectGuestAgent(
   stream: Duplex,
