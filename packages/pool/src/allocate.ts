@@ -60,12 +60,12 @@ export interface PortAsk {
   port?: number;
 }
 
-export interface Reclaimed {
+interface Reclaimed {
   owner: OwnerRecord;
   leases: LeaseRecord[];
 }
 
-export function sameHolder(a: HolderRecord, b: HolderRecord): boolean {
+function sameHolder(a: HolderRecord, b: HolderRecord): boolean {
   return a.pid === b.pid && a.startTime === b.startTime && a.bootId === b.bootId;
 }
 
@@ -86,7 +86,7 @@ export function holderAlive(holder: HolderRecord, env: TxEnv): boolean {
   );
 }
 
-export function holderFacts(owner: OwnerRecord): HolderFacts {
+function holderFacts(owner: OwnerRecord): HolderFacts {
   return {
     owner: owner.owner,
     pid: owner.holder.pid,
@@ -166,10 +166,7 @@ function ensureOwner(draft: PoolState, env: TxEnv, owner: string): OwnerRecord {
   const existing = ownerRecord(draft, owner);
   if (existing) {
     if (existing.client.id === env.client.id) return existing;
-    throw new PoolBusyError(
-      { type: "owner", owner },
-      { holder: holderFacts(existing), detail: "the owner name belongs to another pool client" },
-    );
+    throw ownerBusy(existing, "the owner name belongs to another pool client");
   }
   const record: OwnerRecord = {
     owner,
@@ -188,6 +185,14 @@ function busyBy(
 ) {
   const record = ownerRecord(draft, owner);
   return new PoolBusyError(resource, record ? { holder: holderFacts(record) } : {});
+}
+
+/** `record`'s owner is another pool client's. */
+function ownerBusy(record: OwnerRecord, detail: string): PoolBusyError {
+  return new PoolBusyError(
+    { type: "owner", owner: record.owner },
+    { holder: holderFacts(record), detail },
+  );
 }
 
 function leasePortInto(draft: PoolState, env: TxEnv, owner: string, ask: PortAsk): PortLeaseRecord {
@@ -357,7 +362,7 @@ function leasePciInto(
   return record;
 }
 
-export interface Grant {
+interface Grant {
   ports: PortLeaseRecord[];
   cpus: CpuLeaseRecord[];
   pci: PciLeaseRecord[];
@@ -392,13 +397,7 @@ export function releaseOwner(tx: Transaction, owner: string): LeaseRecord[] {
     const record = ownerRecord(draft, owner);
     if (!record) return { result: [], changed: false };
     if (record.client.id !== tx.env.client.id && holderAlive(record.holder, tx.env))
-      throw new PoolBusyError(
-        { type: "owner", owner },
-        {
-          holder: holderFacts(record),
-          detail: "it belongs to another pool client (adopt() it first)",
-        },
-      );
+      throw ownerBusy(record, "it belongs to another pool client (adopt() it first)");
     const released = draft.leases.filter((lease) => lease.owner === owner);
     draft.leases = draft.leases.filter((lease) => lease.owner !== owner);
     draft.owners = draft.owners.filter((entry) => entry.owner !== owner);
@@ -417,13 +416,7 @@ export function transferOwner(
     const record = ownerRecord(draft, owner);
     if (!record) throw new PoolUnknownResourceError({ type: "owner", owner }, "it holds no leases");
     if (record.client.id !== tx.env.client.id)
-      throw new PoolBusyError(
-        { type: "owner", owner },
-        {
-          holder: holderFacts(record),
-          detail: "it belongs to another pool client (adopt() it first)",
-        },
-      );
+      throw ownerBusy(record, "it belongs to another pool client (adopt() it first)");
     const holder: HolderRecord = {
       pid,
       startTime: String(startTime),
@@ -447,10 +440,7 @@ export function adoptOwner(tx: Transaction, owner: string): LeaseRecord[] {
     const leases = draft.leases.filter((lease) => lease.owner === owner);
     if (record.client.id === tx.env.client.id) return { result: leases, changed: false };
     if (record.holder.kind === "client")
-      throw new PoolBusyError(
-        { type: "owner", owner },
-        { holder: holderFacts(record), detail: "its pool client is still running" },
-      );
+      throw ownerBusy(record, "its pool client is still running");
     record.client = { ...tx.env.client };
     return { result: leases, changed: true };
   });

@@ -186,7 +186,7 @@ case $q in
 *) R=unchanged;;
 esac
 exec 9<&-
-h end $R
+h end "$R"
 }
 commit() {
 case $1 in ''|*[!0-9]*) R="error protocol bad-size"; return;; esac

@@ -130,11 +130,6 @@ export class Anchor {
     return this.#dead === undefined;
   }
 
-  /** The error pending requests got when the anchor exited, if it has. */
-  get deathError(): PoolHostError | undefined {
-    return this.#dead;
-  }
-
   /** Sends `text` (a request line, or a decision with its data) and resolves the next response. */
   request(text: string): Promise<Response> {
     if (this.#dead) return Promise.reject(this.#dead);

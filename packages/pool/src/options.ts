@@ -25,8 +25,8 @@ export const DEFAULT_PORT_RANGES: Readonly<Record<string, PortRange>> = Object.f
   display: Object.freeze({ from: 5900, to: 5999 }),
 });
 
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
-export const DEFAULT_HEARTBEAT_EXPIRY_MS = 30_000;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
+const DEFAULT_HEARTBEAT_EXPIRY_MS = 30_000;
 /** The longest one wait for the lock lasts on the host before the client asks again. */
 const MAX_LOCK_WAIT_SECONDS = 10;
 const DEFAULT_FILE_MODE = 0o600;

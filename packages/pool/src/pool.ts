@@ -263,6 +263,12 @@ class PoolClient implements ResourcePool {
           PoolClient.#settings(this.options),
           this.#lifetime.signal,
         );
+        // destroy() may have run after start() stopped listening for the abort.
+        if (this.#closed) {
+          anchor.kill();
+          await anchor.exited;
+          throw this.#closed;
+        }
         if (anchor.info.dir !== this.#anchor.info.dir)
           debug("pool %s: the state directory changed to %s", this.host.name, anchor.info.dir);
         this.#anchor = anchor;

@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import { type Host, localHost, sshHost } from "@qemu-kvm/host";
 import type { SshdFixture } from "@qemu-kvm/testkit";
 
-export const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
-export const WORKER = fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
+const WORKER = fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url));
 
 /** Whether `port` can be bound on 127.0.0.1 (TCP) and 0.0.0.0 (UDP) right now. */
 async function bindable(port: number): Promise<boolean> {
@@ -103,7 +103,6 @@ export function readStateLines(stateDir: string): Record<string, unknown>[] {
 /** How a test reaches the host: locally, or over SSH to the test sshd. */
 export interface PoolTarget {
   name: string;
-  transport: "local" | "ssh";
   open(): Promise<Host>;
   /** What a worker process needs to open the same host (its argv). */
   workerHost(): WorkerHost;
@@ -125,7 +124,6 @@ export type WorkerHost =
 export function localTarget(): PoolTarget {
   return {
     name: "local",
-    transport: "local",
     open: async () => localHost(),
     workerHost: () => ({ transport: "local" }),
   };
@@ -134,7 +132,6 @@ export function localTarget(): PoolTarget {
 export function sshTarget(sshd: () => SshdFixture): PoolTarget {
   return {
     name: "ssh",
-    transport: "ssh",
     open: () =>
       sshHost({
         host: sshd().host,
@@ -169,8 +166,6 @@ export async function openWorkerHost(spec: WorkerHost): Promise<Host> {
 /** A worker process (test/fixtures/worker.ts) run with tsx, sources used directly. */
 export interface Worker {
   readonly pid: number;
-  /** Lines the worker printed, as JSON. */
-  readonly messages: Record<string, unknown>[];
   /** Resolves the first message matching `predicate` (also one already received). */
   waitFor(
     predicate: (message: Record<string, unknown>) => boolean,
@@ -239,7 +234,6 @@ export function startWorker(
   });
   const worker: Worker = {
     pid: child.pid!,
-    messages,
     waitFor(predicate) {
       const found = messages.find(predicate);
       if (found) return Promise.resolve(found);

@@ -74,9 +74,20 @@ export function poolSuite(target: PoolTarget): void {
       return { process, pid, startTime: info!.startTime };
     }
 
+    /** Takes the lock on `path` from outside the pool; resolves once held. */
+    async function holdLock(path: string): Promise<HostProcess> {
+      const holder = host.spawn("flock", [path, "sh", "-c", "echo locked; exec cat"]);
+      processes.push(holder);
+      holder.stderr.resume();
+      await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+      return holder;
+    }
+
     describe("state on the host", () => {
       test("the directory is created 0700 and the state file 0600; no temporary file stays; a hostile path is only data", async () => {
-        stateDir = join(temp.path, "it's a $(touch pwned) `x` ; dir");
+        // The injected commands would touch an absolute path: the anchor runs in /, not here.
+        const pwned = join(temp.path, "pwned");
+        stateDir = join(temp.path, `it's a $(touch ${pwned}) \`touch ${pwned}\` ; dir`);
         const pool = await open();
         await pool.leaseCpus("vm0", 1);
         expect(statSync(stateDir).mode & 0o777).toBe(0o700);
@@ -507,15 +518,6 @@ export function poolSuite(target: PoolTarget): void {
     });
 
     describe("the lock", () => {
-      /** Takes the lock on `path` from outside the pool; resolves once held. */
-      async function holdLock(path: string): Promise<HostProcess> {
-        const holder = host.spawn("flock", [path, "sh", "-c", "echo locked; exec cat"]);
-        processes.push(holder);
-        holder.stderr.resume();
-        await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
-        return holder;
-      }
-
       /** What the anchor's lock descriptor points at, once it has one matching `pattern`. */
       async function anchorLockFd(pid: number, pattern: RegExp): Promise<string> {
         const deadline = Date.now() + 60_000;
@@ -567,15 +569,7 @@ export function poolSuite(target: PoolTarget): void {
       test("waiting for a lock someone holds times out with ERR_TIMEOUT, and nothing is leased afterwards", async () => {
         const pool = await open();
         await pool.leases();
-        const holder = host.spawn("flock", [
-          join(stateDir, "lock"),
-          "sh",
-          "-c",
-          "echo locked; exec cat",
-        ]);
-        processes.push(holder);
-        holder.stderr.resume();
-        await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+        const holder = await holdLock(join(stateDir, "lock"));
         const controller = new AbortController();
         const timedOut = pool.leaseCpus("vm0", 1, { timeoutMs: 500 });
         const aborted = pool.leaseCpus("vm1", 1, { signal: controller.signal });

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Host, localHost, sshHost } from "@qemu-kvm/host";
 import { openPool, type ResourcePool } from "@qemu-kvm/pool";
-import { startSshd } from "@qemu-kvm/testkit";
+import { type SshdFixture, startSshd } from "@qemu-kvm/testkit";
 import type { Benchmark, Trial } from "../harness.js";
 
 /**
@@ -114,10 +114,29 @@ class Worker {
     });
   }
 
+  /** Sends `command` and resolves its reply; rejects if the worker exits first. */
   async request(command: Command): Promise<void> {
-    const answer = once(this.#child, "message");
-    this.#child.send(command);
-    const [message] = (await answer) as [{ type: string; message?: string }];
+    const child = this.#child;
+    const exited = (code: number | null, signal: NodeJS.Signals | null) =>
+      new Error(
+        `pool bench worker exited (${signal ?? `code ${code}`}) before answering ${command.type}`,
+      );
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw exited(child.exitCode, child.signalCode);
+    const answer = new Promise<{ type: string; message?: string }>((resolve, reject) => {
+      const onMessage = (message: { type: string; message?: string }) => {
+        child.off("exit", onExit);
+        resolve(message);
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        child.off("message", onMessage);
+        reject(exited(code, signal));
+      };
+      child.once("message", onMessage);
+      child.once("exit", onExit);
+    });
+    child.send(command);
+    const message = await answer;
     if (message.type === "error") throw new Error(`pool bench worker: ${message.message}`);
   }
 
@@ -172,9 +191,10 @@ const benchmark: Benchmark = {
       join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "qk-bench-pool-"),
     );
     const temp = { path, remove: () => rm(path, { recursive: true, force: true }) };
-    const sshd = await startSshd();
     const workers: Worker[] = [];
+    let sshd: SshdFixture | undefined;
     try {
+      sshd = await startSshd();
       const ssh: HostSpec = {
         transport: "ssh",
         host: sshd.host,
@@ -235,14 +255,17 @@ const benchmark: Benchmark = {
         ],
         async teardown() {
           await Promise.all(workers.map((worker) => worker.close()));
-          await sshd.close();
+          await sshd?.close();
           await temp.remove();
         },
       };
     } catch (error) {
       for (const worker of workers) worker.kill();
-      await sshd.close();
-      await temp.remove();
+      try {
+        await sshd?.close();
+      } finally {
+        await temp.remove();
+      }
       throw error;
     }
   },
