@@ -39,13 +39,14 @@ export function checkTimeoutMs(
 
 /**
  * Checks the shape every option object shares: absent or an object, `signal`
- * an `AbortSignal`, `timeoutMs` as the rule says. Returns the options (or `{}`).
+ * an `AbortSignal`, `timeoutMs` as the rule says. Returns the options (`{}`
+ * when absent).
  */
 export function checkCallOptions<T extends CallOptions>(
   options: T | undefined,
   field = "options",
-): T | Record<string, never> {
-  if (options === undefined) return {};
+): T {
+  if (options === undefined) return {} as T;
   if (typeof options !== "object" || options === null || Array.isArray(options))
     throw new InvalidArgumentError(field, "an object", options);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
