@@ -1,13 +1,23 @@
 import { expect } from "vitest";
-import { ControlError } from "../src/index.js";
+import { type ControlErrorCode, QemuKvmError } from "../../src/index.js";
 
-/** Awaits `promise`, expects it to reject with a `ControlError`, returns that error. */
-export async function rejection(promise: Promise<unknown>): Promise<ControlError> {
+/** An error of this package, as the tests read it. */
+export type ControlRejection = Error & {
+  code: ControlErrorCode;
+  /** Set on errors of console operations. */
+  transcript?: string | undefined;
+};
+
+/**
+ * Awaits `promise`, expects it to reject with an error of the qemu-kvm family
+ * (`QemuKvmError.isInstance`), and returns that error.
+ */
+export async function rejection(promise: Promise<unknown>): Promise<ControlRejection> {
   try {
     await promise;
   } catch (error) {
-    expect(error).toBeInstanceOf(ControlError);
-    return error as ControlError;
+    expect(QemuKvmError.isInstance(error)).toBe(true);
+    return error as ControlRejection;
   }
   throw new Error("expected a rejection");
 }

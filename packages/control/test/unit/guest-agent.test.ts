@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   type ConnectGuestAgentOptions,
   connectGuestAgent,
   GuestAgentCommandError,
 } from "../../src/index.js";
-import { rejection } from "../rejection.js";
-import { FakeAgent, type Handler, type Request } from "./fake-agent.js";
+import { FakeAgent, type Handler, type Request } from "../helpers/fake-agent.js";
+import { rejection } from "../helpers/rejection.js";
 
 async function connected(handler?: Handler, options: ConnectGuestAgentOptions = {}) {
   const peer = new FakeAgent(handler);
@@ -20,7 +20,7 @@ function wire(peer: FakeAgent): string {
 }
 
 describe("guest agent: synchronization", () => {
-  it("connects with 0xFF + guest-sync-delimited and drops stale data up to the delimiter", async () => {
+  test("connects with 0xFF + guest-sync-delimited and drops stale data up to the delimiter", async () => {
     const peer = new FakeAgent(undefined, { running: false });
     const connecting = connectGuestAgent(peer);
     // A previous client's leftovers: a whole stale reply and half of another.
@@ -33,7 +33,7 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  it("matches replies by id: a stale reply with another id is not taken for the answer", async () => {
+  test("matches replies by id: a stale reply with another id is not taken for the answer", async () => {
     const { agent } = await connected((request, fake) => {
       if (request.execute === "guest-get-osinfo")
         fake.reply({ return: { machine: "stale" }, id: 1 });
@@ -45,7 +45,7 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  it("after a timeout, synchronizes before the next command and drops the late reply", async () => {
+  test("after a timeout, synchronizes before the next command and drops the late reply", async () => {
     let slow: Request | undefined;
     let lateSent = false;
     const { peer, agent } = await connected((request, fake) => {
@@ -71,7 +71,7 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  it("synchronizes after garbage was written to the channel, even garbage that swallows a request", async () => {
+  test("synchronizes after garbage was written to the channel, even garbage that swallows a request", async () => {
     const { peer, agent } = await connected();
     // Garbage from someone else: complete (the agent answers with errors)…
     peer.write("}}garbage\n");
@@ -87,7 +87,7 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  it("sync() flushes and synchronizes on demand", async () => {
+  test("sync() flushes and synchronizes on demand", async () => {
     const { peer, agent } = await connected();
     const before = peer.of("guest-sync-delimited").length;
     await agent.sync();
@@ -97,7 +97,7 @@ describe("guest agent: synchronization", () => {
 });
 
 describe("guest agent: commands", () => {
-  it("reports agent errors with class and description", async () => {
+  test("reports agent errors with class and description", async () => {
     const { agent } = await connected();
     const error = await rejection(agent.execute("guest-frobnicate"));
     expect(error).toBeInstanceOf(GuestAgentCommandError);
@@ -109,7 +109,7 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("exec: arguments, environment, stdin; polls status with back-off until it exits", async () => {
+  test("exec: arguments, environment, stdin; polls status with back-off until it exits", async () => {
     let polls = 0;
     const { peer, agent } = await connected((request) => {
       if (request.execute === "guest-exec") return { return: { pid: 42 } };
@@ -129,7 +129,10 @@ describe("guest agent: commands", () => {
       }
       return undefined;
     });
-    const result = await agent.exec("/bin/cat", ["-n"], { env: ["A=1"], input: "in\n" });
+    const result = await agent.exec("/bin/cat", ["-n"], {
+      env: { A: "1", B: "x=y" },
+      input: "in\n",
+    });
     expect(result).toMatchObject({
       exitCode: 3,
       signal: null,
@@ -142,7 +145,7 @@ describe("guest agent: commands", () => {
     expect(peer.of("guest-exec")[0]!.arguments).toEqual({
       path: "/bin/cat",
       arg: ["-n"],
-      env: ["A=1"],
+      env: ["A=1", "B=x=y"],
       "input-data": Buffer.from("in\n").toString("base64"),
       "capture-output": true,
     });
@@ -150,13 +153,17 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("run: /bin/sh -c with stderr into stdout; a signal shows as 128 + N", async () => {
+  test("run: /bin/sh -c with stderr into stdout; a signal shows as 128 + N and by name", async () => {
     const { peer, agent } = await connected((request) => {
       if (request.execute === "guest-exec") return { return: { pid: 7 } };
       if (request.execute === "guest-exec-status") return { return: { exited: true, signal: 9 } };
       return undefined;
     });
-    expect(await agent.run("kill -9 $$")).toMatchObject({ exitCode: 137, signal: 9, output: "" });
+    expect(await agent.run("kill -9 $$")).toMatchObject({
+      exitCode: 137,
+      signal: "SIGKILL",
+      output: "",
+    });
     expect(peer.of("guest-exec")[0]!.arguments).toMatchObject({
       path: "/bin/sh",
       arg: ["-c", "exec 2>&1\nkill -9 $$"],
@@ -164,7 +171,7 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("exec timeout: rejects, then kills the process tree and collects its status", async () => {
+  test("exec timeout: rejects, then kills the process tree and collects its status", async () => {
     const killed: string[] = [];
     let reaped!: () => void;
     const reaping = new Promise<void>((resolve) => {
@@ -199,7 +206,7 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("reads and writes files in chunks, byte for byte", async () => {
+  test("reads and writes files in chunks, byte for byte", async () => {
     const files = new Map<number, { data: Buffer; position: number }>();
     let stored: Buffer = Buffer.alloc(0);
     const { peer, agent } = await connected(
@@ -255,7 +262,7 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("maps network interfaces and os info", async () => {
+  test("maps network interfaces and os info", async () => {
     const { agent } = await connected((request) => {
       if (request.execute === "guest-network-get-interfaces")
         return {
@@ -305,7 +312,7 @@ describe("guest agent: commands", () => {
 });
 
 describe("guest agent: shutdown and closing", () => {
-  it("shutdown resolves once the agent takes the next sync without an error", async () => {
+  test("shutdown resolves once the agent takes the next sync without an error", async () => {
     const { peer, agent } = await connected((request) =>
       request.execute === "guest-shutdown" ? "silent" : undefined,
     );
@@ -316,7 +323,7 @@ describe("guest agent: shutdown and closing", () => {
     agent.destroy();
   });
 
-  it("shutdown rejects with the agent's error, and resolves when the channel closes instead", async () => {
+  test("shutdown rejects with the agent's error, and resolves when the channel closes instead", async () => {
     const failing = await connected((request) =>
       request.execute === "guest-shutdown"
         ? { error: { class: "GenericError", desc: "shutdown failed" } }
@@ -337,7 +344,7 @@ describe("guest agent: shutdown and closing", () => {
     expect(await closing.agent.closed).toEqual({ by: "peer" });
   });
 
-  it("rejects pending and later calls with ERR_QGA_CLOSED", async () => {
+  test("rejects pending and later calls with ERR_QGA_CLOSED", async () => {
     const { peer, agent } = await connected((request) =>
       request.execute === "guest-get-osinfo" ? "silent" : undefined,
     );
@@ -349,7 +356,7 @@ describe("guest agent: shutdown and closing", () => {
     expect((await rejection(agent.ping())).code).toBe("ERR_QGA_CLOSED");
   });
 
-  it("close() lets queued calls finish, then closes the stream", async () => {
+  test("close() lets queued calls finish, then closes the stream", async () => {
     const { peer, agent } = await connected();
     const pings = [agent.ping(), agent.ping()];
     await agent.close();
@@ -358,7 +365,7 @@ describe("guest agent: shutdown and closing", () => {
     expect(await agent.closed).toEqual({ by: "client" });
   });
 
-  it("a connect that times out destroys the stream", async () => {
+  test("a connect that times out destroys the stream", async () => {
     const peer = new FakeAgent(undefined, { running: false });
     expect((await rejection(connectGuestAgent(peer, { timeoutMs: 30 }))).code).toBe("ERR_TIMEOUT");
     expect(peer.destroyed).toBe(true);
