@@ -36,7 +36,7 @@ export function openFile(
 }
 
 /** `guest-file-read` of at most `count` bytes; the data is checked against the count announced. */
-export async function readFileChunk(
+export function readFileChunk(
   agent: AgentCommands,
   handle: number,
   count: number,
@@ -44,21 +44,23 @@ export async function readFileChunk(
 ): Promise<{ data: Buffer; eof: boolean }> {
   checkHandle(handle);
   checkInteger(count, "count", 1, MAX_FILE_CHUNK_BYTES);
-  const reply = await agent.execute<{ count: number; "buf-b64": string; eof: boolean }>(
+  const reading = agent.execute<{ count: number; "buf-b64": string; eof: boolean }>(
     "guest-file-read",
     { handle, count },
     checkOptions(options),
   );
-  const data = Buffer.from(reply["buf-b64"], "base64");
-  if (data.length !== reply.count)
-    throw new GuestAgentProtocolError(
-      `guest-file-read announced ${reply.count} bytes but sent ${data.length}`,
-    );
-  return { data, eof: reply.eof };
+  return reading.then((reply) => {
+    const data = Buffer.from(reply["buf-b64"], "base64");
+    if (data.length !== reply.count)
+      throw new GuestAgentProtocolError(
+        `guest-file-read announced ${reply.count} bytes but sent ${data.length}`,
+      );
+    return { data, eof: reply.eof };
+  });
 }
 
 /** `guest-file-write`: the bytes written. */
-export async function writeFileChunk(
+export function writeFileChunk(
   agent: AgentCommands,
   handle: number,
   data: Uint8Array,
@@ -72,12 +74,13 @@ export async function writeFileChunk(
       problem: `is ${data.byteLength} bytes, more than one chunk may hold (${MAX_FILE_CHUNK_BYTES})`,
     });
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const reply = await agent.execute<{ count: number; eof: boolean }>(
-    "guest-file-write",
-    { handle, "buf-b64": bytes.toString("base64") },
-    checkOptions(options),
-  );
-  return reply.count;
+  return agent
+    .execute<{ count: number; eof: boolean }>(
+      "guest-file-write",
+      { handle, "buf-b64": bytes.toString("base64") },
+      checkOptions(options),
+    )
+    .then((reply) => reply.count);
 }
 
 /** The whole file, read in `fileChunkBytes` pieces (open, read…, close). */

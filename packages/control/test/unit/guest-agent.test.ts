@@ -1,27 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { describe, expect, test } from "vitest";
-import {
-  type ConnectGuestAgentOptions,
-  connectGuestAgent,
-  GuestAgentCommandError,
-} from "../../src/index.js";
-import { FakeAgent, type Handler, type Request } from "../helpers/fake-agent.js";
+import { describe, expect } from "vitest";
+import { connectGuestAgent, GuestAgentCommandError } from "../../src/index.js";
+import { test, wire } from "../helpers/agent-setup.js";
+import type { Request } from "../helpers/fake-agent.js";
 import { rejection } from "../helpers/rejection.js";
 
-async function connected(handler?: Handler, options: ConnectGuestAgentOptions = {}) {
-  const peer = new FakeAgent(handler);
-  const agent = await connectGuestAgent(peer, options);
-  return { peer, agent };
-}
-
-/** Bytes the client wrote, as latin1 text (0xFF shows as ÿ). */
-function wire(peer: FakeAgent): string {
-  return Buffer.concat(peer.raw).toString("latin1");
-}
-
 describe("guest agent: synchronization", () => {
-  test("connects with 0xFF + guest-sync-delimited and drops stale data up to the delimiter", async () => {
-    const peer = new FakeAgent(undefined, { running: false });
+  test("connects with 0xFF + guest-sync-delimited and drops stale data up to the delimiter", async ({
+    agents,
+  }) => {
+    const peer = agents.peer(undefined, { running: false });
     const connecting = connectGuestAgent(peer);
     // A previous client's leftovers: a whole stale reply and half of another.
     peer.send('{"return": {"pid": 99}, "id": 3}\n{"return": {"exi');
@@ -33,8 +21,10 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  test("matches replies by id: a stale reply with another id is not taken for the answer", async () => {
-    const { agent } = await connected((request, fake) => {
+  test("matches replies by id: a stale reply with another id is not taken for the answer", async ({
+    agents,
+  }) => {
+    const { agent } = await agents.connected((request, fake) => {
       if (request.execute === "guest-get-osinfo")
         fake.reply({ return: { machine: "stale" }, id: 1 });
       return undefined;
@@ -45,10 +35,12 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  test("after a timeout, synchronizes before the next command and drops the late reply", async () => {
+  test("after a timeout, synchronizes before the next command and drops the late reply", async ({
+    agents,
+  }) => {
     let slow: Request | undefined;
     let lateSent = false;
-    const { peer, agent } = await connected((request, fake) => {
+    const { peer, agent } = await agents.connected((request, fake) => {
       if (request.execute === "guest-get-osinfo") {
         slow = request;
         return "silent";
@@ -71,8 +63,10 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  test("synchronizes after garbage was written to the channel, even garbage that swallows a request", async () => {
-    const { peer, agent } = await connected();
+  test("synchronizes after garbage was written to the channel, even garbage that swallows a request", async ({
+    agents,
+  }) => {
+    const { peer, agent } = await agents.connected();
     // Garbage from someone else: complete (the agent answers with errors)…
     peer.write("}}garbage\n");
     await agent.ping();
@@ -87,8 +81,8 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  test("sync() flushes and synchronizes on demand", async () => {
-    const { peer, agent } = await connected();
+  test("sync() flushes and synchronizes on demand", async ({ agents }) => {
+    const { peer, agent } = await agents.connected();
     const before = peer.of("guest-sync-delimited").length;
     await agent.sync();
     expect(peer.of("guest-sync-delimited")).toHaveLength(before + 1);
@@ -97,8 +91,8 @@ describe("guest agent: synchronization", () => {
 });
 
 describe("guest agent: commands", () => {
-  test("reports agent errors with class and description", async () => {
-    const { agent } = await connected();
+  test("reports agent errors with class and description", async ({ agents }) => {
+    const { agent } = await agents.connected();
     const error = await rejection(agent.execute("guest-frobnicate"));
     expect(error).toBeInstanceOf(GuestAgentCommandError);
     expect(error).toMatchObject({
@@ -109,9 +103,11 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  test("exec: arguments, environment, stdin; polls status with back-off until it exits", async () => {
+  test("exec: arguments, environment, stdin; polls status with back-off until it exits", async ({
+    agents,
+  }) => {
     let polls = 0;
-    const { peer, agent } = await connected((request) => {
+    const { peer, agent } = await agents.connected((request) => {
       if (request.execute === "guest-exec") return { return: { pid: 42 } };
       if (request.execute === "guest-exec-status") {
         polls++;
@@ -153,8 +149,10 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  test("run: /bin/sh -c with stderr into stdout; a signal shows as 128 + N and by name", async () => {
-    const { peer, agent } = await connected((request) => {
+  test("run: /bin/sh -c with stderr into stdout; a signal shows as 128 + N and by name", async ({
+    agents,
+  }) => {
+    const { peer, agent } = await agents.connected((request) => {
       if (request.execute === "guest-exec") return { return: { pid: 7 } };
       if (request.execute === "guest-exec-status") return { return: { exited: true, signal: 9 } };
       return undefined;
@@ -171,13 +169,15 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  test("exec timeout: rejects, then kills the process tree and collects its status", async () => {
+  test("exec timeout: rejects, then kills the process tree and collects its status", async ({
+    agents,
+  }) => {
     const killed: string[] = [];
     let reaped!: () => void;
     const reaping = new Promise<void>((resolve) => {
       reaped = resolve;
     });
-    const { agent } = await connected((request) => {
+    const { agent } = await agents.connected((request) => {
       if (request.execute === "guest-exec") {
         const args = request.arguments as { arg: string[] };
         if (args.arg[0] === "-c" && args.arg[1]!.includes("kill -KILL")) {
@@ -206,10 +206,10 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  test("reads and writes files in chunks, byte for byte", async () => {
+  test("reads and writes files in chunks, byte for byte", async ({ agents }) => {
     const files = new Map<number, { data: Buffer; position: number }>();
     let stored: Buffer = Buffer.alloc(0);
-    const { peer, agent } = await connected(
+    const { peer, agent } = await agents.connected(
       (request) => {
         const args = (request.arguments ?? {}) as Record<string, unknown>;
         switch (request.execute) {
@@ -262,8 +262,8 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  test("maps network interfaces and os info", async () => {
-    const { agent } = await connected((request) => {
+  test("maps network interfaces and os info", async ({ agents }) => {
+    const { agent } = await agents.connected((request) => {
       if (request.execute === "guest-network-get-interfaces")
         return {
           return: [
@@ -312,8 +312,10 @@ describe("guest agent: commands", () => {
 });
 
 describe("guest agent: shutdown and closing", () => {
-  test("shutdown resolves once the agent takes the next sync without an error", async () => {
-    const { peer, agent } = await connected((request) =>
+  test("shutdown resolves once the agent takes the next sync without an error", async ({
+    agents,
+  }) => {
+    const { peer, agent } = await agents.connected((request) =>
       request.execute === "guest-shutdown" ? "silent" : undefined,
     );
     await agent.powerdown();
@@ -323,8 +325,10 @@ describe("guest agent: shutdown and closing", () => {
     agent.destroy();
   });
 
-  test("shutdown rejects with the agent's error, and resolves when the channel closes instead", async () => {
-    const failing = await connected((request) =>
+  test("shutdown rejects with the agent's error, and resolves when the channel closes instead", async ({
+    agents,
+  }) => {
+    const failing = await agents.connected((request) =>
       request.execute === "guest-shutdown"
         ? { error: { class: "GenericError", desc: "shutdown failed" } }
         : undefined,
@@ -332,7 +336,7 @@ describe("guest agent: shutdown and closing", () => {
     expect((await rejection(failing.agent.reboot())).code).toBe("ERR_QGA_COMMAND");
     failing.agent.destroy();
 
-    const closing = await connected((request, fake) => {
+    const closing = await agents.connected((request, fake) => {
       if (request.execute === "guest-shutdown") {
         fake.running = false; // the agent dies before reading the sync…
         queueMicrotask(() => fake.hangUp()); // …and QEMU exits
@@ -344,8 +348,8 @@ describe("guest agent: shutdown and closing", () => {
     expect(await closing.agent.closed).toEqual({ by: "peer" });
   });
 
-  test("rejects pending and later calls with ERR_QGA_CLOSED", async () => {
-    const { peer, agent } = await connected((request) =>
+  test("rejects pending and later calls with ERR_QGA_CLOSED", async ({ agents }) => {
+    const { peer, agent } = await agents.connected((request) =>
       request.execute === "guest-get-osinfo" ? "silent" : undefined,
     );
     const pending = agent.osInfo();
@@ -356,8 +360,8 @@ describe("guest agent: shutdown and closing", () => {
     expect((await rejection(agent.ping())).code).toBe("ERR_QGA_CLOSED");
   });
 
-  test("close() lets queued calls finish, then closes the stream", async () => {
-    const { peer, agent } = await connected();
+  test("close() lets queued calls finish, then closes the stream", async ({ agents }) => {
+    const { peer, agent } = await agents.connected();
     const pings = [agent.ping(), agent.ping()];
     await agent.close();
     await Promise.all(pings);
@@ -365,8 +369,8 @@ describe("guest agent: shutdown and closing", () => {
     expect(await agent.closed).toEqual({ by: "client" });
   });
 
-  test("a connect that times out destroys the stream", async () => {
-    const peer = new FakeAgent(undefined, { running: false });
+  test("a connect that times out destroys the stream", async ({ agents }) => {
+    const peer = agents.peer(undefined, { running: false });
     expect((await rejection(connectGuestAgent(peer, { timeoutMs: 30 }))).code).toBe("ERR_TIMEOUT");
     expect(peer.destroyed).toBe(true);
   });
