@@ -1,13 +1,16 @@
-import { expect, it } from "vitest";
+import { expect, type TestAPI } from "vitest";
 import type { ControlChannel } from "../../src/index.js";
 
 /**
  * The same checks through the `ControlChannel` interface alone, whatever the
  * channel: what the facade and test suites rely on when they switch channels.
  */
-export function controlChannelContract(channel: () => Promise<ControlChannel>): void {
-  it("ControlChannel: ready, exit codes 0, 1 and 127, output in order, network with 10.0.2.15", async () => {
-    const control = await channel();
+export function controlChannelContract<Context extends object>(
+  test: TestAPI<Context>,
+  channel: (context: Context) => Promise<ControlChannel>,
+): void {
+  test("ControlChannel: ready, exit codes 0, 1 and 127, output in order, network with 10.0.2.15", async (context) => {
+    const control = await channel(context);
     await control.ready({ timeoutMs: 120_000 });
     await control.ready(); // idempotent
     expect(await control.run("true")).toMatchObject({
@@ -24,7 +27,10 @@ export function controlChannelContract(channel: () => Promise<ControlChannel>): 
       exitCode: 3,
       output: "out\nerr\n",
     });
-    expect((await control.run("sh -c 'kill -9 $$'")).exitCode).toBe(137);
+    const killed = await control.run("sh -c 'kill -9 $$'");
+    expect(killed.exitCode).toBe(137);
+    // A signal is a name, or null (the shell that ran it exited normally with 128 + 9).
+    expect([null, "SIGKILL"]).toContain(killed.signal);
     const interfaces = await control.waitForNetwork({ address: "10.0.2.15", timeoutMs: 60_000 });
     const eth0 = interfaces.find((item) => item.name === "eth0");
     expect(eth0?.addresses).toContainEqual({
