@@ -5,7 +5,7 @@ import {
   type SerialConsole,
   type SerialConsoleOptions,
 } from "../../src/index.js";
-import { controlChannelContract } from "../helpers/contract.js";
+import { CONTRACT, controlChannelContract } from "../helpers/contract.js";
 import {
   BOOT_TIMEOUT_MS,
   FIRST_TEST_TIMEOUT_MS,
@@ -84,7 +84,9 @@ describe("serial console over telnet (real guest)", { timeout: FIRST_TEST_TIMEOU
     expect(wrong.isLoggedIn).toBe(false);
   });
 
-  controlChannelContract(test, ({ telnetGuest }) => attach(telnetGuest));
+  test(CONTRACT, async ({ telnetGuest }) => {
+    await controlChannelContract(await attach(telnetGuest));
+  });
 
   test("returns 100,000 lines of output exactly", async ({ telnetGuest: vm }) => {
     const shell = await loggedIn(vm);

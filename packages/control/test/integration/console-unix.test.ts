@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
 import { afterAll, describe, expect } from "vitest";
 import { createSerialConsole, dmiProductUuid, type SerialConsole } from "../../src/index.js";
-import { controlChannelContract } from "../helpers/contract.js";
+import { CONTRACT, controlChannelContract } from "../helpers/contract.js";
 import {
   BOOT_TIMEOUT_MS,
   FIRST_TEST_TIMEOUT_MS,
@@ -89,7 +89,9 @@ describe("serial console over a unix socket (real guest)", {
     expect(fresh.transcript().split("«********\\n»")).toHaveLength(2);
   });
 
-  controlChannelContract(test, async ({ unixGuest }) => current(unixGuest));
+  test(CONTRACT, async ({ unixGuest }) => {
+    await controlChannelContract(current(unixGuest));
+  });
 
   test("keeps a kernel message printed while the command runs out of its output", async ({
     unixGuest,

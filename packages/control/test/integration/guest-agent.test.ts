@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { afterAll, describe, expect } from "vitest";
 import { connectGuestAgent, type GuestAgentClient } from "../../src/index.js";
-import { controlChannelContract } from "../helpers/contract.js";
+import { CONTRACT, controlChannelContract } from "../helpers/contract.js";
 import {
   BOOT_TIMEOUT_MS,
   connectAgentSocket,
@@ -45,7 +45,9 @@ describe("guest agent (real guest, qemu-ga 7.2)", { timeout: FIRST_TEST_TIMEOUT_
     });
   });
 
-  controlChannelContract(test, async ({ agentGuest }) => (await connected(agentGuest)).agent);
+  test(CONTRACT, async ({ agentGuest }) => {
+    await controlChannelContract((await connected(agentGuest)).agent);
+  });
 
   test("execs with arguments, environment and stdin; captures stdout, stderr and the exit code", async ({
     agentGuest,
