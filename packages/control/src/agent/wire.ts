@@ -1,4 +1,4 @@
-import { preview } from "@qemu-kvm/core";
+import { excerpt } from "@qemu-kvm/core";
 import { GuestAgentCommandError, GuestAgentProtocolError } from "./errors.js";
 
 /** A line from the agent, as far as the client reads it. */
@@ -55,7 +55,7 @@ const WITHHELD = new Set(["input-data", "env", "buf-b64", "out-data", "err-data"
  * their size: nothing secret is ever logged.
  */
 export function debugView(message: unknown): string {
-  return preview(JSON.stringify(withhold(message)), 300);
+  return excerpt(JSON.stringify(withhold(message)), 300);
 }
 
 function withhold(value: unknown): unknown {
