@@ -1,4 +1,4 @@
-import type { CallOptions } from "./deadline.js";
+import type { CallOptions, CloseInfo } from "@qemu-kvm/core";
 
 /** One address of a guest network interface. */
 export interface IpAddress {
@@ -24,8 +24,12 @@ export interface CommandResult {
    * command was killed by signal N.
    */
   exitCode: number;
-  /** The signal that killed the command, when the channel can tell (guest agent). */
-  signal: number | undefined;
+  /**
+   * The name of the signal that killed the command, when the channel can tell
+   * (the guest agent); null after a normal exit, or when the channel cannot
+   * tell (the serial console: a shell reports 128 + N either way).
+   */
+  signal: NodeJS.Signals | null;
   /** stdout and stderr, interleaved as written, decoded as UTF-8. */
   output: string;
   /** The same, byte for byte. */
@@ -44,13 +48,6 @@ export interface WaitForNetworkOptions extends CallOptions {
   interfaceName?: string;
 }
 
-/** How a channel ended. */
-export interface ChannelCloseInfo {
-  /** `client`: closed or destroyed here; `peer`: the stream ended (QEMU exited); `error`: it failed. */
-  by: "client" | "peer" | "error";
-  error?: Error;
-}
-
 /**
  * What the facade and test suites use to drive a guest, whichever way they
  * reach it: a serial console (telnet or unix socket) or the QEMU guest agent.
@@ -59,7 +56,7 @@ export interface ChannelCloseInfo {
 export interface ControlChannel extends AsyncDisposable {
   readonly kind: "serial-console" | "guest-agent";
   /** Settles (never rejects) when the channel is over. */
-  readonly closed: Promise<ChannelCloseInfo>;
+  readonly closed: Promise<CloseInfo>;
   readonly isClosed: boolean;
   /**
    * Resolves once the guest answers on this channel: the console logs in (or
@@ -90,59 +87,4 @@ export interface ControlChannel extends AsyncDisposable {
   close(): Promise<void>;
   /** Abrupt: everything pending rejects, the stream is destroyed. */
   destroy(reason?: Error): void;
-}
-
-/** True when `interfaces` satisfy `options` (see `waitForNetwork`). */
-export function networkMatches(
-  interfaces: readonly NetworkInterface[],
-  options: Pick<WaitForNetworkOptions, "address" | "interfaceName">,
-): boolean {
-  return interfaces.some(
-    (item) =>
-      (options.interfaceName === undefined || item.name === options.interfaceName) &&
-      item.addresses.some((address) =>
-        options.address !== undefined
-          ? address.address === options.address
-          : address.family === "ipv4" && !address.address.startsWith("127."),
-      ),
-  );
-}
-
-/**
- * Parses `ip -o link show` followed by `ip -o addr show` (iproute2 or
- * busybox), one record per line. Interfaces come in link order; an address of
- * an interface missing from the link lines adds it.
- */
-export function parseIpOutput(text: string): NetworkInterface[] {
-  const byName = new Map<string, NetworkInterface>();
-  const get = (name: string) => {
-    let item = byName.get(name);
-    if (!item) {
-      item = { name, macAddress: undefined, addresses: [] };
-      byName.set(name, item);
-    }
-    return item;
-  };
-  for (const line of text.split("\n")) {
-    // `2: eth0: <BROADCAST,…> mtu 1500 … \    link/ether 52:54:00:12:34:56 brd …`
-    const link =
-      /^\d+:\s+([^\s:@]+)(?:@[^\s:]+)?:\s+<[^>]*>.*?link\/\S+(?:\s+([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}))?/.exec(
-        line,
-      );
-    if (link) {
-      const item = get(link[1]!);
-      if (link[2] && !/^(00:){5}00$/.test(link[2])) item.macAddress = link[2].toLowerCase();
-      continue;
-    }
-    // `2: eth0    inet 10.0.2.15/24 brd … scope global eth0\       valid_lft …`
-    const address = /^\d+:\s+([^\s@]+)\s+(inet6?)\s+([0-9a-fA-F:.]+)\/(\d+)/.exec(line);
-    if (address) {
-      get(address[1]!).addresses.push({
-        family: address[2] === "inet6" ? "ipv6" : "ipv4",
-        address: address[3]!,
-        prefixLength: Number(address[4]),
-      });
-    }
-  }
-  return [...byName.values()];
 }

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from "@qemu-kvm/core";
+
 /**
  * How the serial console makes sure the shell it logged into is the guest's.
  *
@@ -36,8 +38,11 @@ export function qemuDmiVendor(): GuestIdentity {
 
 /** `/sys/class/dmi/id/product_uuid` is `uuid` (QEMU's `-uuid`); needs root in the guest. */
 export function dmiProductUuid(uuid: string): GuestIdentity {
-  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(uuid))
-    throw new TypeError(`not a UUID: ${JSON.stringify(uuid)}`);
+  if (
+    typeof uuid !== "string" ||
+    !/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(uuid)
+  )
+    throw new InvalidArgumentError("uuid", "a UUID (8-4-4-4-12 hexadecimal digits)", uuid);
   return {
     description: `DMI product UUID is ${uuid}`,
     command: "cat /sys/class/dmi/id/product_uuid",
@@ -47,11 +52,29 @@ export function dmiProductUuid(uuid: string): GuestIdentity {
 
 /** The guest's host name (`/proc/sys/kernel/hostname`) is `name`. */
 export function guestHostname(name: string): GuestIdentity {
-  if (!/^[A-Za-z0-9.-]+$/.test(name))
-    throw new TypeError(`not a host name: ${JSON.stringify(name)}`);
+  if (typeof name !== "string" || !/^[A-Za-z0-9.-]+$/.test(name))
+    throw new InvalidArgumentError("name", "a host name (letters, digits, '.' and '-')", name);
   return {
     description: `host name is ${JSON.stringify(name)}`,
     command: "cat /proc/sys/kernel/hostname",
     accepts: (output, exitCode) => exitCode === 0 && output === name,
   };
+}
+
+/** Throws `ERR_INVALID_ARGUMENT` unless `value` is a `GuestIdentity` (or `false`, or absent). */
+export function checkGuestIdentity(value: unknown, field: string): void {
+  if (value === undefined || value === false) return;
+  const identity = value as Partial<GuestIdentity> | null;
+  if (
+    typeof identity !== "object" ||
+    identity === null ||
+    typeof identity.description !== "string" ||
+    typeof identity.command !== "string" ||
+    typeof identity.accepts !== "function"
+  )
+    throw new InvalidArgumentError(
+      field,
+      "false or a GuestIdentity { description, command, accepts(output, exitCode) }",
+      value,
+    );
 }

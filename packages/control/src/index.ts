@@ -1,24 +1,29 @@
 // Public API: named re-exports only.
 export {
+  AbortError,
+  type CallOptions,
+  ClosedError,
+  type CloseInfo,
+  InvalidArgumentError,
+  QemuKvmError,
+  TimeoutError,
+} from "@qemu-kvm/core";
+export { connectGuestAgent, type GuestAgentClient, type ShutdownMode } from "./agent/client.js";
+export {
+  GuestAgentClosedError,
+  GuestAgentCommandError,
+  GuestAgentProtocolError,
+} from "./agent/errors.js";
+export type { GuestExecOptions, GuestExecResult } from "./agent/exec.js";
+export type { GuestWriteFileOptions } from "./agent/files.js";
+export type { GuestAgentInfo, GuestOsInfo } from "./agent/info.js";
+export type { ConnectGuestAgentOptions } from "./agent/options.js";
+export {
   type FilteredText,
   filterKernelMessages,
   maskSecrets,
-  stripTerminalEscapes,
-} from "./console-text.js";
+} from "./console/console-text.js";
 export {
-  type ChannelCloseInfo,
-  type CommandResult,
-  type ControlChannel,
-  type IpAddress,
-  type NetworkInterface,
-  networkMatches,
-  parseIpOutput,
-  type RunOptions,
-  type WaitForNetworkOptions,
-} from "./control-channel.js";
-export type { CallOptions } from "./deadline.js";
-export {
-  CommandFailedError,
   ConsoleClosedError,
   ConsoleDesyncError,
   ConsoleLoggedOutError,
@@ -27,29 +32,25 @@ export {
   ConsoleNotLoggedInError,
   ConsoleOutputError,
   ConsoleOverflowError,
-  ControlAbortError,
-  ControlError,
-  ControlTimeoutError,
-  GuestAgentClosedError,
-  GuestAgentCommandError,
-  GuestAgentProtocolError,
-} from "./errors.js";
-export type { ExpectMatch, ExpectPattern } from "./expect-buffer.js";
-export {
-  type ConnectGuestAgentOptions,
-  connectGuestAgent,
-  type ExecOptions,
-  type ExecResult,
-  type GuestAgentClient,
-  type GuestAgentInfo,
-  type GuestOsInfo,
-  type ShutdownMode,
-} from "./guest-agent.js";
+  ConsoleTimeoutError,
+} from "./console/errors.js";
+export type { ExpectMatch, ExpectPattern } from "./console/expect-buffer.js";
+export type { SerialConsoleOptions } from "./console/options.js";
+export { createSerialConsole, type SerialConsole } from "./console/serial-console.js";
+export { TelnetCodec, type TelnetDecoded } from "./console/telnet.js";
+export type {
+  CommandResult,
+  ControlChannel,
+  IpAddress,
+  NetworkInterface,
+  RunOptions,
+  WaitForNetworkOptions,
+} from "./control-channel.js";
+export { ControlCommandError, type ControlErrorCode } from "./errors.js";
 export {
   dmiProductUuid,
   type GuestIdentity,
   guestHostname,
   qemuDmiVendor,
 } from "./guest-identity.js";
-export { type SerialConsole, type SerialConsoleOptions, serialConsole } from "./serial-console.js";
-export { TelnetCodec, type TelnetDecoded } from "./telnet.js";
+export { networkMatches, parseIpOutput } from "./network.js";

@@ -1,40 +1,37 @@
-import type { Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import {
+  createSerialConsole,
   dmiProductUuid,
   type SerialConsole,
   type SerialConsoleOptions,
-  serialConsole,
 } from "../../src/index.js";
-import { rejection } from "../rejection.js";
-import { controlChannelContract } from "./contract.js";
-import { printTranscriptOnFailure } from "./diagnostics.js";
+import { CONTRACT, controlChannelContract } from "../helpers/contract.js";
 import {
   BOOT_TIMEOUT_MS,
-  launchTelnetGuest,
+  FIRST_TEST_TIMEOUT_MS,
   recordRaw,
   type TelnetGuest,
-  testGuest,
-} from "./fixtures.js";
+  test,
+} from "../helpers/guests.js";
+import { rejection } from "../helpers/rejection.js";
+import { printTranscriptOnFailure } from "../helpers/transcript-on-failure.js";
 
 /**
- * One guest for the whole file (the tests are independent of each other: each
- * uses the console it is given, logged in or not), console on telnet with
- * wait=off: the guest boots before anyone connects, as in DTS.
+ * One guest for the whole file (the `telnetGuest` fixture; the tests are
+ * independent of each other: each uses the console it is given, logged in or
+ * not), console on telnet with wait=off: the guest boots before anyone
+ * connects, as in DTS.
  */
-let vm: TelnetGuest;
-let password: string;
-let socket: Socket;
 let raw: () => string;
 let current: SerialConsole | undefined;
 
-async function attach(options: SerialConsoleOptions = {}): Promise<SerialConsole> {
+async function attach(vm: TelnetGuest, options: SerialConsoleOptions = {}): Promise<SerialConsole> {
   current?.destroy(); // QEMU's telnet server takes one client at a time
-  socket = await vm.connect();
+  const socket = await vm.connect();
   raw = recordRaw(socket);
-  current = serialConsole(socket, {
+  current = createSerialConsole(socket, {
     telnet: true,
-    password,
+    password: vm.password,
     guestIdentity: dmiProductUuid(vm.uuid),
     ...options,
   });
@@ -42,27 +39,23 @@ async function attach(options: SerialConsoleOptions = {}): Promise<SerialConsole
 }
 
 /** The current console, logged in (a fresh one if the last test left it otherwise). */
-async function loggedIn(): Promise<SerialConsole> {
-  const shell = current && !current.isClosed && current.isLoggedIn ? current : await attach();
+async function loggedIn(vm: TelnetGuest): Promise<SerialConsole> {
+  const shell = current && !current.isClosed && current.isLoggedIn ? current : await attach(vm);
   if (!shell.isLoggedIn) await shell.login({ timeoutMs: BOOT_TIMEOUT_MS });
   return shell;
 }
 
-beforeAll(async () => {
-  password = (await testGuest()).credentials.password;
-  vm = await launchTelnetGuest();
-});
-
 printTranscriptOnFailure(() => current);
 
-afterAll(async () => {
+afterAll(() => {
   current?.destroy();
-  await vm?.stop();
 });
 
-describe("serial console over telnet (real guest)", () => {
-  it("logs in from a login prompt it has to ask for (late connection, nothing shown)", async () => {
-    const fresh = await attach();
+describe("serial console over telnet (real guest)", { timeout: FIRST_TEST_TIMEOUT_MS }, () => {
+  test("logs in from a login prompt it has to ask for (late connection, nothing shown)", async ({
+    telnetGuest: vm,
+  }) => {
+    const fresh = await attach(vm);
     await fresh.login({ timeoutMs: BOOT_TIMEOUT_MS });
     expect(fresh.isLoggedIn).toBe(true);
     // Telnet negotiation was answered and stripped; a bare newline provoked the prompt.
@@ -70,17 +63,19 @@ describe("serial console over telnet (real guest)", () => {
     expect(fresh.transcript()).not.toContain("\xff");
     // Never the password, even though the guest's tty may echo it (busybox login prints
     // its prompt before it turns echo off): the raw stream is the proof of that race.
-    expect(fresh.transcript()).not.toContain(password);
+    expect(fresh.transcript()).not.toContain(vm.password);
   });
 
-  it("finds an already logged-in shell after reconnecting, and checks it is this VM", async () => {
-    await loggedIn();
-    const again = await attach();
+  test("finds an already logged-in shell after reconnecting, and checks it is this VM", async ({
+    telnetGuest: vm,
+  }) => {
+    await loggedIn(vm);
+    const again = await attach(vm);
     await again.login({ timeoutMs: 60_000 });
     expect(again.isLoggedIn).toBe(true);
     expect(again.transcript()).not.toContain("Password");
     // Another VM's identity: refused.
-    const wrong = await attach({
+    const wrong = await attach(vm, {
       guestIdentity: dmiProductUuid("00000000-0000-4000-8000-000000000000"),
     });
     const error = await rejection(wrong.login({ timeoutMs: 60_000 }));
@@ -89,10 +84,12 @@ describe("serial console over telnet (real guest)", () => {
     expect(wrong.isLoggedIn).toBe(false);
   });
 
-  controlChannelContract(() => attach());
+  test(CONTRACT, async ({ telnetGuest }) => {
+    await controlChannelContract(await attach(telnetGuest));
+  });
 
-  it("returns 100,000 lines of output exactly", async () => {
-    const shell = await loggedIn();
+  test("returns 100,000 lines of output exactly", async ({ telnetGuest: vm }) => {
+    const shell = await loggedIn(vm);
     const result = await shell.run("seq 1 100000", { timeoutMs: 150_000 });
     expect(result.exitCode).toBe(0);
     const expected = `${Array.from({ length: 100_000 }, (_, index) => index + 1).join("\n")}\n`;
@@ -100,8 +97,10 @@ describe("serial console over telnet (real guest)", () => {
     expect(result.output === expected).toBe(true);
   });
 
-  it("returns output that looks like prompts, logins and markers, and raw bytes, unchanged", async () => {
-    const shell = await loggedIn();
+  test("returns output that looks like prompts, logins and markers, and raw bytes, unchanged", async ({
+    telnetGuest: vm,
+  }) => {
+    const shell = await loggedIn(vm);
     const lines = [
       "root@guest:~# ",
       "guest login: ",
@@ -120,8 +119,10 @@ describe("serial console over telnet (real guest)", () => {
     expect([...bytes.outputBytes]).toEqual([0xff, 0x00, 0x1b, 0x5b, 0x36, 0x6e, 0x0d, 0x0a]);
   });
 
-  it("interrupts a command that never ends, and the console is usable after", async () => {
-    const shell = await loggedIn();
+  test("interrupts a command that never ends, and the console is usable after", async ({
+    telnetGuest: vm,
+  }) => {
+    const shell = await loggedIn(vm);
     const sleeping = await rejection(shell.run("sleep 100000", { timeoutMs: 3_000 }));
     expect(sleeping.code).toBe("ERR_TIMEOUT");
     // A command that keeps the CPU busy, in a child process: Ctrl-C in the login shell
@@ -142,8 +143,10 @@ describe("serial console over telnet (real guest)", () => {
     expect(left.output).toBe("0\n");
   });
 
-  it("keeps kernel messages printed during a transfer out of the output", async () => {
-    const shell = await attach({ transcriptSize: 8 * 1024 * 1024 });
+  test("keeps kernel messages printed during a transfer out of the output", async ({
+    telnetGuest: vm,
+  }) => {
+    const shell = await attach(vm, { transcriptSize: 8 * 1024 * 1024 });
     await shell.login({ timeoutMs: 60_000 });
     const rawBefore = raw().length;
     // Console loglevel up (the guest boots with dmesg -n 1), then a burst of kernel

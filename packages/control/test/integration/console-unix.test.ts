@@ -1,51 +1,64 @@
 import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
-import { type LaunchedGuest, launchGuest } from "@qemu-kvm/test-guest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dmiProductUuid, type SerialConsole, serialConsole } from "../../src/index.js";
-import { controlChannelContract } from "./contract.js";
-import { printTranscriptOnFailure } from "./diagnostics.js";
-import { BOOT_TIMEOUT_MS, recordRaw, testGuest } from "./fixtures.js";
+import { afterAll, describe, expect } from "vitest";
+import { createSerialConsole, dmiProductUuid, type SerialConsole } from "../../src/index.js";
+import { CONTRACT, controlChannelContract } from "../helpers/contract.js";
+import {
+  BOOT_TIMEOUT_MS,
+  FIRST_TEST_TIMEOUT_MS,
+  recordRaw,
+  test,
+  type UnixGuest,
+} from "../helpers/guests.js";
+import { printTranscriptOnFailure } from "../helpers/transcript-on-failure.js";
 
 /**
- * One guest for the file, serial console on a unix socket held with wait=on:
- * the console sees the boot from its first byte. The tests run in order and
- * hand the console on (the last one powers the guest off).
+ * One guest for the file (the `unixGuest` fixture), serial console on a unix
+ * socket held with wait=on: the console sees the boot from its first byte.
+ * The tests run in order and hand the console on (the last one powers the
+ * guest off).
  */
-const uuid = "6e1c2b8a-4f0d-4c3e-9a57-2d1f0b9c8e71";
 /** Small, so that truncation is cheap to see (nothing else here prints this much). */
 const MAX_OUTPUT_BYTES = 64 * 1024;
-let vm: LaunchedGuest;
-let password: string;
-let shell: SerialConsole;
+let shell: SerialConsole | undefined;
 let raw: () => string;
 
-function open(socket: Socket): SerialConsole {
+function open(guest: UnixGuest, socket: Socket): SerialConsole {
   raw = recordRaw(socket);
-  shell = serialConsole(socket, {
-    password,
-    guestIdentity: dmiProductUuid(uuid),
+  shell = createSerialConsole(socket, {
+    password: guest.password,
+    guestIdentity: dmiProductUuid(guest.uuid),
     maxOutputBytes: MAX_OUTPUT_BYTES,
   });
   return shell;
 }
 
-beforeAll(async () => {
-  const guest = await testGuest();
-  password = guest.credentials.password;
-  vm = await launchGuest(guest, { extraArgs: ["-uuid", uuid], timeoutMs: BOOT_TIMEOUT_MS });
-  open(vm.serial);
-});
+/** The file's console: on the guest's own serial connection until a test opens another. */
+function current(guest: UnixGuest): SerialConsole {
+  return shell ?? open(guest, guest.vm.serial);
+}
 
 printTranscriptOnFailure(() => shell);
 
-afterAll(async () => {
+afterAll(() => {
   shell?.destroy();
-  await vm?.stop();
 });
 
-describe("serial console over a unix socket (real guest)", () => {
-  it("logs in from a password prompt left half done (our user): one password, no failed attempt", async () => {
+/** The file's console, logged in (from wherever the last test left it). */
+async function loggedIn(guest: UnixGuest): Promise<SerialConsole> {
+  const console = current(guest);
+  if (!console.isLoggedIn) await console.login({ timeoutMs: BOOT_TIMEOUT_MS });
+  return console;
+}
+
+describe("serial console over a unix socket (real guest)", {
+  timeout: FIRST_TEST_TIMEOUT_MS,
+}, () => {
+  test("logs in from a password prompt left half done (our user): one password, no failed attempt", async ({
+    unixGuest,
+  }) => {
+    const { vm, password } = unixGuest;
+    const shell = current(unixGuest);
     const { end } = await vm.waitForOutput("login: ", { timeoutMs: BOOT_TIMEOUT_MS });
     vm.serial.write("root\n"); // someone typed the user name and walked away
     await vm.waitForOutput("Password: ", { from: end, timeoutMs: 60_000 });
@@ -56,25 +69,34 @@ describe("serial console over a unix socket (real guest)", () => {
     expect(shell.transcript()).not.toContain(password);
   });
 
-  it("logs in after someone else's half-done login, on a fresh connection that sees nothing", async () => {
+  test("logs in after someone else's half-done login, on a fresh connection that sees nothing", async ({
+    unixGuest,
+  }) => {
+    const shell = current(unixGuest);
+    if (!shell.isLoggedIn) await shell.login({ timeoutMs: BOOT_TIMEOUT_MS });
     const logout = await shell.run("exit").catch((error: unknown) => error);
     expect(logout).toMatchObject({ code: "ERR_CONSOLE_LOGGED_OUT" });
     await shell.expect("login: ", { timeoutMs: 60_000 });
     await shell.sendLine("nobody");
     await shell.expect("Password: ", { timeoutMs: 60_000 });
     shell.destroy(); // hang up; QEMU's server takes the next client
-    const socket = createConnection(vm.serialPath);
+    const socket = createConnection(unixGuest.vm.serialPath);
     await once(socket, "connect");
-    const fresh = open(socket);
+    const fresh = open(unixGuest, socket);
     await fresh.login({ timeoutMs: BOOT_TIMEOUT_MS });
     expect(fresh.isLoggedIn).toBe(true);
     expect(raw()).toContain("Login incorrect"); // nobody's attempt, ended with an empty line
     expect(fresh.transcript().split("«********\\n»")).toHaveLength(2);
   });
 
-  controlChannelContract(async () => shell);
+  test(CONTRACT, async ({ unixGuest }) => {
+    await controlChannelContract(current(unixGuest));
+  });
 
-  it("keeps a kernel message printed while the command runs out of its output", async () => {
+  test("keeps a kernel message printed while the command runs out of its output", async ({
+    unixGuest,
+  }) => {
+    const shell = await loggedIn(unixGuest);
     const before = raw().length;
     const result = await shell.run(
       "dmesg -n 8; echo KMSG-UNIX-1 > /dev/kmsg; echo between; echo KMSG-UNIX-2 > /dev/kmsg; dmesg -n 1; echo done",
@@ -84,7 +106,10 @@ describe("serial console over a unix socket (real guest)", () => {
     expect(raw().slice(before)).toMatch(/\[ *\d+\.\d{6}\] KMSG-UNIX-2\r\n/);
   });
 
-  it("delivers long commands, quotes, newlines, tabs and non-ASCII intact", async () => {
+  test("delivers long commands, quotes, newlines, tabs and non-ASCII intact", async ({
+    unixGuest,
+  }) => {
+    const shell = await loggedIn(unixGuest);
     const text = 'it\'s a "test" $HOME `id` ; '.repeat(60); // about 1,900 characters
     const quoted = `'${text.replaceAll("'", "'\\''")}'`;
     expect(await shell.run(`printf '%s' ${quoted}`)).toMatchObject({ exitCode: 0, output: text });
@@ -95,7 +120,10 @@ describe("serial console over a unix socket (real guest)", () => {
     });
   });
 
-  it("keeps the shell's state between runs, and reports truncation past maxOutputBytes", async () => {
+  test("keeps the shell's state between runs, and reports truncation past maxOutputBytes", async ({
+    unixGuest,
+  }) => {
+    const shell = await loggedIn(unixGuest);
     await shell.run("cd /sys && export QK_TEST=kept");
     expect(await shell.run('pwd; echo "$QK_TEST"')).toMatchObject({ output: "/sys\nkept\n" });
     const expected = `${Array.from({ length: 20_000 }, (_, index) => index + 1).join("\n")}\n`;
@@ -104,7 +132,9 @@ describe("serial console over a unix socket (real guest)", () => {
     expect(big.output === expected.slice(0, MAX_OUTPUT_BYTES)).toBe(true);
   });
 
-  it("powers the guest off, and QEMU exits", async () => {
+  test("powers the guest off, and QEMU exits", async ({ unixGuest }) => {
+    const { vm } = unixGuest;
+    const shell = await loggedIn(unixGuest);
     await shell.powerdown({ timeoutMs: 60_000 });
     expect(await vm.exited).toEqual({ code: 0, signal: null });
     expect((await shell.closed).by).toBe("peer");

@@ -1,36 +1,40 @@
 import { createHash, randomBytes } from "node:crypto";
-import { once } from "node:events";
-import { createConnection, type Socket } from "node:net";
-import { type LaunchedGuest, launchGuest } from "@qemu-kvm/test-guest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Socket } from "node:net";
+import { afterAll, describe, expect } from "vitest";
 import { connectGuestAgent, type GuestAgentClient } from "../../src/index.js";
-import { rejection } from "../rejection.js";
-import { controlChannelContract } from "./contract.js";
-import { BOOT_TIMEOUT_MS, testGuest } from "./fixtures.js";
+import { CONTRACT, controlChannelContract } from "../helpers/contract.js";
+import {
+  BOOT_TIMEOUT_MS,
+  connectAgentSocket,
+  FIRST_TEST_TIMEOUT_MS,
+  test,
+} from "../helpers/guests.js";
+import { rejection } from "../helpers/rejection.js";
 
 /**
- * One guest for the file, with its agent socket. The agent is connected while
- * the guest boots (the first sync waits for qemu-ga to start). The last test
- * shuts the guest down.
+ * One guest for the file (the `agentGuest` fixture), with its agent socket.
+ * The agent is connected while the guest boots (the first sync waits for
+ * qemu-ga to start). The last test shuts the guest down.
  */
-let vm: LaunchedGuest;
-let socket: Socket;
-let agent: GuestAgentClient;
+let connection: { socket: Socket; agent: GuestAgentClient } | undefined;
 
-beforeAll(async () => {
-  vm = await launchGuest(await testGuest(), { guestAgent: true, timeoutMs: BOOT_TIMEOUT_MS });
-  socket = createConnection(vm.guestAgentPath!);
-  await once(socket, "connect");
-  agent = await connectGuestAgent(socket, { timeoutMs: BOOT_TIMEOUT_MS });
+/** The file's agent client, connected on first use. */
+async function connected(vm: Parameters<typeof connectAgentSocket>[0]) {
+  if (!connection) {
+    const socket = await connectAgentSocket(vm);
+    const agent = await connectGuestAgent(socket, { timeoutMs: BOOT_TIMEOUT_MS });
+    connection = { socket, agent };
+  }
+  return connection;
+}
+
+afterAll(() => {
+  connection?.agent.destroy();
 });
 
-afterAll(async () => {
-  agent?.destroy();
-  await vm?.stop();
-});
-
-describe("guest agent (real guest, qemu-ga 7.2)", () => {
-  it("pings, and tells its version", async () => {
+describe("guest agent (real guest, qemu-ga 7.2)", { timeout: FIRST_TEST_TIMEOUT_MS }, () => {
+  test("pings, and tells its version", async ({ agentGuest }) => {
+    const { agent } = await connected(agentGuest);
     await agent.ping();
     const info = await agent.info();
     expect(info.version).toMatch(/^\d+\.\d+/);
@@ -41,9 +45,14 @@ describe("guest agent (real guest, qemu-ga 7.2)", () => {
     });
   });
 
-  controlChannelContract(async () => agent);
+  test(CONTRACT, async ({ agentGuest }) => {
+    await controlChannelContract((await connected(agentGuest)).agent);
+  });
 
-  it("execs with arguments, environment and stdin; captures stdout, stderr and the exit code", async () => {
+  test("execs with arguments, environment and stdin; captures stdout, stderr and the exit code", async ({
+    agentGuest,
+  }) => {
+    const { agent } = await connected(agentGuest);
     const input = Buffer.concat([
       Buffer.from("line one\n"),
       randomBytes(1000),
@@ -52,7 +61,7 @@ describe("guest agent (real guest, qemu-ga 7.2)", () => {
     const result = await agent.exec(
       "/bin/sh",
       ["-c", 'cat; printf "%s|%s" "$1" "$QK_VAR" >&2; exit 42', "sh", "arg with 'quotes' $(and) ;"],
-      { input, env: ["QK_VAR=from env", "PATH=/bin:/usr/bin"] },
+      { input, env: { QK_VAR: "from env", PATH: "/bin:/usr/bin" } },
     );
     expect(result.exitCode).toBe(42);
     expect(result.signal).toBeNull();
@@ -60,12 +69,13 @@ describe("guest agent (real guest, qemu-ga 7.2)", () => {
     expect(result.stderr.toString()).toBe("arg with 'quotes' $(and) ;|from env");
     expect(result).toMatchObject({ stdoutTruncated: false, stderrTruncated: false });
     const killed = await agent.exec("/bin/sh", ["-c", "kill -9 $$"]);
-    expect(killed).toMatchObject({ exitCode: null, signal: 9 });
+    expect(killed).toMatchObject({ exitCode: null, signal: "SIGKILL" });
     const missing = await rejection(agent.exec("/no/such/program"));
     expect(missing).toMatchObject({ code: "ERR_QGA_COMMAND", errorClass: "GenericError" });
   });
 
-  it("writes a 1 MB binary file and reads it back byte for byte", async () => {
+  test("writes a 1 MB binary file and reads it back byte for byte", async ({ agentGuest }) => {
+    const { agent } = await connected(agentGuest);
     const data = randomBytes(1024 * 1024);
     await agent.writeFile("/tmp/qk-blob", data, { timeoutMs: 120_000 });
     const back = await agent.readFile("/tmp/qk-blob", { timeoutMs: 120_000 });
@@ -78,7 +88,8 @@ describe("guest agent (real guest, qemu-ga 7.2)", () => {
     expect(absent).toMatchObject({ code: "ERR_QGA_COMMAND" });
   });
 
-  it("lists network interfaces with 10.0.2.15, and os info", async () => {
+  test("lists network interfaces with 10.0.2.15, and os info", async ({ agentGuest }) => {
+    const { agent } = await connected(agentGuest);
     const interfaces = await agent.waitForNetwork({ address: "10.0.2.15", timeoutMs: 60_000 });
     expect(interfaces.find((item) => item.name === "eth0")).toMatchObject({
       macAddress: expect.stringMatching(/^52:54:00/),
@@ -91,7 +102,8 @@ describe("guest agent (real guest, qemu-ga 7.2)", () => {
     expect(os.machine).toBe("x86_64");
   });
 
-  it("kills a command that times out, with its children, and goes on", async () => {
+  test("kills a command that times out, with its children, and goes on", async ({ agentGuest }) => {
+    const { agent } = await connected(agentGuest);
     const error = await rejection(
       agent.run("sleep 100002 & sleep 100003; wait", { timeoutMs: 3_000 }),
     );
@@ -105,7 +117,8 @@ describe("guest agent (real guest, qemu-ga 7.2)", () => {
     expect(left).toBe("0\n");
   });
 
-  it("gets back in step after garbage was written to the channel", async () => {
+  test("gets back in step after garbage was written to the channel", async ({ agentGuest }) => {
+    const { agent, socket } = await connected(agentGuest);
     socket.write("}}garbage that is not JSON\n"); // the agent answers with errors
     await agent.ping();
     socket.write('{"execute": "guest-ping", "arguments": {"x": '); // unclosed: swallows what follows
@@ -117,7 +130,11 @@ describe("guest agent (real guest, qemu-ga 7.2)", () => {
     await agent.ping();
   });
 
-  it("shuts the guest down: the call resolves, the channel closes, QEMU exits", async () => {
+  test("shuts the guest down: the call resolves, the channel closes, QEMU exits", async ({
+    agentGuest,
+  }) => {
+    const vm = agentGuest;
+    const { agent } = await connected(agentGuest);
     await agent.shutdown("powerdown");
     expect(await agent.closed).toEqual({ by: "peer" });
     expect(await vm.exited).toEqual({ code: 0, signal: null });

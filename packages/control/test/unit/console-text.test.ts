@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { filterKernelMessages, maskSecrets, stripTerminalEscapes } from "../../src/index.js";
+import { stripTerminalEscapes } from "@qemu-kvm/core";
+import { describe, expect, test } from "vitest";
+import { filterKernelMessages, maskSecrets } from "../../src/index.js";
 
 describe("filterKernelMessages", () => {
-  it("cuts out messages wherever they land, even inside a line end", () => {
+  test("cuts out messages wherever they land, even inside a line end", () => {
     const text =
       "gue[    3.072179] hello-kmsg\r\nst login: " +
       "QUJD\r[   12.000001][ T123] with caller\r\n\nREVG\r\n" +
@@ -18,7 +19,7 @@ describe("filterKernelMessages", () => {
     ]);
   });
 
-  it("leaves other brackets alone and holds back a message still arriving", () => {
+  test("leaves other brackets alone and holds back a message still arriving", () => {
     expect(filterKernelMessages("[root@host ~]# ").clean).toBe("[root@host ~]# ");
     expect(filterKernelMessages("a[1.5] b\n").clean).toBe("a[1.5] b\n"); // 6 digits of micros required
     expect(filterKernelMessages("x [ 1.000000]y\n").clean).toBe("x [ 1.000000]y\n");
@@ -36,7 +37,7 @@ describe("filterKernelMessages", () => {
     }
   });
 
-  it("a prefix split anywhere gives the same result once complete", () => {
+  test("a prefix split anywhere gives the same result once complete", () => {
     const text = "12345\r\n[    7.123456] usb 1-1: new device\r\n67890\r\n";
     for (let cut = 0; cut <= text.length; cut++) {
       const first = filterKernelMessages(text.slice(0, cut));
@@ -46,15 +47,15 @@ describe("filterKernelMessages", () => {
   });
 });
 
-describe("stripTerminalEscapes", () => {
-  it("removes busybox's cursor query and colours", () => {
+describe("stripTerminalEscapes (core's, which login relies on)", () => {
+  test("removes busybox's cursor query and colours", () => {
     expect(stripTerminalEscapes("root@guest:~# \x1b[6n")).toBe("root@guest:~# ");
     expect(stripTerminalEscapes("\x1b[1;32mok\x1b[0m \x1b7x\x1b8")).toBe("ok x");
   });
 });
 
 describe("maskSecrets", () => {
-  it("masks whole occurrences and fragments at the edges", () => {
+  test("masks whole occurrences and fragments at the edges", () => {
     expect(maskSecrets("Password: qemu-kvm\r\n", ["qemu-kvm"])).toBe("Password: ********\r\n");
     expect(maskSecrets("Password: qemu-", ["qemu-kvm"])).toBe("Password: ********");
     expect(maskSecrets("u-kvm\r\nok", ["qemu-kvm"])).toBe("********\r\nok");

@@ -1,27 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { describe, expect, it } from "vitest";
-import {
-  type ConnectGuestAgentOptions,
-  connectGuestAgent,
-  GuestAgentCommandError,
-} from "../../src/index.js";
-import { rejection } from "../rejection.js";
-import { FakeAgent, type Handler, type Request } from "./fake-agent.js";
-
-async function connected(handler?: Handler, options: ConnectGuestAgentOptions = {}) {
-  const peer = new FakeAgent(handler);
-  const agent = await connectGuestAgent(peer, options);
-  return { peer, agent };
-}
-
-/** Bytes the client wrote, as latin1 text (0xFF shows as ÿ). */
-function wire(peer: FakeAgent): string {
-  return Buffer.concat(peer.raw).toString("latin1");
-}
+import { describe, expect } from "vitest";
+import { connectGuestAgent, GuestAgentCommandError } from "../../src/index.js";
+import { test, wire } from "../helpers/agent-setup.js";
+import type { Request } from "../helpers/fake-agent.js";
+import { rejection } from "../helpers/rejection.js";
 
 describe("guest agent: synchronization", () => {
-  it("connects with 0xFF + guest-sync-delimited and drops stale data up to the delimiter", async () => {
-    const peer = new FakeAgent(undefined, { running: false });
+  test("connects with 0xFF + guest-sync-delimited and drops stale data up to the delimiter", async ({
+    agents,
+  }) => {
+    const peer = agents.peer(undefined, { running: false });
     const connecting = connectGuestAgent(peer);
     // A previous client's leftovers: a whole stale reply and half of another.
     peer.send('{"return": {"pid": 99}, "id": 3}\n{"return": {"exi');
@@ -33,8 +21,10 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  it("matches replies by id: a stale reply with another id is not taken for the answer", async () => {
-    const { agent } = await connected((request, fake) => {
+  test("matches replies by id: a stale reply with another id is not taken for the answer", async ({
+    agents,
+  }) => {
+    const { agent } = await agents.connected((request, fake) => {
       if (request.execute === "guest-get-osinfo")
         fake.reply({ return: { machine: "stale" }, id: 1 });
       return undefined;
@@ -45,10 +35,12 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  it("after a timeout, synchronizes before the next command and drops the late reply", async () => {
+  test("after a timeout, synchronizes before the next command and drops the late reply", async ({
+    agents,
+  }) => {
     let slow: Request | undefined;
     let lateSent = false;
-    const { peer, agent } = await connected((request, fake) => {
+    const { peer, agent } = await agents.connected((request, fake) => {
       if (request.execute === "guest-get-osinfo") {
         slow = request;
         return "silent";
@@ -71,8 +63,10 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  it("synchronizes after garbage was written to the channel, even garbage that swallows a request", async () => {
-    const { peer, agent } = await connected();
+  test("synchronizes after garbage was written to the channel, even garbage that swallows a request", async ({
+    agents,
+  }) => {
+    const { peer, agent } = await agents.connected();
     // Garbage from someone else: complete (the agent answers with errors)…
     peer.write("}}garbage\n");
     await agent.ping();
@@ -87,8 +81,8 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
-  it("sync() flushes and synchronizes on demand", async () => {
-    const { peer, agent } = await connected();
+  test("sync() flushes and synchronizes on demand", async ({ agents }) => {
+    const { peer, agent } = await agents.connected();
     const before = peer.of("guest-sync-delimited").length;
     await agent.sync();
     expect(peer.of("guest-sync-delimited")).toHaveLength(before + 1);
@@ -97,8 +91,8 @@ describe("guest agent: synchronization", () => {
 });
 
 describe("guest agent: commands", () => {
-  it("reports agent errors with class and description", async () => {
-    const { agent } = await connected();
+  test("reports agent errors with class and description", async ({ agents }) => {
+    const { agent } = await agents.connected();
     const error = await rejection(agent.execute("guest-frobnicate"));
     expect(error).toBeInstanceOf(GuestAgentCommandError);
     expect(error).toMatchObject({
@@ -109,9 +103,11 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("exec: arguments, environment, stdin; polls status with back-off until it exits", async () => {
+  test("exec: arguments, environment, stdin; polls status with back-off until it exits", async ({
+    agents,
+  }) => {
     let polls = 0;
-    const { peer, agent } = await connected((request) => {
+    const { peer, agent } = await agents.connected((request) => {
       if (request.execute === "guest-exec") return { return: { pid: 42 } };
       if (request.execute === "guest-exec-status") {
         polls++;
@@ -129,7 +125,10 @@ describe("guest agent: commands", () => {
       }
       return undefined;
     });
-    const result = await agent.exec("/bin/cat", ["-n"], { env: ["A=1"], input: "in\n" });
+    const result = await agent.exec("/bin/cat", ["-n"], {
+      env: { A: "1", B: "x=y" },
+      input: "in\n",
+    });
     expect(result).toMatchObject({
       exitCode: 3,
       signal: null,
@@ -142,7 +141,7 @@ describe("guest agent: commands", () => {
     expect(peer.of("guest-exec")[0]!.arguments).toEqual({
       path: "/bin/cat",
       arg: ["-n"],
-      env: ["A=1"],
+      env: ["A=1", "B=x=y"],
       "input-data": Buffer.from("in\n").toString("base64"),
       "capture-output": true,
     });
@@ -150,13 +149,19 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("run: /bin/sh -c with stderr into stdout; a signal shows as 128 + N", async () => {
-    const { peer, agent } = await connected((request) => {
+  test("run: /bin/sh -c with stderr into stdout; a signal shows as 128 + N and by name", async ({
+    agents,
+  }) => {
+    const { peer, agent } = await agents.connected((request) => {
       if (request.execute === "guest-exec") return { return: { pid: 7 } };
       if (request.execute === "guest-exec-status") return { return: { exited: true, signal: 9 } };
       return undefined;
     });
-    expect(await agent.run("kill -9 $$")).toMatchObject({ exitCode: 137, signal: 9, output: "" });
+    expect(await agent.run("kill -9 $$")).toMatchObject({
+      exitCode: 137,
+      signal: "SIGKILL",
+      output: "",
+    });
     expect(peer.of("guest-exec")[0]!.arguments).toMatchObject({
       path: "/bin/sh",
       arg: ["-c", "exec 2>&1\nkill -9 $$"],
@@ -164,13 +169,15 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("exec timeout: rejects, then kills the process tree and collects its status", async () => {
+  test("exec timeout: rejects, then kills the process tree and collects its status", async ({
+    agents,
+  }) => {
     const killed: string[] = [];
     let reaped!: () => void;
     const reaping = new Promise<void>((resolve) => {
       reaped = resolve;
     });
-    const { agent } = await connected((request) => {
+    const { agent } = await agents.connected((request) => {
       if (request.execute === "guest-exec") {
         const args = request.arguments as { arg: string[] };
         if (args.arg[0] === "-c" && args.arg[1]!.includes("kill -KILL")) {
@@ -199,10 +206,10 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("reads and writes files in chunks, byte for byte", async () => {
+  test("reads and writes files in chunks, byte for byte", async ({ agents }) => {
     const files = new Map<number, { data: Buffer; position: number }>();
     let stored: Buffer = Buffer.alloc(0);
-    const { peer, agent } = await connected(
+    const { peer, agent } = await agents.connected(
       (request) => {
         const args = (request.arguments ?? {}) as Record<string, unknown>;
         switch (request.execute) {
@@ -255,8 +262,8 @@ describe("guest agent: commands", () => {
     agent.destroy();
   });
 
-  it("maps network interfaces and os info", async () => {
-    const { agent } = await connected((request) => {
+  test("maps network interfaces and os info", async ({ agents }) => {
+    const { agent } = await agents.connected((request) => {
       if (request.execute === "guest-network-get-interfaces")
         return {
           return: [
@@ -305,8 +312,10 @@ describe("guest agent: commands", () => {
 });
 
 describe("guest agent: shutdown and closing", () => {
-  it("shutdown resolves once the agent takes the next sync without an error", async () => {
-    const { peer, agent } = await connected((request) =>
+  test("shutdown resolves once the agent takes the next sync without an error", async ({
+    agents,
+  }) => {
+    const { peer, agent } = await agents.connected((request) =>
       request.execute === "guest-shutdown" ? "silent" : undefined,
     );
     await agent.powerdown();
@@ -316,8 +325,10 @@ describe("guest agent: shutdown and closing", () => {
     agent.destroy();
   });
 
-  it("shutdown rejects with the agent's error, and resolves when the channel closes instead", async () => {
-    const failing = await connected((request) =>
+  test("shutdown rejects with the agent's error, and resolves when the channel closes instead", async ({
+    agents,
+  }) => {
+    const failing = await agents.connected((request) =>
       request.execute === "guest-shutdown"
         ? { error: { class: "GenericError", desc: "shutdown failed" } }
         : undefined,
@@ -325,7 +336,7 @@ describe("guest agent: shutdown and closing", () => {
     expect((await rejection(failing.agent.reboot())).code).toBe("ERR_QGA_COMMAND");
     failing.agent.destroy();
 
-    const closing = await connected((request, fake) => {
+    const closing = await agents.connected((request, fake) => {
       if (request.execute === "guest-shutdown") {
         fake.running = false; // the agent dies before reading the sync…
         queueMicrotask(() => fake.hangUp()); // …and QEMU exits
@@ -337,8 +348,8 @@ describe("guest agent: shutdown and closing", () => {
     expect(await closing.agent.closed).toEqual({ by: "peer" });
   });
 
-  it("rejects pending and later calls with ERR_QGA_CLOSED", async () => {
-    const { peer, agent } = await connected((request) =>
+  test("rejects pending and later calls with ERR_QGA_CLOSED", async ({ agents }) => {
+    const { peer, agent } = await agents.connected((request) =>
       request.execute === "guest-get-osinfo" ? "silent" : undefined,
     );
     const pending = agent.osInfo();
@@ -349,8 +360,8 @@ describe("guest agent: shutdown and closing", () => {
     expect((await rejection(agent.ping())).code).toBe("ERR_QGA_CLOSED");
   });
 
-  it("close() lets queued calls finish, then closes the stream", async () => {
-    const { peer, agent } = await connected();
+  test("close() lets queued calls finish, then closes the stream", async ({ agents }) => {
+    const { peer, agent } = await agents.connected();
     const pings = [agent.ping(), agent.ping()];
     await agent.close();
     await Promise.all(pings);
@@ -358,8 +369,8 @@ describe("guest agent: shutdown and closing", () => {
     expect(await agent.closed).toEqual({ by: "client" });
   });
 
-  it("a connect that times out destroys the stream", async () => {
-    const peer = new FakeAgent(undefined, { running: false });
+  test("a connect that times out destroys the stream", async ({ agents }) => {
+    const peer = agents.peer(undefined, { running: false });
     expect((await rejection(connectGuestAgent(peer, { timeoutMs: 30 }))).code).toBe("ERR_TIMEOUT");
     expect(peer.destroyed).toBe(true);
   });

@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 import { networkMatches, parseIpOutput } from "../../src/index.js";
 
 describe("parseIpOutput", () => {
-  it("reads iproute2's one-line output: VLANs, several addresses, interfaces without any", () => {
+  test("reads iproute2's one-line output: VLANs, several addresses, interfaces without any", () => {
     const text = [
       "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
       "2: enp0s3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP mode DEFAULT group default qlen 1000\\    link/ether 08:00:27:AB:cd:01 brd ff:ff:ff:ff:ff:ff",

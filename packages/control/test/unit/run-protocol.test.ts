@@ -1,9 +1,17 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeTempDir } from "@qemu-kvm/testkit";
-import { describe, expect, it } from "vitest";
-import { deliverCommand, runLine, runParser, TRANSFER_FUNCTION } from "../../src/run-protocol.js";
+import { test } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
+import { runParser } from "../../src/console/run-parser.js";
+import {
+  checkScratchPath,
+  deliverCommand,
+  MAX_LINE_CHARS,
+  MAX_SCRATCH_CHARS,
+  runLine,
+  TRANSFER_FUNCTION,
+} from "../../src/console/run-protocol.js";
 
 const HOSTILE = [
   "echo hi",
@@ -25,7 +33,7 @@ function roundTrip(command: string): string {
 }
 
 describe("command delivery", () => {
-  it("gets every command into a POSIX shell byte for byte, lines short and printable", () => {
+  test("gets every command into a POSIX shell byte for byte, lines short and printable", () => {
     for (const command of HOSTILE) {
       expect(roundTrip(command)).toBe(command);
       const { preludes, evalWords } = deliverCommand(command);
@@ -34,47 +42,67 @@ describe("command delivery", () => {
         expect(line).toMatch(/^[\x20-\x7e]*$/); // nothing the line editor would act on
       }
     }
-    expect(() => deliverCommand("a\0b")).toThrow(TypeError);
+    expect(() => deliverCommand("a\0b")).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "command" }),
+    );
   });
 
-  it("the run line and transfer function work in a POSIX shell, markers never in the echo", async () => {
-    const temp = await makeTempDir("qk-run-");
-    const dir = temp.path;
-    try {
-      const file = join(dir, "out");
-      const previous = join(dir, "previous");
-      writeFileSync(previous, "old");
-      const token = "0123456789abcdef";
-      const line = runLine({
-        evalWords: deliverCommand("printf 'x\\ny'; echo err >&2; exit 7").evalWords.replace(
-          "exit 7",
-          "(exit 7)",
-        ),
-        token,
-        file,
-        previousFile: previous,
-        maxOutputBytes: 1_000,
-      });
-      expect(line).not.toContain(`QKS:${token}`);
-      expect(line).not.toContain(`QKE:${token}`);
-      const output = execFileSync("sh", ["-c", `${TRANSFER_FUNCTION}\n${line}`], {
-        encoding: "utf8",
-      });
-      const parse = runParser({
-        token,
-        maxOutputBytes: 1_000,
-        filterKernelMessages: true,
-        loginPrompt: /login: *$/,
-      });
-      const step = parse(`${line}\r\n${output.replace(/\n/g, "\r\n")}$ `);
-      expect(step.done).toBe(true);
-      expect(step.value).toMatchObject({ kind: "output", exitCode: 7, truncated: false });
-      const bytes = (step.value as { output: Buffer }).output;
-      expect(bytes.toString()).toBe("x\nyerr\n");
-      // The previous output file is gone; this one stays for a retransfer.
-      expect(execFileSync("sh", ["-c", `ls ${dir}`], { encoding: "utf8" })).toBe("out\n");
-    } finally {
-      await temp.remove();
-    }
+  test("the run line and transfer function work in a POSIX shell, markers never in the echo", ({
+    tempDir,
+  }) => {
+    const dir = tempDir.path;
+    const file = join(dir, "out");
+    const previous = join(dir, "previous");
+    writeFileSync(previous, "old");
+    const token = "0123456789abcdef";
+    const line = runLine({
+      evalWords: deliverCommand("printf 'x\\ny'; echo err >&2; exit 7").evalWords.replace(
+        "exit 7",
+        "(exit 7)",
+      ),
+      token,
+      file,
+      previousFile: previous,
+      maxOutputBytes: 1_000,
+    });
+    expect(line).not.toContain(`QKS:${token}`);
+    expect(line).not.toContain(`QKE:${token}`);
+    const output = execFileSync("sh", ["-c", `${TRANSFER_FUNCTION}\n${line}`], {
+      encoding: "utf8",
+    });
+    const parse = runParser({
+      token,
+      maxOutputBytes: 1_000,
+      filterKernelMessages: true,
+      loginPrompt: /login: *$/,
+    });
+    const step = parse(`${line}\r\n${output.replace(/\n/g, "\r\n")}$ `);
+    expect(step.done).toBe(true);
+    expect(step.value).toMatchObject({ kind: "output", exitCode: 7, truncated: false });
+    const bytes = (step.value as { output: Buffer }).output;
+    expect(bytes.toString()).toBe("x\nyerr\n");
+    // The previous output file is gone; this one stays for a retransfer.
+    expect(execFileSync("sh", ["-c", `ls ${dir}`], { encoding: "utf8" })).toBe("out\n");
+  });
+
+  test("the longest run line fits the guest's line editor, whatever the scratch directory allowed", () => {
+    const scratch = `/${"d".repeat(MAX_SCRATCH_CHARS - 1)}`;
+    expect(() => checkScratchPath(scratch)).not.toThrow();
+    expect(() => checkScratchPath(`${scratch}x`)).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "options.scratchDirectory" }),
+    );
+    // As the console names its files: the scratch directory, a session id, a run count.
+    const file = `${scratch}/.qk-0123abcd-${Number.MAX_SAFE_INTEGER}`;
+    // The longest command still typed inline (a longer one is assembled first).
+    let longest = "";
+    while (deliverCommand(`${longest}x`).preludes.length === 0) longest += "x";
+    const line = runLine({
+      evalWords: deliverCommand(longest).evalWords,
+      token: "0123456789abcdef",
+      file,
+      previousFile: file,
+      maxOutputBytes: Number.MAX_SAFE_INTEGER,
+    });
+    expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
   });
 });

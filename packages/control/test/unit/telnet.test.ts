@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 import { TelnetCodec } from "../../src/index.js";
 
 const IAC = 0xff;
@@ -43,7 +43,7 @@ function decodeInPieces(input: Buffer, pieces: number[]): { data: Buffer; reply:
 }
 
 describe("TelnetCodec", () => {
-  it("answers QEMU's opening negotiation: DO ECHO, DO SGA, DO BINARY, WILL BINARY", () => {
+  test("answers QEMU's opening negotiation: DO ECHO, DO SGA, DO BINARY, WILL BINARY", () => {
     const codec = new TelnetCodec();
     const { data, reply } = codec.decode(Buffer.concat([QEMU_NEGOTIATION, Buffer.from("login: ")]));
     expect(data.toString()).toBe("login: ");
@@ -51,7 +51,7 @@ describe("TelnetCodec", () => {
     expect(codec.binary).toBe(true);
   });
 
-  it("strips sequences split across chunks at every possible point", () => {
+  test("strips sequences split across chunks at every possible point", () => {
     const input = Buffer.concat([
       Buffer.from("ab"),
       QEMU_NEGOTIATION,
@@ -77,7 +77,7 @@ describe("TelnetCodec", () => {
     }
   });
 
-  it("answers each option once (no negotiation loop) and refuses what it does not know", () => {
+  test("answers each option once (no negotiation loop) and refuses what it does not know", () => {
     const codec = new TelnetCodec();
     expect([...codec.decode(Buffer.from([IAC, WILL, 0x01])).reply]).toEqual([IAC, DO, 0x01]);
     // The same offer again: already on, no answer.
@@ -99,7 +99,7 @@ describe("TelnetCodec", () => {
     expect([...codec.decode(Buffer.from([IAC, DONT, 0x03])).reply]).toEqual([IAC, WONT, 0x03]);
   });
 
-  it("doubles 0xFF in what is written and leaves other bytes alone", () => {
+  test("doubles 0xFF in what is written and leaves other bytes alone", () => {
     const codec = new TelnetCodec();
     expect([...codec.encode(Buffer.from([0x41, 0xff, 0x42, 0xff, 0xff]))]).toEqual([
       0x41, 0xff, 0xff, 0x42, 0xff, 0xff, 0xff, 0xff,

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type ControlChannel, connectGuestAgent, serialConsole } from "@qemu-kvm/control";
+import { type ControlChannel, connectGuestAgent, createSerialConsole } from "@qemu-kvm/control";
 import { ensureGuest, launchGuest } from "@qemu-kvm/test-guest";
 import { freePort, makeTempDir } from "@qemu-kvm/testkit";
 import { type Benchmark, type Trial, timeMs } from "../harness.js";
@@ -83,7 +83,7 @@ const benchmark: Benchmark = {
       await dir.remove();
     };
     try {
-      const shell = serialConsole(vm.serial, { password: guest.credentials.password });
+      const shell = createSerialConsole(vm.serial, { password: guest.credentials.password });
       teardowns.push(() => shell.destroy());
       await shell.login({ signal, timeoutMs: 120_000 });
       const socket = createConnection(vm.guestAgentPath!);

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
-import { ensureGuest, type TestGuest } from "@qemu-kvm/test-guest";
-import { freePort, startQemu } from "@qemu-kvm/testkit";
+import { ensureGuest, type LaunchedGuest, launchGuest, type TestGuest } from "@qemu-kvm/test-guest";
+import { test as base, freePort, startQemu } from "@qemu-kvm/testkit";
 
 /** Generous: 2 cores shared with other engineers' QEMUs, TCG. */
 export const BOOT_TIMEOUT_MS = 120_000;
+/** For a test that may boot its file's guest first: boot, login prompt, login, then its own work. */
+export const FIRST_TEST_TIMEOUT_MS = 480_000;
 
 let guest: Promise<TestGuest> | undefined;
 /** The test guest (built once, cached by recipe). */
@@ -21,10 +23,19 @@ export function recordRaw(socket: Socket): () => string {
   return () => Buffer.concat(chunks).toString("latin1");
 }
 
+/** A guest launched by `launchGuest` (console on a unix socket held with wait=on). */
+export interface UnixGuest {
+  readonly vm: LaunchedGuest;
+  /** The `-uuid` QEMU was started with (DMI product UUID). */
+  readonly uuid: string;
+  readonly password: string;
+}
+
 export interface TelnetGuest {
   readonly port: number;
   /** The `-uuid` QEMU was started with (DMI product UUID). */
   readonly uuid: string;
+  readonly password: string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
   /** A new telnet connection to the serial console (QEMU takes one client at a time). */
@@ -39,7 +50,7 @@ export interface TelnetGuest {
  * QMP on a unix socket. Resolves once QEMU's setup is complete (QMP answers),
  * so the telnet port listens.
  */
-export async function launchTelnetGuest(): Promise<TelnetGuest> {
+async function launchTelnetGuest(): Promise<TelnetGuest> {
   const files = await testGuest();
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -73,6 +84,7 @@ async function launchOnPort(files: TestGuest, port: number): Promise<TelnetGuest
   return {
     port,
     uuid,
+    password: files.credentials.password,
     exited: qemu.exited,
     stderr: qemu.stderr,
     async connect() {
@@ -82,4 +94,51 @@ async function launchOnPort(files: TestGuest, port: number): Promise<TelnetGuest
     },
     stop: qemu.stop,
   };
+}
+
+/**
+ * `test` with one guest per file, booted on first use and stopped after the
+ * file, pass or fail:
+ * - `unixGuest`: the console on a unix socket held with wait=on (the console
+ *   sees the boot from its first byte), started with a fresh `-uuid`;
+ * - `telnetGuest`: the console on a telnet server with wait=off;
+ * - `agentGuest`: with the guest agent's socket (`vm.guestAgentPath`).
+ */
+export const test = base
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  .extend("unixGuest", { scope: "file" }, async ({}, { onCleanup }): Promise<UnixGuest> => {
+    const files = await testGuest();
+    const uuid = randomUUID();
+    const vm = await launchGuest(files, {
+      extraArgs: ["-uuid", uuid],
+      timeoutMs: BOOT_TIMEOUT_MS,
+    });
+    onCleanup(async () => {
+      await vm.stop();
+    });
+    return { vm, uuid, password: files.credentials.password };
+  })
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  .extend("telnetGuest", { scope: "file" }, async ({}, { onCleanup }): Promise<TelnetGuest> => {
+    const vm = await launchTelnetGuest();
+    onCleanup(async () => {
+      await vm.stop();
+    });
+    return vm;
+  })
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  .extend("agentGuest", { scope: "file" }, async ({}, { onCleanup }): Promise<LaunchedGuest> => {
+    const files = await testGuest();
+    const vm = await launchGuest(files, { guestAgent: true, timeoutMs: BOOT_TIMEOUT_MS });
+    onCleanup(async () => {
+      await vm.stop();
+    });
+    return vm;
+  });
+
+/** A connection to the guest agent's socket of `vm`. */
+export async function connectAgentSocket(vm: LaunchedGuest): Promise<Socket> {
+  const socket = createConnection(vm.guestAgentPath!);
+  await once(socket, "connect");
+  return socket;
 }

@@ -1,5 +1,5 @@
-import { arm } from "./deadline.js";
-import { ConsoleClosedError, ConsoleOverflowError } from "./errors.js";
+import { armDeadline, InvalidArgumentError } from "@qemu-kvm/core";
+import { ConsoleClosedError, ConsoleDesyncError, ConsoleOverflowError } from "./errors.js";
 
 /**
  * One step of a matcher: how much of the text it has used up (dropped from
@@ -115,8 +115,9 @@ export class ExpectBuffer {
     matcher: Matcher<T>,
     options: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<T> {
+    // The console runs one operation at a time: two readers would be out of step.
     if (this.#waiter)
-      throw new Error(`internal: ${operation} while ${this.#waiter.operation} waits`);
+      throw new ConsoleDesyncError(`internal: ${operation} while ${this.#waiter.operation} waits`);
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
         operation,
@@ -134,7 +135,7 @@ export class ExpectBuffer {
         reject(new ConsoleClosedError({ operation, cause: this.#ended.error }));
         return;
       }
-      waiter.disarm = arm(
+      waiter.disarm = armDeadline(
         operation,
         options.signal,
         options.timeoutMs ?? Number.POSITIVE_INFINITY,
@@ -187,13 +188,15 @@ export interface ExpectMatch {
  * pattern listed first); consumes through the end of the match.
  */
 export function patternMatcher(patterns: readonly ExpectPattern[]): Matcher<ExpectMatch> {
-  const compiled = patterns.map((pattern) => {
+  const compiled = patterns.map((pattern, index) => {
+    const field = patterns.length === 1 ? "pattern" : `pattern[${index}]`;
     if (typeof pattern === "string") {
-      if (pattern.length === 0) throw new TypeError("an expect pattern must not be empty");
+      if (pattern.length === 0)
+        throw new InvalidArgumentError(field, "a non-empty string or a RegExp", pattern);
       return pattern;
     }
     if (!(pattern instanceof RegExp))
-      throw new TypeError("an expect pattern is a string or RegExp");
+      throw new InvalidArgumentError(field, "a non-empty string or a RegExp", pattern);
     // A fresh global copy: exec() from index 0 each time, the caller's lastIndex untouched.
     const flags = pattern.flags.replace(/[gy]/g, "");
     return new RegExp(pattern.source, `${flags}g`);

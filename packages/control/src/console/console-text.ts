@@ -1,13 +1,8 @@
 /**
  * Pure text helpers for a serial console: kernel messages interleaved with
- * other output, terminal escape sequences, and secrets in text shown to people.
+ * other output, and secrets in text shown to people. (Terminal escapes:
+ * `stripTerminalEscapes` of `@qemu-kvm/core`.)
  */
-
-/** Removes terminal escape sequences (`ESC[6n`, `ESC[K`, colours…). */
-export function stripTerminalEscapes(text: string): string {
-  // CSI (ESC [ params intermediates final), then other ESC sequences (ESC 7, ESC c…).
-  return text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b[ -/]*[0-~]/g, "");
-}
 
 export interface FilteredText {
   /** `text.slice(0, final)` with every complete kernel message removed. */

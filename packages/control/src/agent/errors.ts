@@ -1,0 +1,49 @@
+import { ClosedError, excerpt, QemuKvmError } from "@qemu-kvm/core";
+
+/** The guest agent answered `command` with `{"error": {"class", "desc"}}`. */
+export class GuestAgentCommandError extends QemuKvmError {
+  static override readonly errorId: string = "GuestAgentCommandError";
+  override name = "GuestAgentCommandError";
+  readonly code = "ERR_QGA_COMMAND" as const;
+  readonly command: string;
+  /** `GenericError`, `CommandNotFound`, `CommandDisabled`… */
+  readonly errorClass: string;
+  /** The agent's description (for people, not for parsing). */
+  readonly description: string;
+
+  constructor(fields: { command: string; errorClass: string; description: string }) {
+    super(`guest agent ${fields.command} failed: ${fields.errorClass}: ${fields.description}`);
+    this.command = fields.command;
+    this.errorClass = fields.errorClass;
+    this.description = fields.description;
+  }
+}
+
+/** The guest agent channel closed (QEMU exited, the client was closed) before `operation` completed. */
+export class GuestAgentClosedError extends ClosedError {
+  static override readonly errorId: string = "GuestAgentClosedError";
+  override name = "GuestAgentClosedError";
+  readonly code = "ERR_QGA_CLOSED" as const;
+
+  constructor(fields: { operation?: string; cause?: unknown } = {}) {
+    super({ resource: "guest agent channel", ...fields });
+  }
+}
+
+/**
+ * The agent's replies could not be matched to the requests, even after a
+ * resynchronization, or a reply was longer than `maxReplyBytes` (`cause`: a
+ * `LineTooLongError`).
+ */
+export class GuestAgentProtocolError extends QemuKvmError {
+  static override readonly errorId: string = "GuestAgentProtocolError";
+  override name = "GuestAgentProtocolError";
+  readonly code = "ERR_QGA_PROTOCOL" as const;
+  /** What was received last (at most 200 characters). */
+  readonly received: string;
+
+  constructor(message: string, fields: { received?: string; cause?: unknown } = {}) {
+    super(message, { cause: fields.cause });
+    this.received = excerpt(fields.received ?? "");
+  }
+}

@@ -1,0 +1,177 @@
+import { debugLog, stripTerminalEscapes, TimeoutError } from "@qemu-kvm/core";
+import { filterKernelMessages } from "./console-text.js";
+import { ConsoleLoginError, ConsoleNotGuestError } from "./errors.js";
+import type { ConsoleSettings } from "./options.js";
+import { TRANSFER_FUNCTION } from "./run-protocol.js";
+import type { ConsoleShell } from "./shell.js";
+import type { ConsoleTerminal } from "./terminal.js";
+
+const debug = debugLog("control");
+
+/** How long login waits for the marker after it saw something like a shell prompt. */
+const SHELL_CHECK_MS = 10_000;
+
+/** What the end of the console output shows. */
+type LoginState =
+  | { kind: "login" }
+  | { kind: "password"; forUser: boolean }
+  | { kind: "shell" }
+  | { kind: "failed" };
+
+export interface LoginContext {
+  readonly terminal: ConsoleTerminal;
+  readonly shell: ConsoleShell;
+  readonly settings: ConsoleSettings;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Gets to a verified shell prompt from whatever the console shows: answers a
+ * login prompt, a password prompt (only after our own user name), or checks a
+ * shell prompt with a marker; nudges a silent console. Then defines the run
+ * protocol's function and checks the guest identity.
+ */
+export async function logIn(context: LoginContext): Promise<void> {
+  await new LoginAttempt(context).run();
+}
+
+/** One step of the login: true when logged in. */
+type Handler<K extends LoginState["kind"]> = (
+  attempt: LoginAttempt,
+  state: Extract<LoginState, { kind: K }>,
+) => Promise<boolean>;
+
+const HANDLERS: { [K in LoginState["kind"]]: Handler<K> } = {
+  failed: (attempt) => attempt.refused(),
+  login: (attempt) => attempt.typeUser(),
+  password: (attempt, state) => attempt.typePassword(state.forUser),
+  shell: (attempt) => attempt.checkShell(),
+};
+
+class LoginAttempt {
+  readonly #context: LoginContext;
+  #sentUser = false;
+  #passwordsSent = 0;
+  #nudges = 0;
+
+  constructor(context: LoginContext) {
+    this.#context = context;
+  }
+
+  async run(): Promise<void> {
+    const { shell, terminal } = this.#context;
+    shell.loggedIn = false;
+    terminal.buffer.resetOverflow();
+    // Nothing shown yet (a late connection to an idle console): ask for a prompt at once.
+    if (terminal.buffer.text.trim() === "") await this.#nudge();
+    for (;;) {
+      const state = await this.#nextState();
+      if (!state) continue;
+      debug("console: login sees %s", state.kind);
+      const handler = HANDLERS[state.kind] as Handler<LoginState["kind"]>;
+      if (await handler(this, state)) return;
+    }
+  }
+
+  /** The next prompt (or failure) shown; undefined after a quiet while (with a nudge). */
+  async #nextState(): Promise<LoginState | undefined> {
+    const { terminal, settings, signal } = this.#context;
+    try {
+      return await terminal.buffer.wait(
+        "login",
+        (text) => {
+          const found = this.#classify(text);
+          return found ? { consume: text.length, done: true, value: found } : undefined;
+        },
+        { signal, timeoutMs: settings.nudgeIntervalMs },
+      );
+    } catch (error) {
+      if (signal.aborted || !TimeoutError.isInstance(error)) throw error;
+      // Quiet for a while with no prompt in sight: provoke one.
+      if (performance.now() - terminal.lastInputAt >= settings.nudgeIntervalMs * 0.9)
+        await this.#nudge();
+      return undefined;
+    }
+  }
+
+  /** What the end of the console output shows, kernel messages and escapes removed. */
+  #classify(text: string): LoginState | undefined {
+    const settings = this.#context.settings;
+    const { clean } = settings.filterKernelMessages ? filterKernelMessages(text) : { clean: text };
+    const view = stripTerminalEscapes(clean).replace(/\r/g, "");
+    if (view.length === 0) return undefined;
+    if (this.#passwordsSent > 0 && settings.loginFailed.test(view)) return { kind: "failed" };
+    if (settings.passwordPrompt.test(view)) {
+      // Whose password: the line typed before the prompt (`guest login: root`).
+      const lines = view.split("\n");
+      const typed = (lines[lines.length - 2] ?? "").replace(/^.*login: */, "").trim();
+      return { kind: "password", forUser: typed === settings.user };
+    }
+    if (settings.loginPrompt.test(view)) return { kind: "login" };
+    if (settings.shellPrompt.test(view)) return { kind: "shell" };
+    return undefined;
+  }
+
+  #nudge(): Promise<void> {
+    // Mostly a bare newline; every third time Ctrl-C, in case a program holds the terminal.
+    return this.#context.terminal.write(this.#nudges++ % 3 === 2 ? "\x03" : "\n");
+  }
+
+  async refused(): Promise<boolean> {
+    const user = this.#context.settings.user;
+    throw new ConsoleLoginError(`the guest refused the login of ${user}`, { user });
+  }
+
+  async typeUser(): Promise<boolean> {
+    await this.#context.terminal.write(`${this.#context.settings.user}\n`);
+    this.#sentUser = true;
+    return false;
+  }
+
+  async typePassword(forUser: boolean): Promise<boolean> {
+    const { terminal, settings } = this.#context;
+    const user = settings.user;
+    if (!this.#sentUser && !forUser) {
+      // Someone else's half-done login: end it (an empty password fails) and start over.
+      terminal.note("a password prompt for an unknown user: ending it");
+      await terminal.write("\n");
+      return false;
+    }
+    if (settings.password === undefined)
+      throw new ConsoleLoginError(`the guest asks for ${user}'s password and none is configured`, {
+        user,
+      });
+    if (this.#passwordsSent > 0)
+      throw new ConsoleLoginError(`the guest asked for ${user}'s password again`, { user });
+    await terminal.write(`${settings.password}\n`, { secret: true });
+    this.#passwordsSent++;
+    this.#sentUser = false;
+    return false;
+  }
+
+  /** A shell prompt is only a hint: a marker must come back. Then set the shell up. */
+  async checkShell(): Promise<boolean> {
+    const { shell, terminal, signal } = this.#context;
+    if (!(await shell.probe(signal, SHELL_CHECK_MS))) return false;
+    await shell.typeAndSync(TRANSFER_FUNCTION, signal);
+    await this.#checkIdentity();
+    shell.loggedIn = true;
+    shell.synced = true;
+    terminal.note("logged in");
+    return true;
+  }
+
+  async #checkIdentity(): Promise<void> {
+    const { shell, settings, signal } = this.#context;
+    const identity = settings.guestIdentity;
+    if (identity === false) return;
+    const result = await shell.run(identity.command, signal);
+    const output = result.output.trim();
+    if (!identity.accepts(output, result.exitCode))
+      throw new ConsoleNotGuestError({
+        check: identity.description,
+        exitCode: result.exitCode,
+        output,
+      });
+  }
+}

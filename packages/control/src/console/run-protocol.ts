@@ -1,0 +1,163 @@
+/**
+ * How the serial console runs a command in the guest's shell and gets back its
+ * exact output and exit status, whatever else the terminal shows.
+ *
+ * At login the console defines one shell function, `__qk`, that prints a
+ * finished command's status and output between markers. Then one short input
+ * line per command (the "run line") does it all:
+ *
+ *     rm -f PREVIOUS; { eval 'COMMAND'; } >FILE 2>&1 </dev/null; __qk_rc=$?; __qk TOKEN FILE MAX
+ *
+ * - The command runs in the login shell itself (`cd`, variables, functions
+ *   persist), stdin from /dev/null (it cannot swallow later input), stdout and
+ *   stderr into FILE, in order. FILE is new for every run and removed by the
+ *   next one (a daemon the command left running writes to a deleted file, never
+ *   into a later command's output).
+ * - `__qk` prints `QKS:TOKEN:STATUS`, the output size, its MD5 and the output in
+ *   base64, then `QKE:TOKEN`. The markers are assembled by printf from separate
+ *   words, so the terminal's echo of the line never contains them; TOKEN is
+ *   random for every run, so no output can forge them.
+ * - Prompt-like text, `login:`, fake markers, a 0xFF byte or binary junk in the
+ *   output are just bytes in base64. A kernel message printed on the console in
+ *   the middle (at any byte) is cut out by its `[ seconds.micros] ` header;
+ *   anything else that damages the transfer fails the size/MD5 check, and
+ *   `__qk` sends it again from FILE (kept until the next run).
+ * - The echo costs about 0.2 ms per character on a TCG guest, hence the
+ *   function rather than the whole script on every line.
+ */
+
+import { InvalidArgumentError } from "@qemu-kvm/core";
+
+/** Longest run line we type: busybox's line editor takes at most 1023 characters. */
+export const MAX_LINE_CHARS = 900;
+/** Longest piece of a long command per line (before quoting). */
+const CHUNK_CHARS = 400;
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** `text` as one single-quoted shell word (`'` written `'\''`). */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The longest scratch directory: the run line names its output files three
+ * times, and must stay within `MAX_LINE_CHARS` (a unit test checks the worst case).
+ */
+export const MAX_SCRATCH_CHARS = 100;
+
+/** A path the run line uses unquoted: absolute, made of safe characters, short. */
+export function checkScratchPath(path: unknown): void {
+  if (
+    typeof path !== "string" ||
+    !/^\/[A-Za-z0-9._/-]*$/.test(path) ||
+    path.includes("//") ||
+    path.length > MAX_SCRATCH_CHARS
+  )
+    throw new InvalidArgumentError(
+      "options.scratchDirectory",
+      `an absolute path of letters, digits, '.', '_', '-' and '/' (at most ${MAX_SCRATCH_CHARS} characters)`,
+      path,
+    );
+}
+
+export interface CommandDelivery {
+  /** Lines to type first, one at a time, each acknowledged (empty for short commands). */
+  preludes: string[];
+  /** The shell words that run the command, e.g. `eval 'ls -l'`. */
+  evalWords: string;
+}
+
+/**
+ * How to get `command` into the shell intact. Short printable ASCII: inline,
+ * single-quoted. Long: assembled in `__qk_c` by several lines. With control
+ * characters (newline, tab: the line editor would act on them) or non-ASCII:
+ * base64 of its UTF-8 bytes in `__qk_c`, decoded by the guest's `base64 -d`.
+ */
+export function deliverCommand(command: string): CommandDelivery {
+  if (command.includes("\0"))
+    throw new InvalidArgumentError("command", "a string without NUL", command, {
+      problem: "must not contain NUL",
+    });
+  if (PRINTABLE_ASCII.test(command)) {
+    const quoted = shellQuote(command);
+    if (quoted.length <= CHUNK_CHARS) return { preludes: [], evalWords: `eval ${quoted}` };
+    return { preludes: assemble(quotedChunks(command, CHUNK_CHARS)), evalWords: `eval "$__qk_c"` };
+  }
+  const encoded = Buffer.from(command, "utf8").toString("base64");
+  return {
+    preludes: assemble(chunks(encoded, CHUNK_CHARS).map((piece) => `'${piece}'`)),
+    evalWords: `eval "$(printf '%s' "$__qk_c" | base64 -d)"`,
+  };
+}
+
+function chunks(text: string, size: number): string[] {
+  const pieces: string[] = [];
+  for (let offset = 0; offset < text.length; offset += size)
+    pieces.push(text.slice(offset, offset + size));
+  return pieces;
+}
+
+/** `text` cut into pieces whose quoted form (`'` costs 4 characters) fits in `size`. */
+function quotedChunks(text: string, size: number): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  let cost = 2;
+  for (let index = 0; index < text.length; index++) {
+    const charCost = text[index] === "'" ? 4 : 1;
+    if (cost + charCost > size) {
+      pieces.push(shellQuote(text.slice(start, index)));
+      start = index;
+      cost = 2;
+    }
+    cost += charCost;
+  }
+  pieces.push(shellQuote(text.slice(start)));
+  return pieces;
+}
+
+function assemble(quotedPieces: string[]): string[] {
+  return quotedPieces.map((piece, index) =>
+    index === 0 ? `__qk_c=${piece}` : `__qk_c="$__qk_c"${piece}`,
+  );
+}
+
+/** The function the run lines call; defined at login (and again if the shell lost it). */
+export const TRANSFER_FUNCTION =
+  '__qk() { unset __qk_c; printf \'%s:%s:%s\\n\' QKS "$1" "$__qk_rc"; ' +
+  '[ -e "$2" ] || printf \'%s:%s\\n\' QKN "$1"; ' +
+  'if [ -s "$2" ]; then set -- "$1" "$2" "$3" $(wc -c <"$2"); echo "$4"; ' +
+  'if [ "$4" -le "$3" ]; then md5sum <"$2"; base64 "$2"; ' +
+  'else head -c "$3" "$2" | md5sum; head -c "$3" "$2" | base64; fi; fi; ' +
+  "printf '%s:%s\\n' QKE \"$1\"; }";
+
+export interface RunLineInput {
+  evalWords: string;
+  token: string;
+  file: string;
+  /** The previous run's output file, removed now. */
+  previousFile: string | undefined;
+  maxOutputBytes: number;
+}
+
+/** The run line (without its final newline). */
+export function runLine(input: RunLineInput): string {
+  const { evalWords, token, file, previousFile } = input;
+  const remove = previousFile ? `rm -f ${previousFile}; ` : "";
+  return `${remove}{ ${evalWords}; } >${file} 2>&1 </dev/null; __qk_rc=$?; ${transferScript(token, file, input.maxOutputBytes)}`;
+}
+
+/** Sends the output of the last run (again): its file and `$__qk_rc` are still there. */
+export function transferScript(token: string, file: string, maxOutputBytes: number): string {
+  return `__qk ${token} ${file} ${maxOutputBytes}`;
+}
+
+/** A line that prints `QKR:TOKEN`: proof that a shell reads and runs our input. */
+export function syncLine(token: string): string {
+  return `printf '%s:%s\\n' QKR ${token}`;
+}
+
+/** What a sync line prints. */
+export function syncMarker(token: string): string {
+  return `QKR:${token}`;
+}

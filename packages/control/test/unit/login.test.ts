@@ -1,0 +1,95 @@
+import { describe, expect } from "vitest";
+import { PASSWORD, test } from "../helpers/console-setup.js";
+import { FakeShell } from "../helpers/fake-shell.js";
+import { rejection } from "../helpers/rejection.js";
+
+describe("login", () => {
+  test("logs in from a login prompt shown at once", async ({ consoles }) => {
+    const { peer, console } = consoles.setUp({ greet: true });
+    await console.login();
+    expect(console.isLoggedIn).toBe(true);
+    expect(peer.state).toBe("shell");
+    // The password was typed, but never shows in the transcript.
+    expect(peer.allWritten).toContain(`${PASSWORD}\n`);
+    expect(console.transcript()).not.toContain(PASSWORD);
+    expect(console.transcript()).toContain("«********\\n»");
+    console.destroy();
+  });
+
+  test("sends a newline to an idle console (a late connection), then logs in", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp();
+    await console.login();
+    expect(peer.written[0]).toBe("\n");
+    expect(console.isLoggedIn).toBe(true);
+    console.destroy();
+  });
+
+  test("finishes a half-done login of its own user, and ends someone else's", async ({
+    consoles,
+  }) => {
+    const own = consoles.setUp({ greet: true });
+    await own.console.expect("login: ");
+    await own.console.write("root\n"); // someone typed the user name and walked away
+    await own.console.expect("Password: ");
+    own.peer.send("guest login: root\r\nPassword: "); // as a logfile replay would show it
+    await own.console.login();
+    expect(own.console.isLoggedIn).toBe(true);
+    expect(own.peer.allWritten.split("\n").filter((line) => line === "root")).toHaveLength(1);
+    own.console.destroy();
+
+    const other = consoles.setUp({ greet: true });
+    await other.console.expect("login: ");
+    await other.console.write("admin\n"); // someone else's user name
+    await other.console.login();
+    expect(other.console.isLoggedIn).toBe(true);
+    // Not our user: that password prompt got an empty line, never the password.
+    const written = other.peer.allWritten;
+    expect(written.indexOf("admin\n")).toBeLessThan(written.indexOf("root\n"));
+    expect(written.split(PASSWORD)).toHaveLength(2); // typed once, for root
+    other.console.destroy();
+  });
+
+  test("finds a shell already logged in, checks it with a marker, and the guest identity", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp({ state: "shell" });
+    peer.send("root@guest:~# \x1b[6n");
+    await console.login();
+    expect(console.isLoggedIn).toBe(true);
+    expect(peer.commandsRun).toEqual(["cat /sys/class/dmi/id/sys_vendor"]);
+    console.destroy();
+  });
+
+  test("refuses a shell that fails the identity check (ERR_CONSOLE_NOT_GUEST)", async ({
+    consoles,
+  }) => {
+    const { console } = consoles.setUp({ state: "shell", dmiVendor: "LENOVO" });
+    const error = await rejection(console.login());
+    expect(error.code).toBe("ERR_CONSOLE_NOT_GUEST");
+    expect(error.message).toContain("LENOVO");
+    expect(console.isLoggedIn).toBe(false);
+    expect((await rejection(console.run("true"))).code).toBe("ERR_CONSOLE_NOT_LOGGED_IN");
+    console.destroy();
+  });
+
+  test("reports a wrong password (ERR_CONSOLE_LOGIN) without showing it", async ({ consoles }) => {
+    const peer = new FakeShell({ password: "right", greet: true });
+    const console = consoles.open(peer, { password: "wrong-password", nudgeIntervalMs: 200 });
+    const error = await rejection(console.login());
+    expect(error.code).toBe("ERR_CONSOLE_LOGIN");
+    expect(error.transcript).not.toContain("wrong-password");
+    expect(error.message).not.toContain("wrong-password");
+    console.destroy();
+  });
+
+  test("sees prompts through kernel messages printed in their middle", async ({ consoles }) => {
+    const peer = new FakeShell({ password: PASSWORD, chunkSize: 3 });
+    const console = consoles.open(peer, { password: PASSWORD, nudgeIntervalMs: 60_000 });
+    peer.send("guest lo[    5.123456] e1000: eth0 NIC Link is Up\r\ngin: ");
+    await console.login({ timeoutMs: 10_000 });
+    expect(console.isLoggedIn).toBe(true);
+    console.destroy();
+  });
+});
