@@ -92,7 +92,7 @@ export class PoolClient {
           portRanges: options.portRanges,
           describedPci: options.pci,
           liveAnchor: () => this.#anchors.live(),
-          closedError: () => this.#closed,
+          closedError: (operation) => this.#closedError(operation),
           committed: () => this.#anchors.committed(),
         },
         batch,
@@ -141,7 +141,7 @@ export class PoolClient {
     const call = checked ? (options ?? {}) : checkCall(options);
     const name = target === undefined ? operation : `${operation} ${target}`;
     if (this.#closed || this.#closing)
-      return Promise.reject(new PoolClosedError({ operation: name, cause: this.#closed?.cause }));
+      return Promise.reject(this.#closedError(name) ?? new PoolClosedError({ operation: name }));
     return operations.trace(operation, target, () => this.#queue.add(name, work, call));
   }
 
@@ -195,14 +195,19 @@ export class PoolClient {
     await anchor.exited;
   }
 
+  /** Once closed or destroyed: the error a call named `operation` gets (with destroy()'s reason). */
+  #closedError(operation?: string): PoolClosedError | undefined {
+    if (!this.#closed) return undefined;
+    const { cause } = this.#closed;
+    return new PoolClosedError({ operation, ...(cause === undefined ? {} : { cause }) });
+  }
+
   destroy(reason?: unknown): void {
     if (this.#closed && !this.#closing) return;
     const cause = reason === undefined ? {} : { cause: reason };
     this.#closed ??= new PoolClosedError(cause);
     this.#lifetime.abort(this.#closed);
-    this.#queue.failQueued(
-      (operation) => new PoolClosedError({ operation: operation.name, ...cause }),
-    );
+    this.#queue.failQueued((operation) => this.#closedError(operation.name));
     this.#anchors.current.kill();
   }
 

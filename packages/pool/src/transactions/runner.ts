@@ -37,8 +37,8 @@ export interface RunnerContext {
   readonly describedPci: ReadonlyMap<string, PciFacts> | undefined;
   /** The live anchor, a new one if the last died. */
   liveAnchor(): Promise<Anchor>;
-  /** The pool's closed error, once it is closed or destroyed. */
-  closedError(): unknown;
+  /** Once the pool is closed or destroyed: the error a call named `operation` gets. */
+  closedError(operation?: string): unknown;
   /** A transaction committed. */
   committed(): void;
 }
@@ -64,7 +64,8 @@ export async function runBatch(context: RunnerContext, batch: Operation[]): Prom
     const live = batch.filter((operation) => !operation.cancelled);
     if (live.length === 0) return;
     const failAll = (error: unknown) => {
-      for (const operation of live) failOperation(operation, context.closedError() ?? error);
+      for (const operation of live)
+        failOperation(operation, context.closedError(operation.name) ?? error);
     };
     let anchor: Anchor;
     let facts: Response;

@@ -180,8 +180,16 @@ describe("options and errors", () => {
     const queued = other.leaseCpus("vm2", 1);
     const reason = new Error("shutting down");
     other.destroy(reason);
-    await expect(first).rejects.toMatchObject({ code: "ERR_POOL_CLOSED" });
-    await expect(queued).rejects.toMatchObject({ code: "ERR_POOL_CLOSED", cause: reason });
+    await expect(first).rejects.toMatchObject({
+      code: "ERR_POOL_CLOSED",
+      operation: "leaseCpus vm1",
+      cause: reason,
+    });
+    await expect(queued).rejects.toMatchObject({
+      code: "ERR_POOL_CLOSED",
+      operation: "leaseCpus vm2",
+      cause: reason,
+    });
     fake.releaseLock();
   });
 });
