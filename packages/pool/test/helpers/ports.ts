@@ -36,7 +36,7 @@ export async function freePortBlock(size: number): Promise<number> {
   throw new Error("no free port block found");
 }
 
-/** Things bound on ports for a test; `closeAll()` in afterEach. */
+/** Things bound on ports for a test; `closeAll()` when it ends (the `pools` fixture does). */
 export class Listeners {
   readonly #servers: Server[] = [];
   readonly #udp: UdpSocket[] = [];
