@@ -1,21 +1,12 @@
 /**
- * Every error this package raises extends `PoolError` and carries a literal
- * `code`: match on `error.code`, not on messages.
- *
- * | code | class | when |
- * |---|---|---|
- * | `ERR_POOL_EXHAUSTED` | {@link PoolExhaustedError} | no free port in the kind's range, not enough free CPUs |
- * | `ERR_POOL_BUSY` | {@link PoolBusyError} | the resource (or the owner name) is held by another owner, or a port is in use on the host |
- * | `ERR_POOL_UNKNOWN_RESOURCE` | {@link PoolUnknownResourceError} | no such CPU, NUMA node, PCI device, port kind or owner |
- * | `ERR_POOL_CONFLICT` | {@link PoolConflictError} | a PF while one of its VFs is leased, or a VF while its PF is |
- * | `ERR_POOL_HOLDER_GONE` | {@link PoolHolderGoneError} | `transfer()` to a process that is not running |
- * | `ERR_POOL_STATE` | {@link PoolStateError} | the state file is corrupt or from a newer version (it is never reset) |
- * | `ERR_POOL_HOST` | {@link PoolHostError} | the host failed: tools missing, state directory unusable, connection lost |
- * | `ERR_POOL_CLOSED` | {@link PoolClosedError} | the pool was closed or destroyed |
- * | `ERR_POOL_INVALID_ARGUMENT` | {@link PoolArgumentError} | a programmer error, thrown synchronously |
- * | `ERR_TIMEOUT` | {@link PoolTimeoutError} | the call's `timeoutMs` passed |
- * | `ERR_ABORTED` | {@link PoolAbortError} | the call's `signal` was aborted |
+ * The errors of @qemu-kvm/pool. Every one is a member of qemu-kvm's one error
+ * family (`QemuKvmError.isInstance(error)`), with a literal `code` to match on;
+ * the README lists them all. Timeouts, aborts and invalid arguments are core's
+ * `TimeoutError`, `AbortError` and `InvalidArgumentError`.
  */
+import { ClosedError, QemuKvmError } from "@qemu-kvm/core";
+
+/** Every code a pool call can throw or reject with. */
 export type PoolErrorCode =
   | "ERR_POOL_EXHAUSTED"
   | "ERR_POOL_BUSY"
@@ -25,7 +16,7 @@ export type PoolErrorCode =
   | "ERR_POOL_STATE"
   | "ERR_POOL_HOST"
   | "ERR_POOL_CLOSED"
-  | "ERR_POOL_INVALID_ARGUMENT"
+  | "ERR_INVALID_ARGUMENT"
   | "ERR_TIMEOUT"
   | "ERR_ABORTED";
 
@@ -68,21 +59,10 @@ export function describeResource(resource: ResourceRef): string {
   }
 }
 
-/** The base class: `instanceof PoolError` catches every error of this package. */
-export abstract class PoolError extends Error {
-  abstract readonly code: PoolErrorCode;
-
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-  }
-
-  override get name(): string {
-    return this.constructor.name;
-  }
-}
-
 /** Nothing left to lease: every port of the range is leased or in use, or too few CPUs are free. */
-export class PoolExhaustedError extends PoolError {
+export class PoolExhaustedError extends QemuKvmError {
+  static override readonly errorId = "PoolExhaustedError";
+  override name = "PoolExhaustedError";
   readonly code = "ERR_POOL_EXHAUSTED" as const;
   readonly resource: "port" | "cpu";
   /** The port kind (ports). */
@@ -124,7 +104,9 @@ export class PoolExhaustedError extends PoolError {
  * port, in use on the host by a process outside the pool (`inUseOnHost`). For
  * `{ type: "owner" }` the owner name belongs to another live pool client.
  */
-export class PoolBusyError extends PoolError {
+export class PoolBusyError extends QemuKvmError {
+  static override readonly errorId = "PoolBusyError";
+  override name = "PoolBusyError";
   readonly code = "ERR_POOL_BUSY" as const;
   readonly resource: ResourceRef;
   /** The owner that holds it, if the pool leased it. */
@@ -153,7 +135,9 @@ export class PoolBusyError extends PoolError {
 }
 
 /** No such CPU (offline, or outside the pool's CPUs), NUMA node, PCI device, port kind or owner. */
-export class PoolUnknownResourceError extends PoolError {
+export class PoolUnknownResourceError extends QemuKvmError {
+  static override readonly errorId = "PoolUnknownResourceError";
+  override name = "PoolUnknownResourceError";
   readonly code = "ERR_POOL_UNKNOWN_RESOURCE" as const;
   readonly resource: ResourceRef;
 
@@ -164,7 +148,9 @@ export class PoolUnknownResourceError extends PoolError {
 }
 
 /** A PF and one of its VFs can never be leased at the same time (to any owners, even one). */
-export class PoolConflictError extends PoolError {
+export class PoolConflictError extends QemuKvmError {
+  static override readonly errorId = "PoolConflictError";
+  override name = "PoolConflictError";
   readonly code = "ERR_POOL_CONFLICT" as const;
   /** The device asked for. */
   readonly address: string;
@@ -191,7 +177,9 @@ export class PoolConflictError extends PoolError {
 }
 
 /** `transfer()` was given a process that is not running on the host (or not with that start time). */
-export class PoolHolderGoneError extends PoolError {
+export class PoolHolderGoneError extends QemuKvmError {
+  static override readonly errorId = "PoolHolderGoneError";
+  override name = "PoolHolderGoneError";
   readonly code = "ERR_POOL_HOLDER_GONE" as const;
   readonly pid: number;
   readonly startTime: bigint;
@@ -209,7 +197,9 @@ export class PoolHolderGoneError extends PoolError {
  * it: look at it (`path`, `line`), and remove it by hand only when no VM of the
  * pool is running.
  */
-export class PoolStateError extends PoolError {
+export class PoolStateError extends QemuKvmError {
+  static override readonly errorId = "PoolStateError";
+  override name = "PoolStateError";
   readonly code = "ERR_POOL_STATE" as const;
   /** The state file on the host. */
   readonly path: string;
@@ -232,7 +222,9 @@ export class PoolStateError extends PoolError {
  * was written: `false` (certainly not) or `undefined` (unknown: the connection
  * was lost while committing; `leases()` tells).
  */
-export class PoolHostError extends PoolError {
+export class PoolHostError extends QemuKvmError {
+  static override readonly errorId = "PoolHostError";
+  override name = "PoolHostError";
   readonly code = "ERR_POOL_HOST" as const;
   readonly host: string;
   /** A short reason from the host script (`missing-tool`, `state-dir`, `lock`…), or `anchor-exited`. */
@@ -252,47 +244,17 @@ export class PoolHostError extends PoolError {
   }
 }
 
-/** The pool was closed (`close()`) or destroyed (`destroy()`); `cause` is the reason given to `destroy()`. */
-export class PoolClosedError extends PoolError {
+/**
+ * The pool was closed (`close()`) or destroyed (`destroy()`) before `operation`
+ * completed; `cause` is the reason given to `destroy()`. `ClosedError.isInstance`
+ * catches it with the other packages' closed errors.
+ */
+export class PoolClosedError extends ClosedError {
+  static override readonly errorId = "PoolClosedError";
+  override name = "PoolClosedError";
   readonly code = "ERR_POOL_CLOSED" as const;
 
-  constructor(options: { cause?: unknown } = {}) {
-    super("the pool is closed", options);
-  }
-}
-
-/** A programmer error (an invalid owner name, port kind, CPU request…), thrown synchronously. */
-export class PoolArgumentError extends PoolError {
-  readonly code = "ERR_POOL_INVALID_ARGUMENT" as const;
-  /** The argument or option at fault, e.g. `owner`, `options.ports.serial.to`. */
-  readonly field: string;
-
-  constructor(field: string, message: string) {
-    super(`${field} ${message}`);
-    this.field = field;
-  }
-}
-
-/** The call's `timeoutMs` passed before it completed; nothing it asked for was done. */
-export class PoolTimeoutError extends PoolError {
-  readonly code = "ERR_TIMEOUT" as const;
-  readonly operation: string;
-  readonly timeoutMs: number;
-
-  constructor(operation: string, timeoutMs: number) {
-    super(`${operation} timed out after ${timeoutMs} ms`);
-    this.operation = operation;
-    this.timeoutMs = timeoutMs;
-  }
-}
-
-/** The call's `signal` was aborted before it completed; nothing it asked for was done. */
-export class PoolAbortError extends PoolError {
-  readonly code = "ERR_ABORTED" as const;
-  readonly operation: string;
-
-  constructor(operation: string, options: { cause?: unknown } = {}) {
-    super(`${operation} was aborted`, options);
-    this.operation = operation;
+  constructor(fields: { operation?: string; cause?: unknown } = {}) {
+    super({ resource: "pool", ...fields });
   }
 }

@@ -1,28 +1,35 @@
-export { formatCpuList, parseCpuList } from "./cpu-list.js";
+// Public API: named re-exports only.
+
+// The names of @qemu-kvm/core the pool's API uses: the same bindings.
+export {
+  AbortError,
+  type CallOptions,
+  ClosedError,
+  InvalidArgumentError,
+  type PortKind,
+  QemuKvmError,
+  TimeoutError,
+} from "@qemu-kvm/core";
+export { DEFAULT_PORT_RANGES } from "./client/options.js";
+export { openPool } from "./client/resource-pool.js";
 export {
   describeResource,
   type HolderFacts,
-  PoolAbortError,
-  PoolArgumentError,
   PoolBusyError,
   PoolClosedError,
   PoolConflictError,
-  PoolError,
   type PoolErrorCode,
   PoolExhaustedError,
   PoolHolderGoneError,
   PoolHostError,
   PoolStateError,
-  PoolTimeoutError,
   PoolUnknownResourceError,
   type ResourceRef,
 } from "./errors.js";
-export { DEFAULT_PORT_RANGES } from "./options.js";
-export { normalizePciAddress } from "./pci-address.js";
-export { openPool } from "./pool.js";
-export { checkState, parseState, STATE_FORMAT, STATE_VERSION } from "./state.js";
+export { checkPoolState } from "./records/check.js";
+export { parsePoolState } from "./records/parse.js";
+export { POOL_STATE_FORMAT, POOL_STATE_VERSION } from "./records/records.js";
 export type {
-  CallOptions,
   CpuLease,
   CpuRequest,
   CpuTopology,
@@ -30,16 +37,16 @@ export type {
   Holder,
   Lease,
   LeaseGrant,
+  LeasePortOptions,
   LeaseRequest,
   OwnerInfo,
   PciDeviceDescription,
   PciLease,
   PoolOptions,
   PoolSnapshot,
-  PortKind,
   PortLease,
+  PortLeaseRequest,
   PortRange,
-  PortRequest,
   ProcessRef,
   ResourcePool,
   TopologyDescription,

@@ -1,21 +1,12 @@
+/** The pool's public types (its records on disk are in ./records/records.ts). */
+import type { CallOptions, PortKind } from "@qemu-kvm/core";
 import type { Host } from "@qemu-kvm/host";
-
-/** Every async call takes these. Abort and timeout reject with distinct errors. */
-export interface CallOptions {
-  /** Aborting rejects with `ERR_ABORTED`; nothing asked for is done. */
-  signal?: AbortSignal;
-  /** Rejects with `ERR_TIMEOUT` after this many milliseconds; nothing asked for is done. Default: none. */
-  timeoutMs?: number;
-}
 
 /** An inclusive range of ports. */
 export interface PortRange {
   from: number;
   to: number;
 }
-
-/** The port kinds every pool has; `options.ports` may add others. */
-export type PortKind = "forward" | "serial" | "migrate" | "display";
 
 /** A process on the host, named by pid and start time (so a reused pid is a different process). */
 export interface ProcessRef {
@@ -108,11 +99,20 @@ export type CpuRequest =
     };
 
 /** One port in a `lease()` request: a kind (lowest free port of its range) or a given port. */
-export type PortRequest = string | { kind: string; port?: number };
+export type PortLeaseRequest =
+  | PortKind
+  | (string & {})
+  | { kind: PortKind | (string & {}); port?: number };
+
+/** `leasePort()`'s options: a given port instead of the lowest free one. */
+export interface LeasePortOptions extends CallOptions {
+  /** This port (within 1–65535, not necessarily in the kind's range), if it is free. */
+  port?: number;
+}
 
 /** Everything a VM needs, leased at once: all of it or none. */
 export interface LeaseRequest {
-  ports?: readonly PortRequest[];
+  ports?: readonly PortLeaseRequest[];
   cpus?: CpuRequest;
   pci?: readonly string[];
 }
@@ -141,7 +141,6 @@ export interface PciDeviceDescription {
   address: string;
   /** Its VFs, if it is an SR-IOV PF (an empty list still makes it a PF). */
   vfs?: readonly string[];
-  numaNode?: number;
 }
 
 /** A description of the host that replaces reading sysfs (tests, or hosts the pool must not probe). */
@@ -176,11 +175,14 @@ export interface PoolOptions extends CallOptions {
   stateDir?: string;
   /**
    * Port ranges by kind, merged over the defaults `forward` 6000–6999,
-   * `serial` 7000–7999, `migrate` 8000–8999, `display` 5900–5999 (VNC displays
+   * `serial` 7000–7999, `migration` 8000–8999, `display` 5900–5999 (VNC displays
    * 0–99). Other kinds may be added.
    */
   ports?: Readonly<Record<string, PortRange>>;
-  /** The host CPUs the pool hands out, as a list or `"2-15,18"`. Default: every online CPU. */
+  /**
+   * The host CPUs the pool hands out, as a list or a CPU list text (`"2-15,18"`,
+   * `"2 3 4"`: core's syntax, CPUs 0–8191). Default: every online CPU.
+   */
   cpus?: string | readonly number[];
   /** Use this description instead of the host's sysfs (CPUs, PCI or both). */
   topology?: TopologyDescription;
@@ -209,7 +211,7 @@ export interface ResourcePool extends AsyncDisposable {
   leasePort(
     owner: string,
     kind: PortKind | (string & {}),
-    options?: CallOptions & { port?: number },
+    options?: LeasePortOptions,
   ): Promise<PortLease>;
   /** CPUs by list or count; resolves the leases in CPU order. */
   leaseCpus(owner: string, request: CpuRequest, options?: CallOptions): Promise<CpuLease[]>;

@@ -4,51 +4,23 @@
  * other (see `findConflicts`). The same run with the lock broken (a `flock`
  * that locks nothing, first in PATH) must be caught by the same check.
  */
-import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  isAliveNow,
-  makeTempDir,
-  type SshdFixture,
-  startSshd,
-  type TempDir,
-  waitUntilGone,
-} from "@qemu-kvm/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { parseState } from "../../src/state.js";
-import type { PoolOptions } from "../../src/types.js";
-import type { WorkerConfig } from "../fixtures/worker.js";
-import {
-  findConflicts,
-  freePortBlock,
-  type Held,
-  killAllWorkers,
-  localTarget,
-  sshTarget,
-  startWorker,
-  type WorkerHost,
-} from "../helpers.js";
+import { isAliveNow, waitUntilGone } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
+import type { PoolOptions } from "../../src/index.js";
+import { findConflicts, type Held } from "../helpers/conflicts.js";
+import { sshWorkerHost, test } from "../helpers/fixtures.js";
+import { freePortBlock } from "../helpers/ports.js";
+import { readState } from "../helpers/state-file.js";
+import type { WorkerConfig } from "../helpers/worker.js";
+import type { WorkerHost } from "../helpers/worker-host.js";
+import type { Workers } from "../helpers/workers.js";
 
 const PF = "0000:81:00.0";
 const VFS = ["0000:81:02.0", "0000:81:02.1", "0000:81:02.2"];
 const DEVICE = "0000:82:00.0";
-
-let temp: TempDir;
-let sshd: SshdFixture;
-
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.close();
-});
-beforeEach(async () => {
-  temp = await makeTempDir("qk-pool-many-");
-});
-afterEach(async () => {
-  await killAllWorkers();
-  await temp.remove();
-});
+const LOCAL: WorkerHost = { transport: "local" };
 
 interface RunResult {
   grants: { worker: number; held: Held }[];
@@ -60,12 +32,13 @@ interface RunResult {
 
 /** Runs one churn worker per entry of `hosts` against one state directory; resolves what they report. */
 async function run(
+  workers: Workers,
+  stateDir: string,
   hosts: WorkerHost[],
   iterations: number,
   env?: NodeJS.ProcessEnv,
 ): Promise<RunResult> {
   const base = await freePortBlock(4);
-  const stateDir = join(temp.path, "state");
   const options: PoolOptions = {
     stateDir,
     ports: { forward: { from: base, to: base + 3 } },
@@ -74,27 +47,29 @@ async function run(
       pci: [{ address: PF, vfs: VFS }, { address: DEVICE }],
     },
   };
-  const workers = hosts.map((host, id) =>
-    startWorker(
-      {
-        mode: "churn",
-        id,
-        host,
-        options,
-        iterations,
-        pci: [PF, ...VFS, DEVICE],
-        seed: id * 7919 + 1,
-      } satisfies WorkerConfig,
-      env,
+  const started = await Promise.all(
+    hosts.map((host, id) =>
+      workers.start(
+        {
+          mode: "churn",
+          id,
+          host,
+          options,
+          iterations,
+          pci: [PF, ...VFS, DEVICE],
+          seed: id * 7919 + 1,
+        } satisfies WorkerConfig,
+        { env },
+      ),
     ),
   );
   const anchors = (
-    await Promise.all(workers.map((worker) => worker.waitFor((m) => m.type === "opened")))
+    await Promise.all(started.map((worker) => worker.waitFor((m) => m.type === "opened")))
   ).map((message) => message.anchor as number);
   const reports = await Promise.all(
-    workers.map((worker) => worker.waitFor((m) => m.type === "done")),
+    started.map((worker) => worker.waitFor((m) => m.type === "done")),
   );
-  const exits = await Promise.all(workers.map((worker) => worker.exited));
+  const exits = await Promise.all(started.map((worker) => worker.exited));
   for (const exit of exits) expect(exit, exit.stderr).toMatchObject({ code: 0 });
   const refused: Record<string, number> = {};
   for (const report of reports)
@@ -113,7 +88,7 @@ async function run(
 
 /** Nothing held, nothing half-written, no anchor left. */
 async function expectNothingLeft(result: RunResult): Promise<void> {
-  const state = parseState(await readFile(join(result.stateDir, "state.jsonl"), "utf8"), "state");
+  const state = await readState(result.stateDir);
   expect(state.owners).toEqual([]);
   expect(state.leases).toEqual([]);
   expect((await readdir(result.stateDir)).sort()).toEqual(["lock", "state.jsonl"]);
@@ -121,9 +96,14 @@ async function expectNothingLeft(result: RunResult): Promise<void> {
 }
 
 describe("8 processes lease and release 200 times each against one host", () => {
-  test("local: no resource is ever held by two owners, and nothing leaks", async () => {
+  test("local: no resource is ever held by two owners, and nothing leaks", async ({
+    workers,
+    tempDir,
+  }) => {
     const result = await run(
-      Array.from({ length: 8 }, () => localTarget().workerHost()),
+      workers,
+      join(tempDir.path, "state"),
+      Array.from({ length: 8 }, () => LOCAL),
       200,
     );
     expect(result.unexpected).toEqual([]);
@@ -137,24 +117,37 @@ describe("8 processes lease and release 200 times each against one host", () => 
     await expectNothingLeft(result);
   });
 
-  test("4 local and 4 SSH controllers share one host's state: the same guarantees", async () => {
-    const ssh = sshTarget(() => sshd).workerHost();
-    const local = localTarget().workerHost();
-    const result = await run([local, ssh, local, ssh, local, ssh, local, ssh], 200);
+  test("4 local and 4 SSH controllers share one host's state: the same guarantees", async ({
+    workers,
+    tempDir,
+    sshd,
+  }) => {
+    const ssh = sshWorkerHost(sshd);
+    const result = await run(
+      workers,
+      join(tempDir.path, "state"),
+      [LOCAL, ssh, LOCAL, ssh, LOCAL, ssh, LOCAL, ssh],
+      200,
+    );
     expect(result.unexpected).toEqual([]);
     expect(findConflicts(result.grants)).toEqual([]);
     expect(result.grants.length).toBeGreaterThan(400);
     await expectNothingLeft(result);
   });
 
-  test("the check catches a broken lock: with a flock that locks nothing, grants overlap", async () => {
-    const fakeBin = join(temp.path, "bin");
+  test("the check catches a broken lock: with a flock that locks nothing, grants overlap", async ({
+    workers,
+    tempDir,
+  }) => {
+    const fakeBin = join(tempDir.path, "bin");
     await mkdir(fakeBin);
     await writeFile(join(fakeBin, "flock"), "#!/bin/sh\nexit 0\n");
     await chmod(join(fakeBin, "flock"), 0o755);
     const env = { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` };
     const result = await run(
-      Array.from({ length: 8 }, () => localTarget().workerHost()),
+      workers,
+      join(tempDir.path, "state"),
+      Array.from({ length: 8 }, () => LOCAL),
       100,
       env,
     );

@@ -5,75 +5,40 @@
  */
 import { mkdir, readdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Host } from "@qemu-kvm/host";
-import {
-  makeTempDir,
-  type SshdFixture,
-  startSshd,
-  type TempDir,
-  waitUntilGone,
-} from "@qemu-kvm/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { openPool, type PoolOptions, type ResourcePool } from "../../src/index.js";
-import { parseState } from "../../src/state.js";
-import type { WorkerConfig } from "../fixtures/worker.js";
-import {
-  killAllWorkers,
-  localTarget,
-  type PoolTarget,
-  sshTarget,
-  startWorker,
-} from "../helpers.js";
+import { waitUntilGone } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
+import type { PoolOptions } from "../../src/index.js";
+import { localTest, sshTest, test } from "../helpers/fixtures.js";
+import { readState } from "../helpers/state-file.js";
+import type { WorkerConfig } from "../helpers/worker.js";
 
 const PF = "0000:81:00.0";
 const VF0 = "0000:81:02.0";
 const TOPOLOGY = { cpus: { online: [0, 1, 2, 3, 4, 5, 6, 7] }, pci: [{ address: PF, vfs: [VF0] }] };
 
-let sshd: SshdFixture;
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.close();
-});
-
-for (const target of [localTarget(), sshTarget(() => sshd)] as PoolTarget[]) {
-  describe(`crashes over ${target.name}`, () => {
-    let temp: TempDir;
-    let stateDir: string;
-    let host: Host;
-    let pool: ResourcePool | undefined;
-
-    beforeEach(async () => {
-      temp = await makeTempDir("qk-pool-crash-");
-      stateDir = join(temp.path, "state");
-      host = await target.open();
-    });
-    afterEach(async () => {
-      await killAllWorkers();
-      await pool?.close().catch(() => pool?.destroy());
-      pool = undefined;
-      await host.close();
-      await temp.remove();
-    });
-
-    function options(extra: PoolOptions = {}): PoolOptions {
+for (const [name, test] of [
+  ["local", localTest],
+  ["ssh", sshTest],
+] as const) {
+  describe(`crashes over ${name}`, () => {
+    function options(stateDir: string, extra: PoolOptions = {}): PoolOptions {
       return { stateDir, topology: TOPOLOGY, ...extra };
     }
 
-    async function readState() {
-      return parseState(await readFile(join(stateDir, "state.jsonl"), "utf8"), "state");
-    }
-
-    test("a controller killed with SIGKILL in the middle of work: the state file is intact and its leases are reclaimed", async () => {
-      pool = await openPool(host, options());
+    test("a controller killed with SIGKILL in the middle of work: the state file is intact and its leases are reclaimed", async ({
+      pools,
+      target,
+      workers,
+    }) => {
+      const { stateDir } = pools;
+      const pool = await pools.open(options(stateDir));
       // Kill at different points of the churn: several rounds.
       for (const ticks of [3, 11, 24]) {
-        const worker = startWorker({
+        const worker = await workers.start({
           mode: "hold",
           id: ticks,
-          host: target.workerHost(),
-          options: options(),
+          host: target.workerHost,
+          options: options(stateDir),
           hold: { cpus: [1, 2], pci: [VF0] },
         } satisfies WorkerConfig);
         const { anchor } = await worker.waitFor((m) => m.type === "holding");
@@ -82,7 +47,7 @@ for (const target of [localTarget(), sshTarget(() => sshd)] as PoolTarget[]) {
         await worker.exited;
         await waitUntilGone(anchor as number);
         // Whatever transaction was under way, the file is one of the committed states.
-        const state = await readState();
+        const state = await readState(stateDir);
         expect(state.owners.map((owner) => owner.owner)).toContain(`hold-${ticks}`);
         expect((await readdir(stateDir)).filter((name) => name.endsWith(".tmp"))).toEqual([]);
         const snapshot = await pool.leases();
@@ -97,15 +62,20 @@ for (const target of [localTarget(), sshTarget(() => sshd)] as PoolTarget[]) {
       }
     });
 
-    test("a controller killed in the middle of a commit: nothing of it reaches the state file", async () => {
-      pool = await openPool(host, options());
+    test("a controller killed in the middle of a commit: nothing of it reaches the state file", async ({
+      pools,
+      target,
+      workers,
+    }) => {
+      const { stateDir } = pools;
+      const pool = await pools.open(options(stateDir));
       await pool.leaseCpus("vm0", [3]);
       const before = await readFile(join(stateDir, "state.jsonl"), "utf8");
-      const worker = startWorker({
+      const worker = await workers.start({
         mode: "half-commit",
         id: 1,
-        host: target.workerHost(),
-        options: options(),
+        host: target.workerHost,
+        options: options(stateDir),
       } satisfies WorkerConfig);
       const { anchor } = await worker.waitFor((m) => m.type === "sending");
       expect((await worker.exited).signal).toBe("SIGKILL");
@@ -115,18 +85,23 @@ for (const target of [localTarget(), sshTarget(() => sshd)] as PoolTarget[]) {
       expect((await pool.leaseCpus("vm0", [7])).map((lease) => lease.cpu)).toEqual([7]);
       expect((await readdir(stateDir)).sort()).toEqual(["lock", "state.jsonl"]);
       expect(
-        (await readState()).leases.map((lease) => (lease.lease === "cpu" ? lease.cpu : -1)),
+        (await readState(stateDir)).leases.map((lease) => (lease.lease === "cpu" ? lease.cpu : -1)),
       ).toEqual([3, 7]);
     });
 
-    test("a controller that stops talking loses its anchor after the heartbeat expiry; resumed, it takes its owners back", async () => {
-      pool = await openPool(host, options());
+    test("a controller that stops talking loses its anchor after the heartbeat expiry; resumed, it takes its owners back", async ({
+      pools,
+      target,
+      workers,
+    }) => {
+      const { stateDir } = pools;
+      const pool = await pools.open(options(stateDir));
       const heartbeat = { intervalMs: 200, expiryMs: 2000 };
-      const worker = startWorker({
+      const worker = await workers.start({
         mode: "idle",
         id: 1,
-        host: target.workerHost(),
-        options: options({ heartbeat }),
+        host: target.workerHost,
+        options: options(stateDir, { heartbeat }),
         hold: { cpus: [5] },
       } satisfies WorkerConfig);
       const { anchor } = await worker.waitFor((m) => m.type === "holding");
@@ -148,13 +123,18 @@ for (const target of [localTarget(), sshTarget(() => sshd)] as PoolTarget[]) {
       expect((await pool.leases()).owners).toEqual([]);
     });
 
-    test("a stopped controller whose owner was reclaimed meanwhile does not get it back", async () => {
-      pool = await openPool(host, options());
-      const worker = startWorker({
+    test("a stopped controller whose owner was reclaimed meanwhile does not get it back", async ({
+      pools,
+      target,
+      workers,
+    }) => {
+      const { stateDir } = pools;
+      const pool = await pools.open(options(stateDir));
+      const worker = await workers.start({
         mode: "idle",
         id: 2,
-        host: target.workerHost(),
-        options: options({ heartbeat: { intervalMs: 200, expiryMs: 2000 } }),
+        host: target.workerHost,
+        options: options(stateDir, { heartbeat: { intervalMs: 200, expiryMs: 2000 } }),
         hold: { cpus: [6] },
       } satisfies WorkerConfig);
       const { anchor } = await worker.waitFor((m) => m.type === "holding");
@@ -175,31 +155,22 @@ for (const target of [localTarget(), sshTarget(() => sshd)] as PoolTarget[]) {
 }
 
 describe("a host without the tools", () => {
-  let temp: TempDir;
-  beforeEach(async () => {
-    temp = await makeTempDir("qk-pool-tools-");
-  });
-  afterEach(async () => {
-    await killAllWorkers();
-    await temp.remove();
-  });
-
-  test("openPool says which tool is missing (ERR_POOL_HOST)", async () => {
-    const bin = join(temp.path, "bin");
+  test("openPool says which tool is missing (ERR_POOL_HOST)", async ({ tempDir, workers }) => {
+    const bin = join(tempDir.path, "bin");
     await mkdir(bin);
     for (const tool of ["awk", "mv", "sleep", "id", "head", "mkdir", "stat", "rm"])
       await symlink(`/usr/bin/${tool}`, join(bin, tool)).catch(() =>
         symlink(`/bin/${tool}`, join(bin, tool)),
       );
-    const worker = startWorker(
+    const worker = await workers.start(
       {
         mode: "idle",
         id: 1,
         host: { transport: "local" },
-        options: { stateDir: join(temp.path, "state") },
+        options: { stateDir: join(tempDir.path, "state") },
         hold: { cpus: [0] },
       } satisfies WorkerConfig,
-      { ...process.env, PATH: bin },
+      { env: { ...process.env, PATH: bin } },
     );
     const failed = await worker.waitFor((m) => m.type === "open-failed" || m.type === "holding");
     expect(failed).toMatchObject({

@@ -3,23 +3,28 @@
  * user's is /tmp/qemu-kvm-pool-UID, created private, and refused when someone
  * else made it first (a directory planted in /tmp must not capture the pool).
  * Local only: the worker runs as `nobody`, which needs this process to be root.
+ * `nobody` may not be able to read the checkout (a clone in a directory only
+ * root can enter): the worker runs from a bundle carried to a directory only
+ * `nobody` can read (see ../helpers/workers.ts).
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
 import { localHost } from "@qemu-kvm/host";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, onTestFinished } from "vitest";
 import { openPool } from "../../src/index.js";
-import type { WorkerConfig } from "../fixtures/worker.js";
-import { killAllWorkers, startWorker } from "../helpers.js";
+import { test } from "../helpers/fixtures.js";
+import type { WorkerConfig } from "../helpers/worker.js";
 
 const root = process.getuid?.() === 0;
 const NOBODY = { uid: 65534, gid: 65534 };
 const NOBODY_DIR = `/tmp/qemu-kvm-pool-${NOBODY.uid}`;
+const NOBODY_ENV = { ...process.env, HOME: "/tmp" };
 
-afterEach(async () => {
-  await killAllWorkers();
+/** Removes nobody's default pool directory, now and after the test. */
+async function clearNobodyDir(): Promise<void> {
   await rm(NOBODY_DIR, { recursive: true, force: true });
-});
+  onTestFinished(() => rm(NOBODY_DIR, { recursive: true, force: true }));
+}
 
 describe.runIf(root)("the default state directory", () => {
   test("root's pool is /run/qemu-kvm/pool", async () => {
@@ -44,12 +49,13 @@ describe.runIf(root)("the default state directory", () => {
     }
   });
 
-  test("another user's pool is /tmp/qemu-kvm-pool-UID, private to that user", async () => {
-    await rm(NOBODY_DIR, { recursive: true, force: true });
-    const worker = startWorker(
+  test("another user's pool is /tmp/qemu-kvm-pool-UID, private to that user", async ({
+    workers,
+  }) => {
+    await clearNobodyDir();
+    const worker = await workers.start(
       { mode: "open", id: 1, host: { transport: "local" }, options: {} } satisfies WorkerConfig,
-      { ...process.env, HOME: "/tmp" },
-      NOBODY,
+      { env: NOBODY_ENV, user: NOBODY },
     );
     const opened = await worker.waitFor((m) => m.type === "opened" || m.type === "open-failed");
     expect(opened).toMatchObject({ type: "opened", statePath: `${NOBODY_DIR}/state.jsonl` });
@@ -58,12 +64,12 @@ describe.runIf(root)("the default state directory", () => {
     expect((await worker.exited).code).toBe(0);
   });
 
-  test("a directory another user planted at that path is refused", async () => {
+  test("a directory another user planted at that path is refused", async ({ workers }) => {
+    await clearNobodyDir();
     await mkdir(NOBODY_DIR, { mode: 0o777 });
-    const worker = startWorker(
+    const worker = await workers.start(
       { mode: "open", id: 2, host: { transport: "local" }, options: {} } satisfies WorkerConfig,
-      { ...process.env, HOME: "/tmp" },
-      NOBODY,
+      { env: NOBODY_ENV, user: NOBODY },
     );
     const failed = await worker.waitFor((m) => m.type === "opened" || m.type === "open-failed");
     expect(failed).toMatchObject({

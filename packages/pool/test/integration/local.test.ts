@@ -1,4 +1,4 @@
-import { localTarget } from "../helpers.js";
+import { localTest } from "../helpers/fixtures.js";
 import { poolSuite } from "./pool-suite.js";
 
-poolSuite(localTarget());
+poolSuite(localTest, "local");

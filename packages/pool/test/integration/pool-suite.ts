@@ -17,12 +17,13 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import type { Host, HostProcess } from "@qemu-kvm/host";
-import { makeTempDir, type TempDir, waitUntilGone } from "@qemu-kvm/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { parseCpuList } from "../../src/cpu-list.js";
-import { openPool, type PoolOptions, type ResourcePool } from "../../src/index.js";
-import { freePortBlock, Listeners, type PoolTarget, readStateLines } from "../helpers.js";
+import { PORT_KINDS, parseCpuList } from "@qemu-kvm/core";
+import { waitUntilGone } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
+import type { PoolOptions, ResourcePool } from "../../src/index.js";
+import type { PoolKit, TargetTest } from "../helpers/fixtures.js";
+import { freePortBlock } from "../helpers/ports.js";
+import { readStateLines } from "../helpers/state-file.js";
 
 const PF = "0000:81:00.0";
 const VF0 = "0000:81:02.0";
@@ -32,86 +33,46 @@ const DESCRIBED = {
   pci: [{ address: PF, vfs: [VF0, VF1] }, { address: "0000:82:00.0" }],
 };
 
-export function poolSuite(target: PoolTarget): void {
-  describe(`pool over ${target.name}`, () => {
-    let host: Host;
-    let temp: TempDir;
-    let stateDir: string;
-    const pools: ResourcePool[] = [];
-    const processes: HostProcess[] = [];
-    const listeners = new Listeners();
+/** A pool on the described topology (the host's own with `topology: undefined`). */
+function open(pools: PoolKit, options: PoolOptions = {}): Promise<ResourcePool> {
+  return pools.open({ topology: DESCRIBED, ...options });
+}
 
-    beforeAll(async () => {
-      host = await target.open();
-    });
-    afterAll(async () => {
-      await host?.close();
-    });
-    beforeEach(async () => {
-      temp = await makeTempDir("qk-pool-");
-      stateDir = join(temp.path, "state");
-    });
-    afterEach(async () => {
-      // Processes first: one may hold the lock a pool's call waits for.
-      for (const process of processes.splice(0)) await process.stop().catch(() => {});
-      for (const pool of pools.splice(0)) await pool.close().catch(() => pool.destroy());
-      await listeners.closeAll();
-      await temp.remove();
-    });
-
-    async function open(options: PoolOptions = {}): Promise<ResourcePool> {
-      const pool = await openPool(host, { stateDir, topology: DESCRIBED, ...options });
-      pools.push(pool);
-      return pool;
-    }
-
-    /** A long-running process on the host, with its identity. */
-    async function sleeper(): Promise<{ process: HostProcess; pid: number; startTime: bigint }> {
-      const process = host.spawn("sleep", ["1000"]);
-      processes.push(process);
-      const pid = await process.pid;
-      const info = await host.processInfo(pid);
-      return { process, pid, startTime: info!.startTime };
-    }
-
-    /** Takes the lock on `path` from outside the pool; resolves once held. */
-    async function holdLock(path: string): Promise<HostProcess> {
-      const holder = host.spawn("flock", [path, "sh", "-c", "echo locked; exec cat"]);
-      processes.push(holder);
-      holder.stderr.resume();
-      await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
-      return holder;
-    }
-
+/** The suite, on `test`'s target (`localTest` or `sshTest`), named `name`. */
+export function poolSuite(test: TargetTest, name: "local" | "ssh"): void {
+  describe(`pool over ${name}`, () => {
     describe("state on the host", () => {
-      test("the directory is created 0700 and the state file 0600; no temporary file stays; a hostile path is only data", async () => {
+      test("the directory is created 0700 and the state file 0600; no temporary file stays; a hostile path is only data", async ({
+        pools,
+        tempDir,
+      }) => {
         // The injected commands would touch an absolute path: the anchor runs in /, not here.
-        const pwned = join(temp.path, "pwned");
-        stateDir = join(temp.path, `it's a $(touch ${pwned}) \`touch ${pwned}\` ; dir`);
-        const pool = await open();
+        const pwned = join(tempDir.path, "pwned");
+        pools.stateDir = join(tempDir.path, `it's a $(touch ${pwned}) \`touch ${pwned}\` ; dir`);
+        const pool = await open(pools);
         await pool.leaseCpus("vm0", 1);
-        expect(statSync(stateDir).mode & 0o777).toBe(0o700);
-        expect(statSync(join(stateDir, "state.jsonl")).mode & 0o777).toBe(0o600);
-        expect(statSync(join(stateDir, "lock")).mode & 0o777).toBe(0o600);
-        expect(readdirSync(stateDir).sort()).toEqual(["lock", "state.jsonl"]);
-        expect(existsSync(join(temp.path, "pwned"))).toBe(false);
+        expect(statSync(pools.stateDir).mode & 0o777).toBe(0o700);
+        expect(statSync(join(pools.stateDir, "state.jsonl")).mode & 0o777).toBe(0o600);
+        expect(statSync(join(pools.stateDir, "lock")).mode & 0o777).toBe(0o600);
+        expect(readdirSync(pools.stateDir).sort()).toEqual(["lock", "state.jsonl"]);
+        expect(existsSync(join(tempDir.path, "pwned"))).toBe(false);
         expect(existsSync("pwned")).toBe(false);
-        expect(pool.statePath).toBe(join(stateDir, "state.jsonl"));
-        const lines = readStateLines(stateDir);
+        expect(pool.statePath).toBe(join(pools.stateDir, "state.jsonl"));
+        const lines = await readStateLines(pools.stateDir);
         expect(lines[0]).toMatchObject({ format: "qemu-kvm-pool", version: 1, generation: 1 });
         expect(lines.at(-1)).toEqual({ end: 2 });
       });
-
-      test("fileMode 0o660 makes group-shared files", async () => {
-        const pool = await open({ fileMode: 0o660 });
+      test("fileMode 0o660 makes group-shared files", async ({ pools }) => {
+        const pool = await open(pools, { fileMode: 0o660 });
         await pool.leaseCpus("vm0", 1);
-        expect(statSync(join(stateDir, "state.jsonl")).mode & 0o777).toBe(0o660);
+        expect(statSync(join(pools.stateDir, "state.jsonl")).mode & 0o777).toBe(0o660);
       });
-
-      test("a corrupt state file is never reset: ERR_POOL_STATE, and the file stays as it was", async () => {
-        const pool = await open();
+      test("a corrupt state file is never reset: ERR_POOL_STATE, and the file stays as it was", async ({
+        pools,
+      }) => {
+        const pool = await open(pools);
         await pool.leaseCpus("vm0", 1);
-        const path = join(stateDir, "state.jsonl");
+        const path = join(pools.stateDir, "state.jsonl");
         const good = readFileSync(path, "utf8");
         const truncated = good.slice(0, good.lastIndexOf('{"end"'));
         for (const broken of [truncated, `${good}garbage\n`, "\0\0\0"]) {
@@ -138,9 +99,11 @@ export function poolSuite(target: PoolTarget): void {
     });
 
     describe("ports", () => {
-      test("lowest free first in each kind's range, reused after release; display ports give the display number", async () => {
+      test("lowest free first in each kind's range, reused after release; display ports give the display number", async ({
+        pools,
+      }) => {
         const base = await freePortBlock(30);
-        const pool = await open({
+        const pool = await open(pools, {
           ports: {
             forward: { from: base, to: base + 9 },
             serial: { from: base + 10, to: base + 19 },
@@ -148,7 +111,7 @@ export function poolSuite(target: PoolTarget): void {
           },
         });
         expect(pool.portRanges.forward).toEqual({ from: base, to: base + 9 });
-        expect(pool.portRanges.migrate).toEqual({ from: 8000, to: 8999 });
+        expect(pool.portRanges.migration).toEqual({ from: 8000, to: 8999 });
         expect((await pool.leasePort("vm0", "forward")).port).toBe(base);
         expect((await pool.leasePort("vm1", "forward")).port).toBe(base + 1);
         expect((await pool.leasePort("vm0", "serial")).port).toBe(base + 10);
@@ -158,15 +121,16 @@ export function poolSuite(target: PoolTarget): void {
         const display = await pool.leasePort("vm2", "display");
         expect(display.display).toBe(display.port - 5900);
       });
-
-      test("a port an unrelated process holds (TCP listener on IPv4 or IPv6, UDP socket, TCP connection) is never leased", async () => {
+      test("a port an unrelated process holds (TCP listener on IPv4 or IPv6, UDP socket, TCP connection) is never leased", async ({
+        pools,
+      }) => {
         const base = await freePortBlock(10);
-        const server = await listeners.tcp(base);
-        await listeners.tcp(base + 1, "::1");
-        await listeners.udp(base + 2);
-        await listeners.udp(base + 3, "udp6");
-        await listeners.connectedFrom(base + 4, server);
-        const pool = await open({ ports: { forward: { from: base, to: base + 6 } } });
+        const server = await pools.listeners.tcp(base);
+        await pools.listeners.tcp(base + 1, "::1");
+        await pools.listeners.udp(base + 2);
+        await pools.listeners.udp(base + 3, "udp6");
+        await pools.listeners.connectedFrom(base + 4, server);
+        const pool = await open(pools, { ports: { forward: { from: base, to: base + 6 } } });
         expect((await pool.leasePort("vm0", "forward")).port).toBe(base + 5);
         expect((await pool.leasePort("vm1", "forward")).port).toBe(base + 6);
         await expect(pool.leasePort("vm2", "forward")).rejects.toMatchObject({
@@ -190,14 +154,35 @@ export function poolSuite(target: PoolTarget): void {
           owner: "vm0",
         });
         // Once the listener is gone, its port is leased again.
-        await listeners.closeAll();
+        await pools.listeners.closeAll();
         expect((await pool.leasePort("vm2", "forward")).port).toBe(base);
       });
+      test("one port of every kind core names: the ports bootline asks for", async ({ pools }) => {
+        const base = await freePortBlock(8);
+        const pool = await open(pools, {
+          ports: {
+            forward: { from: base, to: base + 1 },
+            serial: { from: base + 2, to: base + 3 },
+            migration: { from: base + 4, to: base + 5 },
+            display: { from: base + 6, to: base + 7 },
+          },
+        });
+        const grant = await pool.lease("vm0", { ports: PORT_KINDS });
+        expect(grant.ports.map((lease) => [lease.kind, lease.port])).toEqual([
+          ["forward", base],
+          ["serial", base + 2],
+          ["migration", base + 4],
+          ["display", base + 6],
+        ]);
+        expect(grant.ports[3]!.display).toBe(base + 6 - 5900);
+        for (const kind of PORT_KINDS)
+          expect((await pool.leasePort("vm1", kind)).port).toBe(pool.portRanges[kind]!.from + 1);
+      });
 
-      test("a port kind the pool does not know is a programmer error", async () => {
-        const pool = await open();
+      test("a port kind the pool does not know is a programmer error", async ({ pools }) => {
+        const pool = await open(pools);
         expect(() => pool.leasePort("vm0", "ssh")).toThrow(
-          expect.objectContaining({ code: "ERR_POOL_INVALID_ARGUMENT" }),
+          expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "kind" }),
         );
         expect(() => pool.leasePort("bad name", "forward")).toThrow(
           expect.objectContaining({ field: "owner" }),
@@ -206,8 +191,10 @@ export function poolSuite(target: PoolTarget): void {
     });
 
     describe("CPUs", () => {
-      test("the host's topology comes from sysfs; never one CPU to two VMs; unknown CPUs are errors", async () => {
-        const pool = await open({ topology: undefined });
+      test("the host's topology comes from sysfs; never one CPU to two VMs; unknown CPUs are errors", async ({
+        pools,
+      }) => {
+        const pool = await open(pools, { topology: undefined });
         const online = parseCpuList(readFileSync("/sys/devices/system/cpu/online", "utf8"))!;
         expect(pool.topology.online).toEqual(online);
         expect(pool.topology.allowed).toEqual(online);
@@ -234,9 +221,10 @@ export function poolSuite(target: PoolTarget): void {
         ).toEqual([true]);
         expect((await pool.leaseCpus("vm2", { cpus: [online[0]!], shared: true })).length).toBe(1);
       });
-
-      test("a described topology: counts per NUMA node, lists, sharing, the pool's own CPU set", async () => {
-        const pool = await open({ cpus: "1-7" });
+      test("a described topology: counts per NUMA node, lists, sharing, the pool's own CPU set", async ({
+        pools,
+      }) => {
+        const pool = await open(pools, { cpus: "1-7" });
         expect(
           (await pool.leaseCpus("vm0", { count: 2, node: 1 })).map((lease) => lease.cpu),
         ).toEqual([4, 5]);
@@ -263,8 +251,10 @@ export function poolSuite(target: PoolTarget): void {
     });
 
     describe("PCI", () => {
-      test("a described PF and its VFs: never a VF to two VMs, never a PF with one of its VFs, either way round", async () => {
-        const pool = await open();
+      test("a described PF and its VFs: never a VF to two VMs, never a PF with one of its VFs, either way round", async ({
+        pools,
+      }) => {
+        const pool = await open(pools);
         expect(await pool.leasePci("vm0", "81:02.0")).toMatchObject({
           address: VF0,
           function: "vf",
@@ -293,9 +283,10 @@ export function poolSuite(target: PoolTarget): void {
           code: "ERR_POOL_UNKNOWN_RESOURCE",
         });
       });
-
-      test("the host's devices come from sysfs; an address with no device is unknown", async () => {
-        const pool = await open({ topology: undefined });
+      test("the host's devices come from sysfs; an address with no device is unknown", async ({
+        pools,
+      }) => {
+        const pool = await open(pools, { topology: undefined });
         const device = readdirSync("/sys/bus/pci/devices").sort()[0]!;
         const expected = existsSync(`/sys/bus/pci/devices/${device}/physfn`)
           ? "vf"
@@ -315,9 +306,11 @@ export function poolSuite(target: PoolTarget): void {
     });
 
     describe("owners, release and listing", () => {
-      test("everything a VM holds is leased at once or not at all, and released in one call", async () => {
+      test("everything a VM holds is leased at once or not at all, and released in one call", async ({
+        pools,
+      }) => {
         const base = await freePortBlock(10);
-        const pool = await open({
+        const pool = await open(pools, {
           ports: {
             forward: { from: base, to: base + 4 },
             serial: { from: base + 5, to: base + 9 },
@@ -347,10 +340,11 @@ export function poolSuite(target: PoolTarget): void {
         expect(await pool.release("vm0")).toEqual([]);
         expect((await pool.leases()).leases.map((lease) => lease.owner)).toEqual(["other"]);
       });
-
-      test("every client sees every lease with its owner; an owner name belongs to the client that made it", async () => {
-        const a = await open();
-        const b = await open();
+      test("every client sees every lease with its owner; an owner name belongs to the client that made it", async ({
+        pools,
+      }) => {
+        const a = await open(pools);
+        const b = await open(pools);
         await a.leaseCpus("vm-a", [1]);
         await b.leasePci("vm-b", VF0);
         for (const [pool, mine] of [
@@ -377,10 +371,11 @@ export function poolSuite(target: PoolTarget): void {
           owner: "vm-a",
         });
       });
-
-      test("many calls at once share transactions, and each gets its own answer", async () => {
+      test("many calls at once share transactions, and each gets its own answer", async ({
+        pools,
+      }) => {
         const base = await freePortBlock(40);
-        const pool = await open({ ports: { forward: { from: base, to: base + 39 } } });
+        const pool = await open(pools, { ports: { forward: { from: base, to: base + 39 } } });
         const before = (await pool.leases()).generation;
         const calls = Array.from({ length: 20 }, (_, index) =>
           pool.leasePort(`vm${index}`, "forward"),
@@ -397,12 +392,14 @@ export function poolSuite(target: PoolTarget): void {
     });
 
     describe("ownership and reclamation", () => {
-      test("leases of a client that is gone are reclaimed; a transferred owner lives as long as its process", async () => {
-        const a = await open();
-        const b = await open();
+      test("leases of a client that is gone are reclaimed; a transferred owner lives as long as its process", async ({
+        pools,
+      }) => {
+        const a = await open(pools);
+        const b = await open(pools);
         await a.leasePci("vm-x", VF0);
         await a.leasePci("vm-y", VF1);
-        const vm = await sleeper();
+        const vm = await pools.sleeper();
         await a.transfer("vm-y", { pid: vm.pid, startTime: vm.startTime });
         const anchor = a.holder.pid;
         a.destroy();
@@ -428,11 +425,10 @@ export function poolSuite(target: PoolTarget): void {
         ).toEqual([["vm-y", ["pci"]]]);
         expect((await b.leases()).owners.map((owner) => owner.owner)).toEqual(["vm-z"]);
       });
-
-      test("transfer needs a running process", async () => {
-        const pool = await open();
+      test("transfer needs a running process", async ({ pools }) => {
+        const pool = await open(pools);
         await pool.leaseCpus("vm0", 1);
-        const vm = await sleeper();
+        const vm = await pools.sleeper();
         await expect(
           pool.transfer("vm0", { pid: vm.pid, startTime: vm.startTime + 1n }),
         ).rejects.toMatchObject({
@@ -451,13 +447,14 @@ export function poolSuite(target: PoolTarget): void {
           code: "ERR_POOL_UNKNOWN_RESOURCE",
         });
       });
-
-      test("another client adopts a transferred owner (after attaching to its VM), then manages it", async () => {
-        const a = await open();
-        const b = await open();
+      test("another client adopts a transferred owner (after attaching to its VM), then manages it", async ({
+        pools,
+      }) => {
+        const a = await open(pools);
+        const b = await open(pools);
         await a.leaseCpus("vm0", [3]);
         await a.leaseCpus("vm1", [4]);
-        const vm = await sleeper();
+        const vm = await pools.sleeper();
         await a.transfer("vm0", { pid: vm.pid, startTime: vm.startTime });
         await a.close();
         const snapshot = await b.leases();
@@ -467,26 +464,29 @@ export function poolSuite(target: PoolTarget): void {
         expect((await b.leaseCpus("vm0", [5])).length).toBe(1);
         expect((await b.release("vm0")).length).toBe(2);
       });
-
-      test("close() releases what its anchor holds and keeps what was transferred", async () => {
-        const a = await open();
+      test("close() releases what its anchor holds and keeps what was transferred", async ({
+        pools,
+      }) => {
+        const a = await open(pools);
         await a.leaseCpus("vm0", [1]);
         await a.leaseCpus("vm1", [2]);
-        const vm = await sleeper();
+        const vm = await pools.sleeper();
         await a.transfer("vm1", { pid: vm.pid, startTime: vm.startTime });
         await a.close();
         await expect(a.leaseCpus("vm2", 1)).rejects.toMatchObject({ code: "ERR_POOL_CLOSED" });
-        const owners = readStateLines(stateDir).filter(
+        const owners = (await readStateLines(pools.stateDir)).filter(
           (line) => line.owner !== undefined && line.lease === undefined,
         );
         expect(owners.map((line) => line.owner)).toEqual(["vm1"]);
       });
-
-      test("a killed anchor is replaced and the client keeps its owners", async () => {
-        const pool = await open();
+      test("a killed anchor is replaced and the client keeps its owners", async ({
+        pools,
+        target,
+      }) => {
+        const pool = await open(pools);
         await pool.leaseCpus("vm0", [1]);
         const first = pool.holder;
-        await host.kill(first.pid, "SIGKILL");
+        await target.host.kill(first.pid, "SIGKILL");
         await waitUntilGone(first.pid);
         expect((await pool.leaseCpus("vm0", [2])).length).toBe(1);
         expect(pool.holder.pid).not.toBe(first.pid);
@@ -499,9 +499,12 @@ export function poolSuite(target: PoolTarget): void {
         ]);
       });
 
-      if (target.dropConnection) {
-        test("the connection drops: the pool reconnects, starts a new anchor and keeps its owners", async () => {
-          const pool = await open();
+      if (name === "ssh")
+        test("the connection drops: the pool reconnects, starts a new anchor and keeps its owners", async ({
+          pools,
+          target,
+        }) => {
+          const pool = await open(pools);
           await pool.leaseCpus("vm0", [1]);
           const first = pool.holder.pid;
           await target.dropConnection!();
@@ -514,7 +517,6 @@ export function poolSuite(target: PoolTarget): void {
           ]);
           expect(snapshot.leases).toHaveLength(2);
         });
-      }
     });
 
     describe("the lock", () => {
@@ -522,42 +524,43 @@ export function poolSuite(target: PoolTarget): void {
       async function anchorLockFd(pid: number, pattern: RegExp): Promise<string> {
         const deadline = Date.now() + 60_000;
         for (;;) {
-          const target = (() => {
+          const link = (() => {
             try {
               return readlinkSync(`/proc/${pid}/fd/9`);
             } catch {
               return "";
             }
           })();
-          if (pattern.test(target)) return target;
-          if (Date.now() > deadline) throw new Error(`fd 9 of ${pid} is ${target || "closed"}`);
+          if (pattern.test(link)) return link;
+          if (Date.now() > deadline) throw new Error(`fd 9 of ${pid} is ${link || "closed"}`);
           await delay(10);
         }
       }
-
-      test("a lock file replaced while a client waits on the old one: the client locks the new one", async () => {
-        const pool = await open();
+      test("a lock file replaced while a client waits on the old one: the client locks the new one", async ({
+        pools,
+      }) => {
+        const pool = await open(pools);
         await pool.leases();
-        const lock = join(stateDir, "lock");
-        const old = await holdLock(lock);
+        const lock = join(pools.stateDir, "lock");
+        const old = await pools.holdLock(lock);
         const call = pool.leaseCpus("vm0", [1]);
         await anchorLockFd(pool.holder.pid, /\/lock$/);
         renameSync(lock, `${lock}.old`);
         writeFileSync(lock, "");
-        const current = await holdLock(lock);
+        const current = await pools.holdLock(lock);
         old.stdin.end();
         await old.exited;
         // The anchor got the old file's lock, saw it is no longer the lock file, and now waits for the new one.
         await anchorLockFd(pool.holder.pid, /\/lock$/);
-        expect(existsSync(join(stateDir, "state.jsonl"))).toBe(false);
+        expect(existsSync(join(pools.stateDir, "state.jsonl"))).toBe(false);
         current.stdin.end();
         expect((await call).map((lease) => lease.cpu)).toEqual([1]);
       });
     });
 
     describe("deadlines", () => {
-      test("an aborted call does nothing", async () => {
-        const pool = await open();
+      test("an aborted call does nothing", async ({ pools }) => {
+        const pool = await open(pools);
         const controller = new AbortController();
         controller.abort(new Error("stop"));
         await expect(pool.leaseCpus("vm0", 1, { signal: controller.signal })).rejects.toMatchObject(
@@ -565,11 +568,12 @@ export function poolSuite(target: PoolTarget): void {
         );
         expect((await pool.leases()).owners).toEqual([]);
       });
-
-      test("waiting for a lock someone holds times out with ERR_TIMEOUT, and nothing is leased afterwards", async () => {
-        const pool = await open();
+      test("waiting for a lock someone holds times out with ERR_TIMEOUT, and nothing is leased afterwards", async ({
+        pools,
+      }) => {
+        const pool = await open(pools);
         await pool.leases();
-        const holder = await holdLock(join(stateDir, "lock"));
+        const holder = await pools.holdLock(join(pools.stateDir, "lock"));
         const controller = new AbortController();
         const timedOut = pool.leaseCpus("vm0", 1, { timeoutMs: 500 });
         const aborted = pool.leaseCpus("vm1", 1, { signal: controller.signal });

@@ -1,14 +1,4 @@
-import { type SshdFixture, startSshd } from "@qemu-kvm/testkit";
-import { afterAll, beforeAll } from "vitest";
-import { sshTarget } from "../helpers.js";
+import { sshTest } from "../helpers/fixtures.js";
 import { poolSuite } from "./pool-suite.js";
 
-let sshd: SshdFixture;
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.close();
-});
-
-poolSuite(sshTarget(() => sshd));
+poolSuite(sshTest, "ssh");

@@ -1,17 +1,12 @@
 import { describe, expect, test } from "vitest";
-import {
-  checkCpuAsk,
-  checkOwner,
-  checkPortAsk,
-  DEFAULT_PORT_RANGES,
-  resolveOptions,
-} from "../../src/options.js";
+import { checkCpuAsk, checkOwner, checkPortAsk } from "../../src/client/arguments.js";
+import { DEFAULT_PORT_RANGES, resolveOptions } from "../../src/client/options.js";
 
 function field(fn: () => unknown): string | undefined {
   try {
     fn();
   } catch (error) {
-    expect(error).toMatchObject({ code: "ERR_POOL_INVALID_ARGUMENT" });
+    expect(error).toMatchObject({ code: "ERR_INVALID_ARGUMENT", name: "InvalidArgumentError" });
     return (error as { field: string }).field;
   }
   throw new Error("accepted");
@@ -23,7 +18,7 @@ describe("options and arguments", () => {
     expect(options.portRanges).toEqual({
       forward: { from: 6000, to: 6999 },
       serial: { from: 7000, to: 7999 },
-      migrate: { from: 8000, to: 8999 },
+      migration: { from: 8000, to: 8999 },
       display: { from: 5900, to: 5999 },
     });
     expect(options).toMatchObject({
@@ -69,6 +64,15 @@ describe("options and arguments", () => {
       "options.heartbeat.expiryMs",
     );
     expect(field(() => resolveOptions({ timeoutMs: -1 }))).toBe("options.timeoutMs");
+    expect(field(() => resolveOptions({ stateDri: "/x" } as never))).toBe("options.stateDri");
+    expect(field(() => resolveOptions({ heartbeat: { interval: 5 } } as never))).toBe(
+      "options.heartbeat.interval",
+    );
+    expect(
+      field(() =>
+        resolveOptions({ topology: { pci: [{ address: "0000:81:00.0", numaNode: 0 }] } } as never),
+      ),
+    ).toBe("options.topology.pci[0].numaNode");
     expect(
       field(() =>
         resolveOptions({ topology: { pci: [{ address: "0000:81:00.0", vfs: ["81:00.0"] }] } }),
@@ -77,6 +81,23 @@ describe("options and arguments", () => {
     expect(
       field(() => resolveOptions({ topology: { cpus: { online: [0, 1], nodes: { 0: [2] } } } })),
     ).toBe("options.topology.cpus.nodes[0]");
+  });
+
+  test("the kind once called migrate is now migration: an option naming the old kind says so", () => {
+    expect(() => resolveOptions({ ports: { migrate: { from: 8000, to: 8099 } } })).toThrow(
+      expect.objectContaining({
+        code: "ERR_INVALID_ARGUMENT",
+        field: "options.ports.migrate",
+        message: expect.stringMatching(/options\.ports\.migration/),
+      }),
+    );
+    expect(
+      resolveOptions({ ports: { migration: { from: 8000, to: 8099 } } }).portRanges.migration,
+    ).toEqual({
+      from: 8000,
+      to: 8099,
+    });
+    expect(field(() => checkPortAsk("migrate", "kind", DEFAULT_PORT_RANGES))).toBe("kind");
   });
 
   test("owners are VM names", () => {
@@ -108,5 +129,9 @@ describe("options and arguments", () => {
     expect(field(() => checkCpuAsk([1, 1]))).toBe("request");
     expect(field(() => checkCpuAsk({ cpus: [1], count: 1 }))).toBe("request");
     expect(field(() => checkCpuAsk({ count: 1, node: -1 }))).toBe("request.node");
+    expect(field(() => checkCpuAsk({ count: 1, nodes: 1 } as never))).toBe("request.nodes");
+    expect(
+      field(() => checkPortAsk({ kind: "forward", prot: 1 } as never, "p", DEFAULT_PORT_RANGES)),
+    ).toBe("p.prot");
   });
 });

@@ -1,16 +1,20 @@
 /**
- * The client side of the anchor (see anchor-script.ts): starts it through
+ * The client side of the anchor (see ./script.ts): starts it through
  * `host.spawn`, sends requests on its stdin, reads framed responses from its
  * stdout, and sends heartbeats.
  */
 import { randomBytes } from "node:crypto";
 import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
+import { debugLog } from "@qemu-kvm/core";
 import type { Host, HostProcess, ProcessExit } from "@qemu-kvm/host";
-import { ANCHOR_SCRIPT, AWK_PROGRAM } from "./anchor-script.js";
-import { debug } from "./debug.js";
-import { PoolHostError } from "./errors.js";
-import { type AnchorInfo, parseInfo, parseResponse, type Response } from "./facts.js";
+import { PoolHostError } from "../errors.js";
+import { AWK_PROGRAM } from "./awk.js";
+import { type AnchorInfo, parseInfo } from "./info.js";
+import { parseResponse, type Response } from "./response.js";
+import { ANCHOR_SCRIPT } from "./script.js";
+
+const debug = debugLog("pool");
 
 export interface AnchorSettings {
   /** `undefined`: the default directory, resolved on the host. */
@@ -27,6 +31,11 @@ export interface AnchorSettings {
 }
 
 const STDERR_TAIL = 4000;
+/**
+ * The most a response may hold before its end line (the largest is a state
+ * file: about 100 bytes a lease). An anchor that prints more is stopped.
+ */
+const MAX_RESPONSE_CHARS = 64 * 1024 * 1024;
 
 interface Waiter {
   resolve(response: Response): void;
@@ -65,7 +74,7 @@ export class Anchor {
       settings.umask,
       AWK_PROGRAM,
     ]);
-    this.process.stdin.on("error", (error) => debug("pool: anchor stdin: %s", error.message));
+    this.process.stdin.on("error", (error) => debug("anchor stdin: %s", error.message));
     this.process.stdout.on("data", (chunk: Buffer) => this.#onData(chunk));
     this.process.stderr.on("data", (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString("utf8")).slice(-STDERR_TAIL);
@@ -93,7 +102,15 @@ export class Anchor {
   /** Starts an anchor and waits for its `info`; stops it if that fails or `signal` aborts first. */
   static async start(host: Host, settings: AnchorSettings, signal: AbortSignal): Promise<Anchor> {
     signal.throwIfAborted();
-    const anchor = new Anchor(host, settings);
+    let anchor: Anchor;
+    try {
+      anchor = new Anchor(host, settings);
+    } catch (error) {
+      throw new PoolHostError(host.name, "spawn", "cannot start the pool's anchor on the host", {
+        cause: error,
+        committed: false,
+      });
+    }
     const onAbort = () => anchor.kill();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
@@ -165,6 +182,7 @@ export class Anchor {
       const start = this.#buffer.indexOf(marker, this.#scanFrom);
       if (start < 0) {
         this.#scanFrom = Math.max(0, this.#buffer.length - marker.length);
+        if (this.#buffer.length > MAX_RESPONSE_CHARS) this.#overflow();
         return;
       }
       const newline = this.#buffer.indexOf("\n", start);
@@ -178,11 +196,25 @@ export class Anchor {
       this.#scanFrom = 0;
       const waiter = this.#waiters.shift();
       if (!waiter) {
-        debug("pool %s: unexpected anchor output: %s", this.host.name, endLine);
+        debug("%s: unexpected anchor output: %s", this.host.name, endLine);
         continue;
       }
       waiter.resolve(parseResponse(text, this.nonce, endLine));
     }
+  }
+
+  /** The anchor printed more than any response holds: it is stopped, and what waits fails. */
+  #overflow(): void {
+    this.#buffer = "";
+    this.#scanFrom = 0;
+    this.#dead ??= new PoolHostError(
+      this.host.name,
+      "protocol",
+      `the pool's anchor printed more than ${MAX_RESPONSE_CHARS} characters without ending its answer`,
+      { committed: false },
+    );
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#dead);
+    this.kill();
   }
 
   #onExit(exit: ProcessExit | undefined, failure: unknown): PoolHostError {
@@ -199,9 +231,9 @@ export class Anchor {
       `the pool's anchor process on the host ${how}${stderr ? `: ${stderr}` : ""}`,
       failure === undefined ? {} : { cause: failure },
     );
-    this.#dead = error;
-    if (!this.#ending) debug("pool %s: anchor %s", this.host.name, how);
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
-    return error;
+    this.#dead ??= error;
+    if (!this.#ending) debug("%s: anchor %s", this.host.name, how);
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#dead);
+    return this.#dead;
   }
 }

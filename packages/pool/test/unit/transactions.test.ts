@@ -1,37 +1,31 @@
 import { describe, expect, test } from "vitest";
+import { DEFAULT_PORT_RANGES } from "../../src/client/options.js";
+import type { PoolErrorCode } from "../../src/index.js";
+import { checkPoolState } from "../../src/records/check.js";
+import { emptyState, type HolderRecord, type PoolState } from "../../src/records/records.js";
+import type { PciFacts, ProcStat } from "../../src/transactions/facts.js";
 import {
   adoptOwner,
+  leaseAll,
+  releaseOwner,
+  transferOwner,
+} from "../../src/transactions/owners.js";
+import {
   type CpuAsk,
   holderAlive,
-  leaseAll,
   type PortAsk,
-  releaseOwner,
   Transaction,
   type TxEnv,
-  transferOwner,
-} from "../../src/allocate.js";
-import type { PoolError } from "../../src/errors.js";
-import type { PciFacts, ProcStat } from "../../src/facts.js";
-import { DEFAULT_PORT_RANGES } from "../../src/options.js";
-import { checkState, emptyState, type HolderRecord, type PoolState } from "../../src/state.js";
+} from "../../src/transactions/transaction.js";
 
 const ME: HolderRecord = { pid: 100, startTime: "1000", bootId: "boot", kind: "client" };
 const OTHER: HolderRecord = { pid: 200, startTime: "2000", bootId: "boot", kind: "client" };
 
 const PCI = new Map<string, PciFacts>([
-  [
-    "0000:81:00.0",
-    { address: "0000:81:00.0", function: "pf", vfs: ["0000:81:02.0", "0000:81:02.1"], numaNode: 0 },
-  ],
-  [
-    "0000:81:02.0",
-    { address: "0000:81:02.0", function: "vf", pf: "0000:81:00.0", vfs: [], numaNode: 0 },
-  ],
-  [
-    "0000:81:02.1",
-    { address: "0000:81:02.1", function: "vf", pf: "0000:81:00.0", vfs: [], numaNode: 0 },
-  ],
-  ["0000:00:05.0", { address: "0000:00:05.0", function: "device", vfs: [], numaNode: undefined }],
+  ["0000:81:00.0", { address: "0000:81:00.0", function: "pf" }],
+  ["0000:81:02.0", { address: "0000:81:02.0", function: "vf", pf: "0000:81:00.0" }],
+  ["0000:81:02.1", { address: "0000:81:02.1", function: "vf", pf: "0000:81:00.0" }],
+  ["0000:00:05.0", { address: "0000:00:05.0", function: "device" }],
 ]);
 
 function env(overrides: Partial<TxEnv> = {}): TxEnv {
@@ -40,6 +34,7 @@ function env(overrides: Partial<TxEnv> = {}): TxEnv {
     [200, { state: "S", startTime: "2000" }],
   ]);
   return {
+    statePath: "/state/state.jsonl",
     now: "2025-01-01T00:00:00.000Z",
     client: { id: "me", machine: "m", pid: 1 },
     holder: ME,
@@ -85,11 +80,11 @@ function pci(tx: Transaction, owner: string, address: string) {
   return leaseAll(tx, owner, { ports: [], cpus: undefined, pci: [address] }).pci[0]!;
 }
 
-function error(fn: () => unknown): PoolError {
+function error(fn: () => unknown): Error & { code: PoolErrorCode } {
   try {
     fn();
   } catch (caught) {
-    return caught as PoolError;
+    return caught as Error & { code: PoolErrorCode };
   }
   throw new Error("no error");
 }
@@ -107,12 +102,12 @@ describe("ports", () => {
     );
     expect(ports(tx, "vm0", { kind: "forward" })).toEqual([6000]);
     expect(ports(tx, "vm1", { kind: "forward" }, { kind: "forward" })).toEqual([6002, 6004]);
-    expect(ports(tx, "vm0", { kind: "serial" }, { kind: "migrate" }, { kind: "display" })).toEqual([
-      7000, 8000, 5900,
-    ]);
+    expect(
+      ports(tx, "vm0", { kind: "serial" }, { kind: "migration" }, { kind: "display" }),
+    ).toEqual([7000, 8000, 5900]);
     releaseOwner(tx, "vm0");
     expect(ports(tx, "vm2", { kind: "forward" })).toEqual([6000]);
-    expect(checkState(tx.state)).toBeUndefined();
+    expect(checkPoolState(tx.state)).toBeUndefined();
   });
 
   test("an exhausted range says which kind and range", () => {
@@ -192,7 +187,7 @@ describe("CPUs", () => {
     );
     // Asking again for what one holds is granted as it is.
     expect(cpus(tx, "vm0", { cpus: [4] })).toEqual([4]);
-    expect(checkState(tx.state)).toBeUndefined();
+    expect(checkPoolState(tx.state)).toBeUndefined();
   });
 
   test("shared counts prefer the least shared CPUs and never take an exclusive one", () => {

@@ -1,12 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { PoolStateError } from "../../src/errors.js";
-import {
-  checkState,
-  emptyState,
-  type PoolState,
-  parseState,
-  serializeState,
-} from "../../src/state.js";
+import { checkPoolState, PoolStateError, parsePoolState } from "../../src/index.js";
+import { emptyState, type PoolState } from "../../src/records/records.js";
+import { serializePoolState } from "../../src/records/serialize.js";
 
 const holder = { pid: 100, startTime: "5000", bootId: "boot-a", kind: "client" as const };
 const client = { id: "c1", machine: "ctl", pid: 90 };
@@ -38,7 +33,7 @@ function sample(): PoolState {
 
 function reject(text: string): PoolStateError {
   try {
-    parseState(text, "/s");
+    parsePoolState(text, "/s");
   } catch (error) {
     expect(error).toBeInstanceOf(PoolStateError);
     return error as PoolStateError;
@@ -47,7 +42,7 @@ function reject(text: string): PoolStateError {
 }
 
 function lines(state: PoolState): string[] {
-  return serializeState(state).trimEnd().split("\n");
+  return serializePoolState(state).trimEnd().split("\n");
 }
 
 function withLines(edit: (lines: string[]) => void): string {
@@ -58,8 +53,8 @@ function withLines(edit: (lines: string[]) => void): string {
 
 describe("state file", () => {
   test("round-trips; each owner is followed by its leases; the end counts the records", () => {
-    const text = serializeState(sample());
-    const parsed = parseState(text, "/s");
+    const text = serializePoolState(sample());
+    const parsed = parsePoolState(text, "/s");
     expect(parsed.generation).toBe(3);
     expect(parsed.owners).toEqual(sample().owners);
     expect(parsed.leases).toHaveLength(sample().leases.length);
@@ -89,13 +84,13 @@ describe("state file", () => {
   });
 
   test("an empty state serializes to a header and an end", () => {
-    expect(parseState(serializeState(emptyState()), "/s")).toEqual(emptyState());
+    expect(parsePoolState(serializePoolState(emptyState()), "/s")).toEqual(emptyState());
   });
 
   test("refuses a truncated file (the end is missing, or counts differently)", () => {
     expect(reject(withLines((text) => text.pop())).reason).toMatch(/truncated/);
     expect(reject(withLines((text) => text.splice(2, 1))).reason).toMatch(/end counts/);
-    expect(reject(serializeState(sample()).slice(0, -20)).reason).toMatch(/not JSON|truncated/);
+    expect(reject(serializePoolState(sample()).slice(0, -20)).reason).toMatch(/not JSON|truncated/);
     expect(reject("").reason).toMatch(/empty/);
   });
 
@@ -134,7 +129,7 @@ describe("state file", () => {
     const check = (edit: (state: PoolState) => void) => {
       const state = sample();
       edit(state);
-      return checkState(state);
+      return checkPoolState(state);
     };
     expect(check(() => {})).toBeUndefined();
     expect(
