@@ -198,6 +198,8 @@ export class QmpConnection implements AsyncDisposable {
     signal: AbortSignal | undefined,
     timeoutMs: number,
   ): Promise<T> {
+    // One check when nobody listens (the common case: no closure for the trace).
+    if (!operations.channel.hasSubscribers) return this.#request(command, args, signal, timeoutMs);
     return operations.trace("qmp", command, () => this.#request(command, args, signal, timeoutMs));
   }
 
