@@ -264,8 +264,8 @@ class DefaultHmpClient implements HmpClient {
       this.#checkIdle();
       return;
     }
-    if (this.#framer.text.length > 0) {
-      debug("hmp: unsolicited output dropped: %s", preview(this.#framer.text));
+    if (this.#framer.length > 0) {
+      debug("hmp: unsolicited output dropped: %s", preview(this.#framer.start(300)));
       this.#framer.discard();
     }
     job.state = "sent";
@@ -315,7 +315,7 @@ class DefaultHmpClient implements HmpClient {
   }
 
   #checkBanner(): void {
-    const text = this.#framer.text;
+    const text = this.#framer.start();
     if (text.startsWith("{")) {
       this.#session.finish(
         "error",
@@ -323,7 +323,7 @@ class DefaultHmpClient implements HmpClient {
           received: text,
         }),
       );
-    } else if (text.length > MAX_BANNER_CHARS) {
+    } else if (this.#framer.length > MAX_BANNER_CHARS) {
       this.#session.finish(
         "error",
         new HmpProtocolError("no (qemu) prompt: the peer is not QEMU's human monitor", {

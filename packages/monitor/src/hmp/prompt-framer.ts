@@ -31,10 +31,14 @@ export class PromptFramer {
     this.#maxOutputBytes = limits.maxOutputBytes;
   }
 
-  /** The text received since the last prompt. */
-  get text(): string {
-    if (this.#pieces.length > 1) this.#pieces = [this.#pieces.join("")];
-    return this.#pieces[0] ?? "";
+  /** Characters received since the last prompt. */
+  get length(): number {
+    return this.#chars;
+  }
+
+  /** The start of the text received since the last prompt: at most `maxChars` characters. */
+  start(maxChars = 200): string {
+    return this.#head(0, maxChars);
   }
 
   /**
@@ -71,7 +75,7 @@ export class PromptFramer {
     if (this.#bytes > this.#maxOutputBytes)
       throw new HmpProtocolError(
         `QEMU sent more than ${this.#maxOutputBytes} bytes without a prompt (maxOutputBytes)`,
-        { received: this.#head(0, 0) },
+        { received: this.#head(0, 200) },
       );
     let start = 0;
     for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
@@ -117,9 +121,8 @@ export class PromptFramer {
     return 0;
   }
 
-  /** At most `maxChars` (0: 200) characters of the text kept, from character `from`, without joining it all. */
-  #head(from: number, maxChars: number): string {
-    const limit = maxChars || 200;
+  /** At most `maxChars` characters of the text kept, from character `from`, without joining it all. */
+  #head(from: number, limit: number): string {
     let head = "";
     let skip = from;
     for (const piece of this.#pieces) {

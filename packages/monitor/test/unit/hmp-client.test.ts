@@ -108,6 +108,18 @@ describe("HMP client", () => {
     });
   });
 
+  test("says so when the peer sends 64 KiB without a prompt before the banner ends", async () => {
+    const peer = new FakeHmp(() => "", 1024);
+    const connecting = connectHmp(peer);
+    peer.sendChunked("login: ".repeat(10_000));
+    await expect(connecting).rejects.toMatchObject({
+      code: "ERR_HMP_PROTOCOL",
+      message: expect.stringContaining("not QEMU's human monitor"),
+      received: expect.stringMatching(/^login: /),
+    });
+    expect(peer.destroyed).toBe(true);
+  });
+
   test("core's stripTerminalEscapes removes readline's sequences", () => {
     expect(stripTerminalEscapes(echo("info status"))).toMatch(/info status\r\n$/);
     expect(stripTerminalEscapes("a\x1b[Kb\x1b[D\x1b[1;31mc\x1b7")).toBe("abc");

@@ -60,6 +60,27 @@ describe("QMP framing over an in-memory stream", () => {
     client.destroy();
   });
 
+  test("an event that came with the negotiation reply is delivered even if QEMU hangs up at once", async () => {
+    const peer = new FakePeer();
+    const connecting = connectQmp(peer);
+    peer.sendMessage(GREETING);
+    const negotiate = await peer.nextRequest();
+    peer.send(
+      `{"return": {}, "id": ${negotiate.id}}\r\n{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}, "timestamp": {"seconds": 1, "microseconds": 0}}\r\n`,
+    );
+    peer.hangUp();
+    const client = await connecting;
+    // The session holds the end back until the lines received before it are handled.
+    expect(client.isClosed).toBe(false);
+    const events = client.events();
+    expect((await events.next()).value).toMatchObject({
+      event: "SHUTDOWN",
+      data: { guest: false },
+    });
+    expect(await events.next()).toEqual({ value: undefined, done: true });
+    expect(await client.closed).toEqual({ by: "peer" });
+  });
+
   test("tolerates events before the greeting (they are dropped)", async () => {
     const peer = new FakePeer();
     const connecting = connectQmp(peer);
