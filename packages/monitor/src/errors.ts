@@ -1,27 +1,25 @@
+import { ClosedError, excerpt, QemuKvmError, type SharedErrorCode } from "@qemu-kvm/core";
+
 /**
- * Every error this package raises extends `MonitorError` and carries a literal
- * `code`: match on `error.code`, not on messages.
- *
- * | code | class | when |
- * |---|---|---|
- * | `ERR_QMP_COMMAND` | {@link QmpCommandError} | QEMU answered a command with an error |
- * | `ERR_QMP_CLOSED` | {@link QmpClosedError} | the QMP connection closed before the answer or event came |
- * | `ERR_QMP_PROTOCOL` | {@link QmpProtocolError} | QEMU sent something that is not QMP; the connection is destroyed |
- * | `ERR_QMP_EVENT_OVERFLOW` | {@link QmpEventOverflowError} | an `events()` subscriber fell more than `bufferSize` events behind |
- * | `ERR_QMP_MIGRATION` | {@link MigrationError} | a migration ended `failed` or `cancelled` |
- * | `ERR_HMP_CLOSED` | {@link HmpClosedError} | the HMP connection closed before the command's prompt came |
- * | `ERR_HMP_PROTOCOL` | {@link HmpProtocolError} | the peer is not a QEMU human monitor |
- * | `ERR_HMP_PARSE` | {@link HmpParseError} | HMP text is not what the parser knows |
- * | `ERR_TIMEOUT` | {@link MonitorTimeoutError} | an operation's `timeoutMs` elapsed |
- * | `ERR_ABORTED` | {@link MonitorAbortError} | an operation's `signal` was aborted |
+ * Every code this package throws or rejects with: its own (`ERR_QMP_*`,
+ * `ERR_HMP_*`) and the shared ones of `@qemu-kvm/core` it uses. The README
+ * says when each occurs.
  */
-export abstract class MonitorError extends Error {
-  abstract readonly code: string;
-}
+export type MonitorErrorCode =
+  | "ERR_QMP_COMMAND"
+  | "ERR_QMP_CLOSED"
+  | "ERR_QMP_PROTOCOL"
+  | "ERR_QMP_EVENT_OVERFLOW"
+  | "ERR_QMP_MIGRATION"
+  | "ERR_HMP_CLOSED"
+  | "ERR_HMP_PROTOCOL"
+  | "ERR_HMP_PARSE"
+  | SharedErrorCode;
 
 /** QEMU answered `command` with `{"error": {"class", "desc"}}`. */
-export class QmpCommandError extends MonitorError {
-  override readonly name = "QmpCommandError";
+export class QmpCommandError extends QemuKvmError {
+  static override readonly errorId: string = "QmpCommandError";
+  override name = "QmpCommandError";
   readonly code = "ERR_QMP_COMMAND" as const;
   /** The command that failed, e.g. `device_del`. */
   readonly command: string;
@@ -41,38 +39,34 @@ export class QmpCommandError extends MonitorError {
 /**
  * The QMP connection closed (QEMU exited, the stream ended or errored, or the
  * client was closed or destroyed) before `operation` completed. `cause` holds
- * the underlying error, if there was one.
+ * what closed it, if something failed.
  */
-export class QmpClosedError extends MonitorError {
-  override readonly name = "QmpClosedError";
+export class QmpClosedError extends ClosedError {
+  static override readonly errorId: string = "QmpClosedError";
+  override name = "QmpClosedError";
   readonly code = "ERR_QMP_CLOSED" as const;
-  /** What was waiting: a command name, `waitForEvent STOP`, `connect`… */
-  readonly operation: string | undefined;
 
   constructor(fields: { operation?: string; cause?: unknown } = {}) {
-    const because = fields.cause instanceof Error ? `: ${fields.cause.message}` : "";
-    super(
-      `QMP connection closed${fields.operation ? ` before ${fields.operation} completed` : ""}${because}`,
-      fields.cause === undefined ? undefined : { cause: fields.cause },
-    );
-    this.operation = fields.operation;
+    super({ resource: "QMP connection", ...fields });
   }
 }
 
 /**
  * QEMU sent something that is not QMP (a line that is not a JSON object, an
- * error reply without an id, a greeting that is not a greeting). Replies can no
- * longer be trusted to match their commands, so the connection is destroyed
- * and every pending call rejects with `ERR_QMP_CLOSED` whose `cause` is this.
+ * error reply without an id, a greeting that is not a greeting, a line longer
+ * than `maxLineBytes`). Replies can no longer be trusted to match their
+ * commands, so the connection is destroyed and every pending call rejects with
+ * `ERR_QMP_CLOSED` whose `cause` is this.
  */
-export class QmpProtocolError extends MonitorError {
-  override readonly name = "QmpProtocolError";
+export class QmpProtocolError extends QemuKvmError {
+  static override readonly errorId: string = "QmpProtocolError";
+  override name = "QmpProtocolError";
   readonly code = "ERR_QMP_PROTOCOL" as const;
   /** The offending line (at most its first 200 characters). */
   readonly line: string;
 
   constructor(message: string, fields: { line: string; cause?: unknown }) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    super(message, { cause: fields.cause });
     this.line = excerpt(fields.line);
   }
 }
@@ -83,8 +77,9 @@ export class QmpProtocolError extends MonitorError {
  * event received before the loss, so loss is never silent. The subscription is
  * over; other subscribers are unaffected.
  */
-export class QmpEventOverflowError extends MonitorError {
-  override readonly name = "QmpEventOverflowError";
+export class QmpEventOverflowError extends QemuKvmError {
+  static override readonly errorId: string = "QmpEventOverflowError";
+  override name = "QmpEventOverflowError";
   readonly code = "ERR_QMP_EVENT_OVERFLOW" as const;
   readonly bufferSize: number;
   /** The name of the first event that could not be queued. */
@@ -99,11 +94,12 @@ export class QmpEventOverflowError extends MonitorError {
   }
 }
 
-/** A migration ended without completing. */
-export class MigrationError extends MonitorError {
-  override readonly name = "MigrationError";
+/** A migration ended without completing, or cannot be followed. */
+export class QmpMigrationError extends QemuKvmError {
+  static override readonly errorId: string = "QmpMigrationError";
+  override name = "QmpMigrationError";
   readonly code = "ERR_QMP_MIGRATION" as const;
-  /** `failed`, `cancelled`, or `none` (no migration was started). */
+  /** `failed`, `cancelled`, or the status of a migration that cannot be followed. */
   readonly status: string;
   /** QEMU's `error-desc`, when it gave one. */
   readonly errorDescription: string | undefined;
@@ -119,37 +115,38 @@ export class MigrationError extends MonitorError {
 }
 
 /** The HMP connection closed before `operation` got its prompt back. */
-export class HmpClosedError extends MonitorError {
-  override readonly name = "HmpClosedError";
+export class HmpClosedError extends ClosedError {
+  static override readonly errorId: string = "HmpClosedError";
+  override name = "HmpClosedError";
   readonly code = "ERR_HMP_CLOSED" as const;
-  readonly operation: string | undefined;
 
   constructor(fields: { operation?: string; cause?: unknown } = {}) {
-    const because = fields.cause instanceof Error ? `: ${fields.cause.message}` : "";
-    super(
-      `HMP connection closed${fields.operation ? ` before ${fields.operation} completed` : ""}${because}`,
-      fields.cause === undefined ? undefined : { cause: fields.cause },
-    );
-    this.operation = fields.operation;
+    super({ resource: "HMP connection", ...fields });
   }
 }
 
-/** The peer did not behave like QEMU's human monitor (no banner, no prompt). */
-export class HmpProtocolError extends MonitorError {
-  override readonly name = "HmpProtocolError";
+/**
+ * The peer did not behave like QEMU's human monitor (no banner, no prompt, a
+ * QMP greeting), or sent more than the client keeps (`maxLineBytes`,
+ * `maxOutputBytes`). The connection is destroyed.
+ */
+export class HmpProtocolError extends QemuKvmError {
+  static override readonly errorId: string = "HmpProtocolError";
+  override name = "HmpProtocolError";
   readonly code = "ERR_HMP_PROTOCOL" as const;
   /** What was received (at most 200 characters). */
   readonly received: string;
 
-  constructor(message: string, fields: { received: string }) {
-    super(message);
+  constructor(message: string, fields: { received: string; cause?: unknown }) {
+    super(message, { cause: fields.cause });
     this.received = excerpt(fields.received);
   }
 }
 
 /** An HMP parser met text it does not understand. */
-export class HmpParseError extends MonitorError {
-  override readonly name = "HmpParseError";
+export class HmpParseError extends QemuKvmError {
+  static override readonly errorId: string = "HmpParseError";
+  override name = "HmpParseError";
   readonly code = "ERR_HMP_PARSE" as const;
   /** The parser: `info pci`, `info status`… */
   readonly parser: string;
@@ -163,36 +160,4 @@ export class HmpParseError extends MonitorError {
     this.parser = fields.parser;
     this.line = excerpt(fields.line);
   }
-}
-
-/** `operation` did not finish within `timeoutMs`. */
-export class MonitorTimeoutError extends MonitorError {
-  override readonly name = "MonitorTimeoutError";
-  readonly code = "ERR_TIMEOUT" as const;
-  readonly operation: string;
-  readonly timeoutMs: number;
-
-  constructor(fields: { operation: string; timeoutMs: number; hint?: string }) {
-    super(
-      `${fields.operation} timed out after ${fields.timeoutMs} ms${fields.hint ? ` (${fields.hint})` : ""}`,
-    );
-    this.operation = fields.operation;
-    this.timeoutMs = fields.timeoutMs;
-  }
-}
-
-/** `operation` was cancelled through its `signal`; `cause` is `signal.reason`. */
-export class MonitorAbortError extends MonitorError {
-  override readonly name = "MonitorAbortError";
-  readonly code = "ERR_ABORTED" as const;
-  readonly operation: string;
-
-  constructor(fields: { operation: string; cause: unknown }) {
-    super(`${fields.operation} was aborted`, { cause: fields.cause });
-    this.operation = fields.operation;
-  }
-}
-
-function excerpt(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

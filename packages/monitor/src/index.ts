@@ -1,52 +1,41 @@
 // Public API: named re-exports only.
-export type { CallOptions } from "./deadline.js";
+export {
+  AbortError,
+  type CallOptions,
+  ClosedError,
+  type CloseInfo,
+  InvalidArgumentError,
+  LineTooLongError,
+  QemuKvmError,
+  TimeoutError,
+} from "@qemu-kvm/core";
 export {
   HmpClosedError,
   HmpParseError,
   HmpProtocolError,
-  MigrationError,
-  MonitorAbortError,
-  MonitorError,
-  MonitorTimeoutError,
+  type MonitorErrorCode,
   QmpClosedError,
   QmpCommandError,
   QmpEventOverflowError,
+  QmpMigrationError,
   QmpProtocolError,
 } from "./errors.js";
-export {
-  type ConnectHmpOptions,
-  connectHmp,
-  type HmpClient,
-  type HmpCloseInfo,
-  stripTerminalEscapes,
-} from "./hmp-client.js";
-export {
-  type HmpCpu,
-  type HmpMigrationInfo,
-  type HmpPciBar,
-  type HmpPciDevice,
-  type HmpStatus,
-  parseInfoCpus,
-  parseInfoMigrate,
-  parseInfoPci,
-  parseInfoStatus,
-} from "./hmp-parsers.js";
-export { checkArguments } from "./json-arguments.js";
-export { flattenQueryPci, formatPciAddress, type PciDevice } from "./pci.js";
-export {
-  type ConnectQmpOptions,
-  connectQmp,
-  type EventsOptions,
-  type QmpClient,
-} from "./qmp-client.js";
-export type { QmpEventStream } from "./qmp-events.js";
+export { type ConnectHmpOptions, connectHmp, type HmpClient } from "./hmp/client.js";
+export { type HmpCpu, parseInfoCpus } from "./hmp/parsers/cpus.js";
+export { type HmpMigrationInfo, parseInfoMigrate } from "./hmp/parsers/migrate.js";
+export { type HmpPciBar, type HmpPciDevice, parseInfoPci } from "./hmp/parsers/pci.js";
+export { type HmpStatus, parseInfoStatus } from "./hmp/parsers/status.js";
+export { checkArguments } from "./qmp/arguments.js";
+export { type ConnectQmpOptions, connectQmp, type QmpClient } from "./qmp/client.js";
+export type { EventsOptions } from "./qmp/connection.js";
+export type { QmpEventStream } from "./qmp/event-stream.js";
+export { flattenQueryPci, type PciDevice } from "./qmp/pci.js";
 export type {
   DeviceSpec,
   MigrationInfo,
   MigrationParameters,
   MigrationRamStats,
   MigrationStatus,
-  QmpCloseInfo,
   QmpEvent,
   QmpEventFilter,
   QmpEventMap,
@@ -56,4 +45,4 @@ export type {
   RunState,
   Vcpu,
   VmStatus,
-} from "./qmp-types.js";
+} from "./qmp/types.js";

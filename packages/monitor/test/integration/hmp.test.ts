@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import {
   type HmpPciDevice,
   type PciDevice,
@@ -7,7 +7,7 @@ import {
   parseInfoPci,
   parseInfoStatus,
 } from "../../src/index.js";
-import { afterFirmwarePciSetup, launch } from "./launch.js";
+import { afterFirmwarePciSetup, test } from "../helpers/launch.js";
 
 const BRIDGES = [
   ...["-M", "q35", "-netdev", "user,id=n0"],
@@ -25,7 +25,7 @@ const essentials = (device: PciDevice | HmpPciDevice) => ({
 });
 
 describe("HMP socket client against real QEMU", () => {
-  it("reads the banner, and runs commands with the echo removed", async () => {
+  test("reads the banner, and runs commands with the echo removed", async ({ launch }) => {
     const { qmp, connectHmp } = await launch([], { hmp: true });
     const hmp = await connectHmp();
     expect(hmp.banner).toMatch(/^QEMU \d+\.\d+\.\d+ monitor - type 'help' for more information$/);
@@ -37,7 +37,7 @@ describe("HMP socket client against real QEMU", () => {
     expect(await hmp.command("stop")).toBe("");
   });
 
-  it("queues commands and answers each with its own output", async () => {
+  test("queues commands and answers each with its own output", async ({ launch }) => {
     const { qmp, connectHmp } = await launch([], { hmp: true });
     const hmp = await connectHmp();
     await Promise.all(
@@ -55,7 +55,9 @@ describe("HMP socket client against real QEMU", () => {
     expect(outputs).toEqual(Array.from({ length: 20 }, (_, k) => `"user-${k}"\n`));
   });
 
-  it("drives the VM: device_add over HMP is seen over QMP; quit ends QEMU", async () => {
+  test("drives the VM: device_add over HMP is seen over QMP; quit ends QEMU", async ({
+    launch,
+  }) => {
     const { qmp, qemu, connectHmp } = await launch(["-M", "q35", "-device", "qemu-xhci,id=xhci"], {
       hmp: true,
     });
@@ -71,7 +73,7 @@ describe("HMP socket client against real QEMU", () => {
 });
 
 describe("HMP parsers against real QEMU output", () => {
-  it("info status agrees with query-status as the VM runs and stops", async () => {
+  test("info status agrees with query-status as the VM runs and stops", async ({ launch }) => {
     const { qmp, connectHmp } = await launch([], { hmp: true });
     const hmp = await connectHmp();
     for (const step of [undefined, "cont", "stop"]) {
@@ -82,7 +84,7 @@ describe("HMP parsers against real QEMU output", () => {
     }
   });
 
-  it("info cpus gives the thread ids of query-cpus-fast", async () => {
+  test("info cpus gives the thread ids of query-cpus-fast", async ({ launch }) => {
     const { qmp, connectHmp } = await launch(["-smp", "4"], { hmp: true });
     const hmp = await connectHmp();
     const expected = (await qmp.queryVcpus()).map((cpu) => [cpu.index, cpu.threadId]);
@@ -94,7 +96,7 @@ describe("HMP parsers against real QEMU output", () => {
     ).toEqual(expected);
   });
 
-  it("info pci (decimal slots) agrees with query-pci, bridges included", async () => {
+  test("info pci (decimal slots) agrees with query-pci, bridges included", async ({ launch }) => {
     const { qmp, connectHmp } = await launch(BRIDGES, { hmp: true });
     const hmp = await connectHmp();
     const devices = await afterFirmwarePciSetup(qmp);
@@ -114,7 +116,9 @@ describe("HMP parsers against real QEMU output", () => {
     ).toBe(true);
   });
 
-  it("info pci before the guest ran: unassigned BARs, no devices behind bridges", async () => {
+  test("info pci before the guest ran: unassigned BARs, no devices behind bridges", async ({
+    launch,
+  }) => {
     const { qmp, connectHmp } = await launch(BRIDGES, { hmp: true });
     const hmp = await connectHmp();
     const parsed = parseInfoPci(await hmp.command("info pci"));
@@ -125,7 +129,7 @@ describe("HMP parsers against real QEMU output", () => {
     );
   });
 
-  it("info migrate before any migration", async () => {
+  test("info migrate before any migration", async ({ launch }) => {
     const { qmp, connectHmp } = await launch([], { hmp: true });
     const hmp = await connectHmp();
     const info = parseInfoMigrate(await hmp.command("info migrate"));

@@ -1,14 +1,12 @@
 import { join } from "node:path";
-import { makeTempDir } from "@qemu-kvm/testkit";
-import { describe, expect, it } from "vitest";
-import { MigrationError, parseInfoMigrate } from "../../src/index.js";
-import { launch, onCleanup } from "./launch.js";
+import type { TempDir } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
+import { parseInfoMigrate, QmpMigrationError } from "../../src/index.js";
+import { type Launch, test } from "../helpers/launch.js";
 
 const MACHINE = ["-M", "pc", "-m", "64"];
 
-async function pair() {
-  const dir = await makeTempDir("qk-mig-");
-  onCleanup(() => dir.remove());
+async function pair(launch: Launch, dir: TempDir) {
   const uri = `unix:${join(dir.path, "migrate.sock")}`;
   const source = await launch(MACHINE);
   const destination = await launch([...MACHINE, "-incoming", uri]);
@@ -18,8 +16,8 @@ async function pair() {
 }
 
 describe("migration against real QEMU", () => {
-  it("migrates to an incoming QEMU; both sides see it complete", async () => {
-    const { source, destination, uri } = await pair();
+  test("migrates to an incoming QEMU; both sides see it complete", async ({ launch, tempDir }) => {
+    const { source, destination, uri } = await pair(launch, tempDir);
     const incoming = destination.qmp.waitForMigration({ timeoutMs: 120_000 });
     const events = source.qmp.events("MIGRATION");
     await source.qmp.migrate(uri);
@@ -47,8 +45,11 @@ describe("migration against real QEMU", () => {
     expect(parsed.totalRamKiB).toBe(Math.floor(done.ram!.total / 1024));
   });
 
-  it("cancels a throttled migration: waitForMigration rejects with status cancelled", async () => {
-    const { source, uri } = await pair();
+  test("cancels a throttled migration: waitForMigration rejects with status cancelled", async ({
+    launch,
+    tempDir,
+  }) => {
+    const { source, uri } = await pair(launch, tempDir);
     await source.qmp.setMigrationParameters({ "max-bandwidth": 1024 });
     const active = source.qmp.waitForEvent("MIGRATION", (event) => event.data.status === "active");
     await source.qmp.migrate(uri);
@@ -60,19 +61,17 @@ describe("migration against real QEMU", () => {
     const waiting = source.qmp.waitForMigration({ timeoutMs: 120_000 });
     await source.qmp.cancelMigration();
     const error = await waiting.catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(MigrationError);
+    expect(error).toBeInstanceOf(QmpMigrationError);
     expect(error).toMatchObject({ code: "ERR_QMP_MIGRATION", status: "cancelled" });
     expect(parseInfoMigrate(await source.qmp.hmp("info migrate")).status).toBe("cancelled");
   });
 
-  it("reports a failed migration with QEMU's description", async () => {
-    const dir = await makeTempDir("qk-mig-");
-    onCleanup(() => dir.remove());
+  test("reports a failed migration with QEMU's description", async ({ launch, tempDir }) => {
     const { qmp } = await launch(MACHINE);
-    await qmp.migrate(`unix:${join(dir.path, "nobody-listens.sock")}`);
+    await qmp.migrate(`unix:${join(tempDir.path, "nobody-listens.sock")}`);
     const error = (await qmp
       .waitForMigration({ timeoutMs: 120_000 })
-      .catch((e: unknown) => e)) as MigrationError;
+      .catch((e: unknown) => e)) as QmpMigrationError;
     expect(error).toMatchObject({ code: "ERR_QMP_MIGRATION", status: "failed" });
     expect(error.errorDescription).toMatch(/nobody-listens\.sock/);
     const parsed = parseInfoMigrate(await qmp.hmp("info migrate"));

@@ -1,9 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { QEMU } from "@qemu-kvm/testkit";
-import { describe, expect, it } from "vitest";
-import { QmpCommandError, type QmpEvent, QmpEventOverflowError } from "../../src/index.js";
-import { afterFirmwarePciSetup, launch } from "./launch.js";
+import { describe, expect } from "vitest";
+import {
+  QmpCommandError,
+  type QmpEvent,
+  QmpEventOverflowError,
+  QmpProtocolError,
+} from "../../src/index.js";
+import { afterFirmwarePciSetup, test } from "../helpers/launch.js";
 
 const USB = [
   "-M",
@@ -15,7 +20,9 @@ const USB = [
 ];
 
 describe("QMP against real QEMU", () => {
-  it("reads the greeting and negotiates; version matches query-version and the binary", async () => {
+  test("reads the greeting and negotiates; version matches query-version and the binary", async ({
+    launch,
+  }) => {
     const { qmp } = await launch();
     const version = await qmp.execute<{ qemu: object; package: string }>("query-version");
     expect(qmp.version).toEqual(version);
@@ -31,7 +38,7 @@ describe("QMP against real QEMU", () => {
     });
   });
 
-  it("pipelines 1,000 commands and matches every reply to its command", async () => {
+  test("pipelines 1,000 commands and matches every reply to its command", async ({ launch }) => {
     const { qmp } = await launch(["-name", "pipelined-vm"]);
     // Distinct values to read back: 100 objects with distinct identities.
     await Promise.all(
@@ -65,7 +72,7 @@ describe("QMP against real QEMU", () => {
     expect(await Promise.all(calls)).toEqual(expected);
   });
 
-  it("reports QMP error classes", async () => {
+  test("reports QMP error classes", async ({ launch }) => {
     const { qmp } = await launch();
     const error = async (promise: Promise<unknown>) =>
       (await promise.catch((e: unknown) => e)) as QmpCommandError;
@@ -86,7 +93,7 @@ describe("QMP against real QEMU", () => {
     expect((await qmp.queryStatus()).status).toBe("prelaunch");
   });
 
-  it("delivers STOP/RESUME to two subscribers, one of them slow", async () => {
+  test("delivers STOP/RESUME to two subscribers, one of them slow", async ({ launch }) => {
     const { qmp } = await launch();
     const fast = qmp.events(["STOP", "RESUME"]);
     const slow = qmp.events(["STOP", "RESUME"]);
@@ -113,7 +120,9 @@ describe("QMP against real QEMU", () => {
     expect(slowSeen[0]!.timestamp.seconds).toBeGreaterThan(0);
   });
 
-  it("ends a subscriber that falls behind its buffer with ERR_QMP_EVENT_OVERFLOW; the other gets everything", async () => {
+  test("ends a subscriber that falls behind its buffer with ERR_QMP_EVENT_OVERFLOW; the other gets everything", async ({
+    launch,
+  }) => {
     const { qmp } = await launch();
     const all: string[] = [];
     const off = qmp.on(["STOP", "RESUME"], (event) => all.push(event.event));
@@ -131,7 +140,9 @@ describe("QMP against real QEMU", () => {
     expect(error).toMatchObject({ lostEvent: "RESUME", bufferSize: 2 });
   });
 
-  it("delivers DEVICE_DELETED of a hot-unplugged USB device (child first, then the device) to two subscribers", async () => {
+  test("delivers DEVICE_DELETED of a hot-unplugged USB device (child first, then the device) to two subscribers", async ({
+    launch,
+  }) => {
     const { qmp } = await launch(USB);
     await qmp.deviceAdd({ driver: "usb-storage", id: "stick", drive: "null0" });
     const first = qmp.events("DEVICE_DELETED");
@@ -150,7 +161,7 @@ describe("QMP against real QEMU", () => {
     expect(ids.map((item) => item.name)).not.toContain("stick");
   });
 
-  it("catches an event with a wait armed before the command", async () => {
+  test("catches an event with a wait armed before the command", async ({ launch }) => {
     const { qmp } = await launch(USB);
     await qmp.deviceAdd({ driver: "usb-kbd", id: "kbd" });
     const deleted = qmp.waitForEvent("DEVICE_DELETED", (event) => event.data.device === "kbd", {
@@ -165,7 +176,9 @@ describe("QMP against real QEMU", () => {
     await qmp.execute("stop");
   });
 
-  it("deviceDel of a PCIe NIC the guest never saw times out with a hint (ACPI/PCIe unplug needs the guest)", async () => {
+  test("deviceDel of a PCIe NIC the guest never saw times out with a hint (ACPI/PCIe unplug needs the guest)", async ({
+    launch,
+  }) => {
     const { qmp } = await launch([
       "-M",
       "q35",
@@ -178,7 +191,7 @@ describe("QMP against real QEMU", () => {
     expect((error as Error).message).toMatch(/guest/);
   });
 
-  it("reads a large reply (query-qmp-schema)", async () => {
+  test("reads a large reply (query-qmp-schema)", async ({ launch }) => {
     const { qmp } = await launch();
     const schema = await qmp.execute<{ name: string; "meta-type": string }[]>("query-qmp-schema");
     expect(JSON.stringify(schema).length).toBeGreaterThan(100_000);
@@ -186,7 +199,27 @@ describe("QMP against real QEMU", () => {
     expect((await qmp.queryStatus()).status).toBe("prelaunch");
   });
 
-  it("rejects every call in flight, and waits, promptly when QEMU is killed with SIGKILL", async () => {
+  test("a reply longer than maxLineBytes destroys the connection with ERR_QMP_PROTOCOL", async ({
+    launch,
+  }) => {
+    const { qmp, qemu } = await launch([], { qmp: { maxLineBytes: 64 * 1024 } });
+    const error = await qmp.execute("query-qmp-schema").catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "ERR_QMP_CLOSED",
+      cause: {
+        code: "ERR_QMP_PROTOCOL",
+        cause: { code: "ERR_LINE_TOO_LONG", maxLineBytes: 64 * 1024 },
+      },
+    });
+    expect((error as Error).cause).toBeInstanceOf(QmpProtocolError);
+    expect((await qmp.closed).by).toBe("error");
+    // QEMU itself is fine: it only lost its client.
+    expect(qemu.child.exitCode).toBeNull();
+  });
+
+  test("rejects every call in flight, and waits, promptly when QEMU is killed with SIGKILL", async ({
+    launch,
+  }) => {
     const { qmp, qemu } = await launch();
     const calls = Array.from({ length: 500 }, (_, i) =>
       i % 2 ? qmp.execute("query-qmp-schema") : qmp.execute("query-status"),
@@ -208,7 +241,9 @@ describe("QMP against real QEMU", () => {
     expect((await qemu.exited).signal).toBe("SIGKILL");
   });
 
-  it("quit resolves once QEMU has exited; system_powerdown emits POWERDOWN", async () => {
+  test("quit resolves once QEMU has exited; system_powerdown emits POWERDOWN", async ({
+    launch,
+  }) => {
     const { qmp, qemu } = await launch();
     const powerdown = qmp.waitForEvent("POWERDOWN");
     await qmp.systemPowerdown();
@@ -222,7 +257,7 @@ describe("QMP against real QEMU", () => {
     expect(await qemu.exited).toEqual({ code: 0, signal: null });
   });
 
-  it("queryVcpus gives the real host thread ids of the vCPUs", async () => {
+  test("queryVcpus gives the real host thread ids of the vCPUs", async ({ launch }) => {
     const { qmp, qemu } = await launch(["-smp", "3"]);
     const vcpus = await qmp.queryVcpus();
     expect(vcpus.map((cpu) => cpu.index)).toEqual([0, 1, 2]);
@@ -233,7 +268,9 @@ describe("QMP against real QEMU", () => {
     expect(new Set(vcpus.map((cpu) => cpu.threadId)).size).toBe(3);
   });
 
-  it("queryPciDevices flattens bridges once the firmware has numbered their buses", async () => {
+  test("queryPciDevices flattens bridges once the firmware has numbered their buses", async ({
+    launch,
+  }) => {
     const { qmp } = await launch([
       ...["-M", "q35", "-netdev", "user,id=n0"],
       ...["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x10"],

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   HmpParseError,
   parseInfoCpus,
@@ -19,7 +19,7 @@ const raw = (command: string) => session.raw[session.commands.indexOf(command)]!
 const migrate = JSON.parse(fixture("info-migrate-7.2.json")) as Record<string, string>;
 
 describe("parseInfoStatus", () => {
-  it("reads QEMU's forms", () => {
+  test("reads QEMU's forms", () => {
     expect(parseInfoStatus("VM status: paused (prelaunch)\r\n")).toEqual({
       running: false,
       status: "prelaunch",
@@ -38,28 +38,28 @@ describe("parseInfoStatus", () => {
     });
   });
 
-  it("reads a raw HMP socket capture (echo and escapes included)", () => {
+  test("reads a raw HMP socket capture (echo and escapes included)", () => {
     const text = raw("info status");
     // The raw bytes start with the echo: only the status line parses.
     const body = text.slice(text.indexOf("\r\n") + 2, text.lastIndexOf("(qemu) "));
     expect(parseInfoStatus(body).status).toBe("prelaunch");
   });
 
-  it("throws HmpParseError on other text", () => {
+  test("throws HmpParseError on other text", () => {
     expect(() => parseInfoStatus("unknown command: 'info stat'\n")).toThrow(HmpParseError);
     expect(() => parseInfoStatus("")).toThrow(HmpParseError);
   });
 });
 
 describe("parseInfoCpus", () => {
-  it("reads QEMU 7.2's `* CPU #0: thread_id=N`", () => {
+  test("reads QEMU 7.2's `* CPU #0: thread_id=N`", () => {
     expect(parseInfoCpus("* CPU #0: thread_id=8431\r\n  CPU #1: thread_id=8432\r\n")).toEqual([
       { index: 0, current: true, threadId: 8431, halted: false },
       { index: 1, current: false, threadId: 8432, halted: false },
     ]);
   });
 
-  it("reads the older form with pc= and (halted)", () => {
+  test("reads the older form with pc= and (halted)", () => {
     expect(
       parseInfoCpus(
         "* CPU #0: pc=0xffffffff8102ee06 (halted) thread_id=1234\n  CPU #1: pc=0xffffffff8102ee06 thread_id=1235\n",
@@ -70,14 +70,14 @@ describe("parseInfoCpus", () => {
     ]);
   });
 
-  it("throws on text that lists no CPU", () => {
+  test("throws on text that lists no CPU", () => {
     expect(() => parseInfoCpus("unknown command: 'info cpu'\n")).toThrow(HmpParseError);
     expect(() => parseInfoCpus("\n")).toThrow(/no CPU listed/);
   });
 });
 
 describe("parseInfoPci", () => {
-  it("reads slots as DECIMAL and formats addresses in hex", () => {
+  test("reads slots as DECIMAL and formats addresses in hex", () => {
     const devices = parseInfoPci(fixture("info-pci-q35-bridges.txt"));
     expect(devices.map((d) => [d.address, d.id ?? null, d.className])).toEqual([
       ["0000:00:00.0", null, "Host bridge"],
@@ -144,7 +144,7 @@ describe("parseInfoPci", () => {
     });
   });
 
-  it("reads the raw HMP socket capture of -M pc", () => {
+  test("reads the raw HMP socket capture of -M pc", () => {
     const text = raw("info pci");
     const body = text.slice(text.indexOf("\r\n") + 2, text.lastIndexOf("(qemu) "));
     const devices = parseInfoPci(body);
@@ -165,7 +165,7 @@ describe("parseInfoPci", () => {
     expect(devices[4]!.bars.every((bar) => bar.address === undefined)).toBe(true);
   });
 
-  it("reads later QEMU's `(not mapped)` BARs and a class without a name (decimal)", () => {
+  test("reads later QEMU's `(not mapped)` BARs and a class without a name (decimal)", () => {
     const devices = parseInfoPci(
       '  Bus  0, device   5, function 0:\n    Class 0255: PCI device 1234:5678\n      BAR0: 32 bit memory (not mapped)\n      BAR1: I/O (not mapped)\n      id "x"\n',
     );
@@ -176,7 +176,7 @@ describe("parseInfoPci", () => {
     ]);
   });
 
-  it("throws on text that is not info pci", () => {
+  test("throws on text that is not info pci", () => {
     expect(() => parseInfoPci("unknown command: 'info pcx'\n")).toThrow(HmpParseError);
     expect(() => parseInfoPci("  Bus  0, device   5, function 0:\n    garbage\n")).toThrow(/class/);
     expect(parseInfoPci("")).toEqual([]);
@@ -184,14 +184,14 @@ describe("parseInfoPci", () => {
 });
 
 describe("parseInfoMigrate", () => {
-  it("reads globals only when no migration was started", () => {
+  test("reads globals only when no migration was started", () => {
     const info = parseInfoMigrate(migrate.none!);
     expect(info.status).toBe("none");
     expect(info.globals).toMatchObject({ "store-global-state": "on", "clear-bitmap-shift": "18" });
     expect(info.fields).toEqual({});
   });
 
-  it("reads an active, a completed and a cancelled migration", () => {
+  test("reads an active, a completed and a cancelled migration", () => {
     expect(parseInfoMigrate(migrate.active!)).toMatchObject({
       status: "active",
       totalTimeMs: 1001,
@@ -217,7 +217,7 @@ describe("parseInfoMigrate", () => {
     });
   });
 
-  it("reads a failure's description and blocked reasons", () => {
+  test("reads a failure's description and blocked reasons", () => {
     const info = parseInfoMigrate(
       "globals:\nstore-global-state: on\nOutgoing migration blocked:\n  Migration is disabled when VirtFS export path '/x' is mounted in the guest\nMigration status: failed (Unable to write to socket: Broken pipe)\ntotal time: 0 ms\n",
     );
@@ -228,7 +228,7 @@ describe("parseInfoMigrate", () => {
     ]);
   });
 
-  it("throws on text that is not info migrate", () => {
+  test("throws on text that is not info migrate", () => {
     expect(() => parseInfoMigrate("unknown command: 'info migrat'\n")).toThrow(HmpParseError);
   });
 });

@@ -1,64 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { connectQmp, QmpClosedError, QmpProtocolError } from "../../src/index.js";
-import { LineReader } from "../../src/line-reader.js";
-import { connected, FakePeer, GREETING } from "./fake-peer.js";
-
-function lines(reader: LineReader): string[] {
-  const out: string[] = [];
-  for (let line = reader.next(); line !== undefined; line = reader.next()) out.push(line);
-  return out;
-}
-
-describe("LineReader", () => {
-  it("joins a line split across many chunks and strips CRLF", () => {
-    const reader = new LineReader();
-    for (const part of ['{"a":', "1", "}\r", "\n"]) reader.push(Buffer.from(part));
-    // Only the last push completes the line: everything before stays pending.
-    expect(lines(reader)).toEqual(['{"a":1}']);
-    expect(reader.pendingBytes).toBe(0);
-  });
-
-  it("decodes a multi-byte character split between chunks", () => {
-    const bytes = Buffer.from("é😀\n", "utf8");
-    for (let cut = 1; cut < bytes.length - 1; cut++) {
-      const reader = new LineReader();
-      reader.push(bytes.subarray(0, cut));
-      expect(reader.next()).toBeUndefined();
-      reader.push(bytes.subarray(cut));
-      expect(reader.next()).toBe("é😀");
-    }
-  });
-
-  it("returns several lines from one chunk, keeping the incomplete tail", () => {
-    const reader = new LineReader();
-    reader.push(Buffer.from("one\r\ntwo\nthr"));
-    expect(lines(reader)).toEqual(["one", "two"]);
-    reader.push(Buffer.from("ee\n"));
-    expect(lines(reader)).toEqual(["three"]);
-  });
-
-  it("keeps unread lines in order when a consumer stops mid-chunk", () => {
-    const reader = new LineReader();
-    reader.push(Buffer.from("a\nb\nc"));
-    expect(reader.next()).toBe("a");
-    reader.push(Buffer.from("\nd\n"));
-    expect(lines(reader)).toEqual(["b", "c", "d"]);
-  });
-
-  it("has no line-length limit (8 MiB in 64 KiB chunks)", () => {
-    const reader = new LineReader();
-    const big = Buffer.alloc(8 * 1024 * 1024, "x");
-    for (let offset = 0; offset < big.length; offset += 65536)
-      reader.push(big.subarray(offset, offset + 65536));
-    expect(reader.next()).toBeUndefined();
-    expect(reader.pendingBytes).toBe(big.length);
-    reader.push(Buffer.from("\n"));
-    expect(reader.next()?.length).toBe(big.length);
-  });
-});
+import { describe, expect, test } from "vitest";
+import { connectQmp, LineTooLongError, QmpClosedError, QmpProtocolError } from "../../src/index.js";
+import { connected, FakePeer, GREETING } from "../helpers/fake-qmp-peer.js";
 
 describe("QMP framing over an in-memory stream", () => {
-  it("reads a greeting delivered one byte at a time", async () => {
+  test("reads a greeting delivered one byte at a time", async () => {
     const peer = new FakePeer();
     const connecting = connectQmp(peer);
     const bytes = Buffer.from(`${JSON.stringify(GREETING)}\r\n`);
@@ -72,7 +17,7 @@ describe("QMP framing over an in-memory stream", () => {
     client.destroy();
   });
 
-  it("decodes a reply whose multi-byte characters are split across chunks", async () => {
+  test("decodes a reply whose multi-byte characters are split across chunks", async () => {
     const { client, peer } = await connected();
     const pending = client.execute("qom-get", { path: "/x", property: "name" });
     const { id } = await peer.nextRequest();
@@ -90,7 +35,7 @@ describe("QMP framing over an in-memory stream", () => {
     client.destroy();
   });
 
-  it("handles several messages in one chunk, events and replies mixed", async () => {
+  test("handles several messages in one chunk, events and replies mixed", async () => {
     const peer = new FakePeer();
     const connecting = connectQmp(peer);
     peer.sendMessage(GREETING);
@@ -115,7 +60,28 @@ describe("QMP framing over an in-memory stream", () => {
     client.destroy();
   });
 
-  it("tolerates events before the greeting (they are dropped)", async () => {
+  test("an event that came with the negotiation reply is delivered even if QEMU hangs up at once", async () => {
+    const peer = new FakePeer();
+    const connecting = connectQmp(peer);
+    peer.sendMessage(GREETING);
+    const negotiate = await peer.nextRequest();
+    peer.send(
+      `{"return": {}, "id": ${negotiate.id}}\r\n{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}, "timestamp": {"seconds": 1, "microseconds": 0}}\r\n`,
+    );
+    peer.hangUp();
+    const client = await connecting;
+    // The session holds the end back until the lines received before it are handled.
+    expect(client.isClosed).toBe(false);
+    const events = client.events();
+    expect((await events.next()).value).toMatchObject({
+      event: "SHUTDOWN",
+      data: { guest: false },
+    });
+    expect(await events.next()).toEqual({ value: undefined, done: true });
+    expect(await client.closed).toEqual({ by: "peer" });
+  });
+
+  test("tolerates events before the greeting (they are dropped)", async () => {
     const peer = new FakePeer();
     const connecting = connectQmp(peer);
     peer.send(
@@ -128,7 +94,7 @@ describe("QMP framing over an in-memory stream", () => {
     client.destroy();
   });
 
-  it("drops a reply for an unknown id and keeps going", async () => {
+  test("drops a reply for an unknown id and keeps going", async () => {
     const { client, peer } = await connected();
     const pending = client.execute("query-name");
     const { id } = await peer.nextRequest();
@@ -139,7 +105,7 @@ describe("QMP framing over an in-memory stream", () => {
     client.destroy();
   });
 
-  it("destroys the connection on a malformed line: every pending call rejects", async () => {
+  test("destroys the connection on a malformed line: every pending call rejects", async () => {
     const { client, peer } = await connected();
     const first = client.execute("query-name");
     const second = client.execute("query-status");
@@ -159,13 +125,13 @@ describe("QMP framing over an in-memory stream", () => {
     await expect(client.execute("query-name")).rejects.toMatchObject({ code: "ERR_QMP_CLOSED" });
   });
 
-  it("treats a JSON value that is not an object as a protocol error", async () => {
+  test("treats a JSON value that is not an object as a protocol error", async () => {
     const { client, peer } = await connected();
     peer.send("[1,2]\r\n");
     expect((await client.closed).error).toMatchObject({ code: "ERR_QMP_PROTOCOL" });
   });
 
-  it("treats an error reply without an id as a protocol error (ids can no longer be trusted)", async () => {
+  test("treats an error reply without an id as a protocol error (ids can no longer be trusted)", async () => {
     const { client, peer } = await connected();
     const pending = client.execute("query-name");
     await peer.nextRequest();
@@ -179,7 +145,7 @@ describe("QMP framing over an in-memory stream", () => {
     });
   });
 
-  it("says so when pointed at an HMP socket", async () => {
+  test("says so when pointed at an HMP socket", async () => {
     const peer = new FakePeer();
     const connecting = connectQmp(peer);
     peer.send("QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) ");
@@ -190,7 +156,7 @@ describe("QMP framing over an in-memory stream", () => {
     expect(peer.destroyed).toBe(true);
   });
 
-  it("parses a multi-megabyte reply delivered in small chunks", async () => {
+  test("parses a multi-megabyte reply delivered in small chunks", async () => {
     const { client, peer } = await connected();
     const pending = client.execute<{ name: string }[]>("query-qmp-schema");
     const { id } = await peer.nextRequest();
@@ -206,5 +172,82 @@ describe("QMP framing over an in-memory stream", () => {
     expect(reply).toHaveLength(40_000);
     expect(reply[39_999]!.name).toBe("entry-39999");
     client.destroy();
+  });
+
+  test("reads a reply of 8 MiB in 64 KiB chunks (far below the default line cap)", async () => {
+    const { client, peer } = await connected();
+    const pending = client.execute<string>("qom-get", { path: "/big", property: "blob" });
+    const { id } = await peer.nextRequest();
+    const blob = "x".repeat(8 * 1024 * 1024);
+    const bytes = Buffer.from(`{"return": "${blob}", "id": ${id}}\r\n`);
+    for (let offset = 0; offset < bytes.length; offset += 65536)
+      peer.send(bytes.subarray(offset, offset + 65536));
+    expect((await pending).length).toBe(blob.length);
+    client.destroy();
+  });
+});
+
+describe("the line cap (maxLineBytes)", () => {
+  test("a line of exactly maxLineBytes passes; one byte more destroys the connection", async () => {
+    // (The greeting, about 130 bytes, must fit.)
+    const { client, peer } = await connected({ maxLineBytes: 256 });
+    const ok = client.execute("query-name");
+    const first = await peer.nextRequest();
+    const exact = `{"return": {"name": "${"a".repeat(256 - 32 - String(first.id).length)}"}, "id": ${first.id}}`;
+    expect(Buffer.byteLength(exact)).toBe(256);
+    peer.send(`${exact}\r\n`);
+    await expect(ok).resolves.toMatchObject({ name: expect.any(String) });
+    const tooLong = client.execute("query-name");
+    const second = await peer.nextRequest();
+    peer.send(`{"return": {"name": "${"a".repeat(256)}"}, "id": ${second.id}}\r\n`);
+    const error = await tooLong.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ERR_QMP_CLOSED" });
+    const protocol = (error as Error).cause as QmpProtocolError;
+    expect(protocol).toBeInstanceOf(QmpProtocolError);
+    expect(protocol.code).toBe("ERR_QMP_PROTOCOL");
+    expect(protocol.cause).toBeInstanceOf(LineTooLongError);
+    expect(protocol.cause).toMatchObject({ code: "ERR_LINE_TOO_LONG", maxLineBytes: 256 });
+    expect(await client.closed).toEqual({ by: "error", error: protocol });
+  });
+
+  test("a peer that sends 64 MiB without a newline: read up to the default 16 MiB cap, then cut off", async () => {
+    const { client, peer } = await connected();
+    const calls = [client.execute("query-status"), client.execute("query-name")];
+    const wait = client.waitForEvent("STOP");
+    const settled = Promise.allSettled([...calls, wait]);
+    await peer.nextRequest();
+    const chunk = Buffer.alloc(64 * 1024, "x");
+    let sent = 0;
+    while (sent < 64 * 1024 * 1024 && !peer.destroyed) {
+      peer.send(chunk);
+      sent += chunk.length;
+      // Let the client read what was pushed, as a socket would between reads.
+      if (sent % (1024 * 1024) === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The client stopped reading at the cap: it destroyed the stream, the peer could send no more.
+    expect(peer.destroyed).toBe(true);
+    expect(sent).toBeLessThanOrEqual(16 * 1024 * 1024 + 1024 * 1024);
+    expect(sent).toBeGreaterThan(16 * 1024 * 1024);
+    for (const result of await settled) {
+      const error = (result as PromiseRejectedResult).reason;
+      expect(error).toBeInstanceOf(QmpClosedError);
+      expect((error as Error).cause).toMatchObject({
+        code: "ERR_QMP_PROTOCOL",
+        cause: { code: "ERR_LINE_TOO_LONG", maxLineBytes: 16 * 1024 * 1024 },
+      });
+    }
+    const info = await client.closed;
+    expect(info.by).toBe("error");
+    expect((info.error as QmpProtocolError).line).toMatch(/^x{200}…$/);
+  });
+
+  test("connect rejects with ERR_QMP_PROTOCOL when the greeting is longer than the cap", async () => {
+    const peer = new FakePeer();
+    const connecting = connectQmp(peer, { maxLineBytes: 1024 });
+    peer.send(Buffer.alloc(4096, "{"));
+    const error = await connecting.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QmpProtocolError);
+    expect((error as Error).cause).toBeInstanceOf(LineTooLongError);
+    expect(peer.destroyed).toBe(true);
   });
 });

@@ -1,33 +1,14 @@
 import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
-import { makeTempDir, type QemuFixture, startQemu } from "@qemu-kvm/testkit";
-import { afterEach } from "vitest";
-import { connectHmp, connectQmp, type HmpClient, type QmpClient } from "../../src/index.js";
-
-const cleanups: (() => Promise<void> | void)[] = [];
-
-/** Everything launched in a test is torn down after it, even when it failed. */
-afterEach(async () => {
-  const errors: unknown[] = [];
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  if (errors.length) throw new AggregateError(errors, "cleanup failed");
-});
-
-export async function connectSocket(path: string): Promise<Socket> {
-  const socket = createConnection(path);
-  cleanups.push(() => {
-    socket.destroy();
-  });
-  await once(socket, "connect");
-  return socket;
-}
+import { test as base, type QemuFixture } from "@qemu-kvm/testkit";
+import {
+  type ConnectQmpOptions,
+  connectHmp,
+  connectQmp,
+  type HmpClient,
+  type QmpClient,
+} from "../../src/index.js";
 
 export interface Launched {
   qemu: QemuFixture;
@@ -38,42 +19,55 @@ export interface Launched {
 }
 
 /**
- * Real QEMU (TCG, paused with -S, no guest) with a QMP client connected, and
- * optionally a legacy HMP socket.
+ * Starts real QEMU (TCG, paused with -S, no guest) with a QMP client
+ * connected, and optionally a legacy HMP socket.
  */
-export async function launch(
-  args: readonly string[] = [],
-  options: { hmp?: boolean } = {},
-): Promise<Launched> {
-  // The HMP socket path must be known before QEMU starts: a private directory of its own.
-  let hmpPath = "";
-  const extra: string[] = [];
-  if (options.hmp) {
-    const dir = await makeTempDir("qk-hmp-");
-    cleanups.push(() => dir.remove());
-    hmpPath = join(dir.path, "hmp.sock");
-    extra.push("-monitor", `unix:${hmpPath},server=on,wait=off`);
-  }
-  const qemu = await startQemu({ args: [...extra, ...args] });
-  cleanups.push(() => qemu.stop());
-  const qmp = await connectQmp(await connectSocket(qemu.qmpPath));
-  cleanups.push(() => qmp.destroy());
-  return {
-    qemu,
-    qmp,
-    hmpPath,
-    async connectHmp() {
-      const hmp = await connectHmp(await connectSocket(hmpPath));
-      cleanups.push(() => hmp.destroy());
-      return hmp;
-    },
-  };
-}
+export type Launch = (
+  args?: readonly string[],
+  options?: { hmp?: boolean; qmp?: ConnectQmpOptions },
+) => Promise<Launched>;
 
-/** Registers extra cleanup for the current test. */
-export function onCleanup(cleanup: () => Promise<void> | void): void {
-  cleanups.push(cleanup);
-}
+/**
+ * testkit's `test`, plus `launch`: QEMU processes (testkit's `launchQemu`),
+ * their sockets and clients, all torn down after the test even when it fails.
+ * HMP sockets live in the test's private `tempDir`.
+ */
+export const test = base.extend(
+  "launch",
+  async ({ launchQemu, tempDir }, { onCleanup }): Promise<Launch> => {
+    const sockets: Socket[] = [];
+    const clients: { destroy(): void }[] = [];
+    onCleanup(() => {
+      for (const client of clients) client.destroy();
+      for (const socket of sockets) socket.destroy();
+    });
+    const connectSocket = async (path: string) => {
+      const socket = createConnection(path);
+      sockets.push(socket);
+      await once(socket, "connect");
+      return socket;
+    };
+    let launched = 0;
+    return async (args = [], options = {}) => {
+      // The HMP socket path must be known before QEMU starts.
+      const hmpPath = options.hmp ? join(tempDir.path, `hmp-${++launched}.sock`) : "";
+      const extra = options.hmp ? ["-monitor", `unix:${hmpPath},server=on,wait=off`] : [];
+      const qemu = await launchQemu({ args: [...extra, ...args] });
+      const qmp = await connectQmp(await connectSocket(qemu.qmpPath), options.qmp);
+      clients.push(qmp);
+      return {
+        qemu,
+        qmp,
+        hmpPath,
+        async connectHmp() {
+          const hmp = await connectHmp(await connectSocket(hmpPath));
+          clients.push(hmp);
+          return hmp;
+        },
+      };
+    };
+  },
+);
 
 interface RawPciDevice {
   regions?: { address: number }[];

@@ -152,15 +152,3 @@ export interface DeviceSpec {
   id: string;
   [property: string]: unknown;
 }
-
-/** How the connection ended. */
-export interface QmpCloseInfo {
-  /**
-   * `client`: `close()` or `destroy()` without a reason. `peer`: QEMU closed
-   * the connection (it quit, was killed, or the stream ended). `error`: a
-   * stream error, a protocol error, or `destroy(reason)`.
-   */
-  by: "client" | "peer" | "error";
-  /** The error that ended it, if any (for `peer`: e.g. `ECONNRESET` after SIGKILL). */
-  error?: Error;
-}

@@ -1,11 +1,12 @@
-import { MonitorAbortError, QmpClosedError, QmpEventOverflowError } from "./errors.js";
-import type { QmpCloseInfo, QmpEvent, QmpEventFilter } from "./qmp-types.js";
+import { AbortError, type CloseInfo, InvalidArgumentError } from "@qemu-kvm/core";
+import { QmpClosedError, QmpEventOverflowError } from "../errors.js";
+import type { QmpEvent, QmpEventFilter } from "./types.js";
 
 /** Something the client offers every event to, in arrival order. */
 export interface EventSink {
   offer(event: QmpEvent): void;
   /** The connection is over. */
-  end(info: QmpCloseInfo): void;
+  end(info: CloseInfo): void;
 }
 
 /** Compiles a filter into a predicate (`undefined`: every event). */
@@ -17,7 +18,11 @@ export function compileFilter(filter: QmpEventFilter | undefined): (event: QmpEv
     const names = new Set<string>(filter);
     return (event) => names.has(event.event);
   }
-  throw new TypeError("an event filter is a name, an array of names or a predicate");
+  throw new InvalidArgumentError(
+    "filter",
+    "an event name, an array of names or a predicate",
+    filter,
+  );
 }
 
 /**
@@ -55,11 +60,11 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
     this.#unsubscribe = fields.unsubscribe;
     const signal = fields.signal;
     if (signal?.aborted) {
-      this.#abort(new MonitorAbortError({ operation: "events()", cause: signal.reason }));
+      this.#abort(new AbortError({ operation: "events()", cause: signal.reason }));
     } else if (signal) {
       this.#signal = signal;
       this.#onAbort = () =>
-        this.#abort(new MonitorAbortError({ operation: "events()", cause: signal.reason }));
+        this.#abort(new AbortError({ operation: "events()", cause: signal.reason }));
       signal.addEventListener("abort", this.#onAbort, { once: true });
     }
   }
@@ -86,7 +91,7 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
   }
 
   /** The connection ended: a clean end unless it ended by an error. */
-  end(info: QmpCloseInfo): void {
+  end(info: CloseInfo): void {
     this.#finish(
       info.by === "error"
         ? new QmpClosedError({ operation: "events()", cause: info.error })

@@ -1,3 +1,5 @@
+import { formatPciAddress } from "@qemu-kvm/core";
+
 /**
  * A PCI device as the guest sees it: where it is (bus, slot, function) and what
  * it is. The slot is a number: `info pci` prints it in DECIMAL (`device  16` is
@@ -25,16 +27,8 @@ export interface PciDevice {
   parentBridgeAddress: string | undefined;
 }
 
-/** `DDDD:BB:SS.F` in lower-case hex. */
-export function formatPciAddress(bus: number, slot: number, fn: number, domain = 0): string {
-  return `${hex(domain, 4)}:${hex(bus, 2)}:${hex(slot, 2)}.${fn.toString(16)}`;
-}
-
-function hex(value: number, width: number): string {
-  return value.toString(16).padStart(width, "0");
-}
-
-interface QueryPciDevice {
+/** A device of a `query-pci` reply (the fields read here). */
+export interface QueryPciDevice {
   bus: number;
   slot: number;
   function: number;
@@ -62,7 +56,12 @@ export function flattenQueryPci(
     for (const device of devices) {
       const bridge = device.pci_bridge;
       out.push({
-        address: formatPciAddress(device.bus, device.slot, device.function),
+        address: formatPciAddress({
+          domain: 0,
+          bus: device.bus,
+          slot: device.slot,
+          function: device.function,
+        }),
         bus: device.bus,
         slot: device.slot,
         function: device.function,

@@ -1,9 +1,0 @@
-import { debuglog } from "node:util";
-
-/** Off unless `NODE_DEBUG=qemu-kvm`; this package never writes to stdout or stderr. */
-export const debug = debuglog("qemu-kvm");
-
-/** A line shortened for a debug message. */
-export function preview(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
-}
