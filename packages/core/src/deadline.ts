@@ -61,6 +61,11 @@ export function checkCallOptions<T extends CallOptions>(
  */
 export function startTimer(ms: number, fire: () => void): () => void {
   if (ms === Number.POSITIVE_INFINITY) return noop;
+  if (ms <= MAX_TIMER_MS) {
+    // The common case, on every call of every client: one timer, no extra closure.
+    const timer = setTimeout(fire, ms);
+    return clearTimeout.bind(undefined, timer);
+  }
   let timer: NodeJS.Timeout;
   const arm = (remaining: number) => {
     timer = setTimeout(

@@ -3,6 +3,11 @@ import { type QemuFixture, type QemuOptions, startQemu } from "./qemu.js";
 import { type SshdFixture, startSshd } from "./sshd.js";
 import { makeTempDir, type TempDir } from "./temp-dir.js";
 
+/**
+ * Vitest fixtures, imported from `@qemu-kvm/testkit/fixtures` (only inside a vitest
+ * run: `test.extend` throws elsewhere, e.g. in the benchmarks, which use the index).
+ */
+
 /** Starts QEMU processes for one test; every one is stopped when the test ends, pass or fail. */
 export type LaunchQemu = (options?: QemuOptions) => Promise<QemuFixture>;
 

@@ -1,4 +1,3 @@
-export { type LaunchQemu, test } from "./fixtures.js";
 export { freePort } from "./free-port.js";
 export { isAliveNow, startTimeNow, waitUntilGone } from "./processes.js";
 export { QEMU, type QemuFixture, type QemuOptions, startQemu } from "./qemu.js";

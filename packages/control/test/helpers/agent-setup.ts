@@ -1,4 +1,4 @@
-import { test as base } from "@qemu-kvm/testkit";
+import { test as base } from "@qemu-kvm/testkit/fixtures";
 import {
   type ConnectGuestAgentOptions,
   connectGuestAgent,

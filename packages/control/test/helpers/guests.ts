@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
 import { ensureGuest, type LaunchedGuest, launchGuest, type TestGuest } from "@qemu-kvm/test-guest";
-import { test as base, freePort, startQemu } from "@qemu-kvm/testkit";
+import { freePort, startQemu } from "@qemu-kvm/testkit";
+import { test as base } from "@qemu-kvm/testkit/fixtures";
 
 /** Generous: 2 cores shared with other engineers' QEMUs, TCG. */
 export const BOOT_TIMEOUT_MS = 120_000;

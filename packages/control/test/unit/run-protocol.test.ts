@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "@qemu-kvm/testkit";
+import { test } from "@qemu-kvm/testkit/fixtures";
 import { describe, expect } from "vitest";
 import { runParser } from "../../src/console/run-parser.js";
 import {

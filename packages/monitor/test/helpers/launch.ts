@@ -1,7 +1,8 @@
 import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
-import { test as base, type QemuFixture } from "@qemu-kvm/testkit";
+import type { QemuFixture } from "@qemu-kvm/testkit";
+import { test as base } from "@qemu-kvm/testkit/fixtures";
 import {
   type ConnectQmpOptions,
   connectHmp,

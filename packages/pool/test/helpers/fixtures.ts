@@ -8,7 +8,8 @@
  */
 import { join } from "node:path";
 import { type Host, type HostProcess, localHost, sshHost } from "@qemu-kvm/host";
-import { test as base, type SshdFixture, type TempDir } from "@qemu-kvm/testkit";
+import type { SshdFixture, TempDir } from "@qemu-kvm/testkit";
+import { test as base } from "@qemu-kvm/testkit/fixtures";
 import { openPool, type PoolOptions, type ResourcePool } from "../../src/index.js";
 import { Listeners } from "./ports.js";
 import type { WorkerHost } from "./worker-host.js";

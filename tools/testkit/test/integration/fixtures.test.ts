@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { expect } from "vitest";
-import { isAliveNow, test } from "../../src/index.js";
+import { test } from "../../src/fixtures.js";
+import { isAliveNow } from "../../src/index.js";
 
 let previous: { tempDir: string; qemuPid: number; qemuDir: string; sshdPort: number } | undefined;
 
