@@ -66,6 +66,41 @@ describe("INI dialect (Python configparser as DTS used it)", () => {
     ]);
   });
 
+  test("interpolation that multiplies is bounded: an error at its line, never a RangeError", () => {
+    // Each level repeats the one below 8 times: 64 × 8¹⁰ characters, more than any string
+    // can hold. Unbounded, this threw "RangeError: Invalid string length".
+    const lines = ["[vm0]", `a0 = ${"x".repeat(64)}`];
+    for (let level = 1; level <= 10; level++)
+      lines.push(`a${level} = ${`%(a${level - 1})s`.repeat(8)}`);
+    lines.push("name = name=%(a10)s;");
+    const document = parseIni(lines.join("\n"));
+    expect(document.sections[0]!.options.get("a4")!.value).toHaveLength(64 * 8 ** 4);
+    expect(document.sections[0]!.options.has("a5")).toBe(false);
+    expect(document.errors).toContainEqual({
+      line: 13,
+      message: "[vm0] name: interpolation makes a value longer than 1000000 characters",
+    });
+    const error = dtsError(() => readDtsConfig(lines.join("\n")));
+    expect(error.issues).toContainEqual({
+      line: 7,
+      message: "[vm0] a5: interpolation makes a value longer than 1000000 characters",
+    });
+  });
+
+  test("interpolation nests at most 10 deep, and a loop is an error", () => {
+    const chain = ["[vm0]", "r0 = end"];
+    for (let level = 1; level <= 12; level++) chain.push(`r${level} = %(r${level - 1})s`);
+    const document = parseIni(chain.join("\n"));
+    expect(document.sections[0]!.options.get("r11")!.value).toBe("end");
+    expect(document.errors).toEqual([
+      { line: 14, message: "[vm0] r12: interpolation nests too deep" },
+    ]);
+    expect(parseIni("[vm0]\na = %(b)s\nb = %(a)s\n").errors).toEqual([
+      { line: 2, message: "[vm0] a: interpolation nests too deep" },
+      { line: 3, message: "[vm0] b: interpolation nests too deep" },
+    ]);
+  });
+
   test("syntax errors carry their line: no header, duplicates, a line that is no option", () => {
     const document = parseIni("cpu = x\n[vm0]\ncpu = a\nCPU = b\njunk\n[vm0]\n");
     expect(document.errors).toEqual([

@@ -10,7 +10,7 @@ import {
   type VmSpec,
 } from "@qemu-kvm/bootline";
 import { describe, expect, test } from "vitest";
-import { invalid } from "../helpers/spec.js";
+import { invalid, invalidArgument } from "../helpers/spec.js";
 
 const shared = { sizeMiB: 1024, backend: { type: "memfd" as const } };
 
@@ -210,6 +210,34 @@ describe("unassignedPorts and assignPorts", () => {
 
   test("reports other problems of the spec as they are", () => {
     expect(() => unassignedPorts({ name: "vm 0" })).toThrow(InvalidSpecError);
+  });
+
+  test("a value that is not a number is reported as what it is (a pool lease is not its port)", () => {
+    const lease = { type: "port", owner: "vm0", kind: "serial", port: 7001, since: "now" };
+    const error = invalid(() =>
+      assignPorts(pending, {
+        "serial.port": lease as unknown as number,
+        "incoming.port": "8001" as unknown as number,
+        "display.display": 5900.5,
+      }),
+    );
+    expect(error.issues).toEqual([
+      {
+        path: "serial.port",
+        message: "must be a port number (got an object { type, owner, kind, port, … })",
+      },
+      { path: "incoming.port", message: 'must be a port number (got "8001")' },
+      { path: "display.display", message: "must be a port number (got 5900.5)" },
+    ]);
+    expect(error.message).not.toContain("[object Object]");
+    expect(assignPorts(pending, { "serial.port": lease.port }).serial).toMatchObject({
+      port: 7001,
+    });
+  });
+
+  test("ports that are not an object of numbers is an argument error", () => {
+    for (const ports of [undefined, null, [6001], "serial.port=6001"])
+      invalidArgument(() => assignPorts(pending, ports as never), "ports");
   });
 });
 
