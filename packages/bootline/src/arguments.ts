@@ -12,7 +12,9 @@ export function checkString(value: unknown, field: string): asserts value is str
 
 export function checkStringArray(value: unknown, field: string): asserts value is string[] {
   if (!Array.isArray(value)) throw new InvalidArgumentError(field, "an array of strings", value);
-  for (const [index, item] of value.entries()) checkString(item, `${field}[${index}]`);
+  for (let index = 0; index < value.length; index++)
+    if (typeof value[index] !== "string")
+      throw new InvalidArgumentError(`${field}[${index}]`, "a string", value[index]);
 }
 
 /**

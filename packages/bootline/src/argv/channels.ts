@@ -1,7 +1,7 @@
 /** argv of the VM's channels: QMP and HMP monitors, the serial console, the display, migration. */
 import type { ResolvedSpec } from "../spec/resolved-spec.js";
 import { GUEST_AGENT_PORT_NAME, ids } from "../syntax/ids.js";
-import { formatOptionList } from "../syntax/option-list.js";
+import { writeOptionList } from "../syntax/option-list.js";
 import { hostPort, known, onOff, placementEntries, socketChardev } from "./options.js";
 
 function monitorArgs(id: string, path: string, mode: "control" | "readline"): string[] {
@@ -9,7 +9,7 @@ function monitorArgs(id: string, path: string, mode: "control" | "readline"): st
     "-chardev",
     socketChardev(id, path),
     "-mon",
-    formatOptionList([
+    writeOptionList([
       ["chardev", id],
       ["mode", mode],
     ]),
@@ -32,7 +32,7 @@ export function serialArgs(spec: ResolvedSpec): string[] {
   const chardev =
     serial.type === "unix"
       ? socketChardev(ids.serialChardev, known(serial.path, "serial.path"), logPath)
-      : formatOptionList([
+      : writeOptionList([
           [undefined, "socket"],
           ["id", ids.serialChardev],
           ["host", serial.host],
@@ -51,7 +51,7 @@ export function displayArgs(spec: ResolvedSpec): string[] {
   // VNC's display syntax puts an IPv6 host in brackets: [::1]:1.
   return [
     "-vnc",
-    formatOptionList([[undefined, hostPort(spec.display.host, display)]]),
+    writeOptionList([[undefined, hostPort(spec.display.host, display)]]),
     "-vga",
     spec.display.vga,
   ];
@@ -64,13 +64,13 @@ export function guestAgentArgs(spec: ResolvedSpec): string[] {
     "-chardev",
     socketChardev(ids.guestAgentChardev, known(agent.path, "guestAgent.path")),
     "-device",
-    formatOptionList([
+    writeOptionList([
       [undefined, "virtio-serial-pci"],
       ["id", ids.virtioSerial],
       ...placementEntries(agent.slot ? { slot: agent.slot } : {}),
     ]),
     "-device",
-    formatOptionList([
+    writeOptionList([
       [undefined, "virtserialport"],
       ["bus", `${ids.virtioSerial}.0`],
       ["chardev", ids.guestAgentChardev],

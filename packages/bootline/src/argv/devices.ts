@@ -1,6 +1,6 @@
 /** argv of storage, the kernel and devices: `-drive`, `-kernel`, passthrough, crypto. */
 import type { ResolvedCrypto, ResolvedSpec } from "../spec/resolved-spec.js";
-import { formatOptionList, type OptionEntry } from "../syntax/option-list.js";
+import { type OptionEntry, writeOptionList } from "../syntax/option-list.js";
 import { known, placementEntries } from "./options.js";
 
 export function drivesArgs(spec: ResolvedSpec): string[] {
@@ -14,14 +14,14 @@ export function drivesArgs(spec: ResolvedSpec): string[] {
     if (drive.snapshot) entries.push(["snapshot", "on"]);
     if (drive.cache !== undefined) entries.push(["cache", drive.cache]);
     entries.push(["id", drive.id]);
-    return ["-drive", formatOptionList(entries)];
+    return ["-drive", writeOptionList(entries)];
   });
 }
 
 export function pflashArgs(spec: ResolvedSpec): string[] {
   return spec.pflash.flatMap((flash) => [
     "-drive",
-    formatOptionList([
+    writeOptionList([
       ["if", "pflash"],
       ["unit", String(flash.unit)],
       ["format", flash.format],
@@ -47,7 +47,7 @@ export function kernelArgs(spec: ResolvedSpec): string[] {
 export function passthroughArgs(spec: ResolvedSpec): string[] {
   return spec.passthrough.flatMap((device) => [
     "-device",
-    formatOptionList([
+    writeOptionList([
       [undefined, device.driver],
       ["host", device.host],
       ["id", device.id],
@@ -61,20 +61,20 @@ function cryptoBackendArgs(crypto: ResolvedCrypto): string[] {
   if (crypto.backend === "builtin")
     return [
       "-object",
-      formatOptionList([
+      writeOptionList([
         [undefined, "cryptodev-backend-builtin"],
         ["id", crypto.backendId],
       ]),
     ];
   return [
     "-chardev",
-    formatOptionList([
+    writeOptionList([
       [undefined, "socket"],
       ["id", crypto.chardevId],
       ["path", known(crypto.socketPath, `crypto[${crypto.index}].socketPath`)],
     ]),
     "-object",
-    formatOptionList([
+    writeOptionList([
       [undefined, "cryptodev-vhost-user"],
       ["id", crypto.backendId],
       ["chardev", crypto.chardevId],
@@ -86,7 +86,7 @@ export function cryptoArgs(spec: ResolvedSpec): string[] {
   return spec.crypto.flatMap((crypto) => [
     ...cryptoBackendArgs(crypto),
     "-device",
-    formatOptionList([
+    writeOptionList([
       [undefined, "virtio-crypto-pci"],
       ["id", crypto.deviceId],
       ["cryptodev", crypto.backendId],

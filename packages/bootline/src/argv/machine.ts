@@ -1,11 +1,11 @@
 /** argv of the process and the machine: `-name`, `-machine`, `-accel`, `-cpu`, `-m`, `-pidfile`… */
 import type { ResolvedSpec } from "../spec/resolved-spec.js";
 import { ids } from "../syntax/ids.js";
-import { formatOptionList, type OptionEntry } from "../syntax/option-list.js";
+import { type OptionEntry, writeOptionList } from "../syntax/option-list.js";
 import { known, onOff } from "./options.js";
 
 export function nameArgs(spec: ResolvedSpec): string[] {
-  return ["-name", formatOptionList([[undefined, spec.name]])];
+  return ["-name", writeOptionList([[undefined, spec.name]])];
 }
 
 export function machineArgs(spec: ResolvedSpec): string[] {
@@ -17,7 +17,7 @@ export function machineArgs(spec: ResolvedSpec): string[] {
       : []),
     ...spec.machine.properties,
   ];
-  return machine.length ? ["-machine", formatOptionList(machine)] : [];
+  return machine.length ? ["-machine", writeOptionList(machine)] : [];
 }
 
 export function acceleratorArgs(spec: ResolvedSpec): string[] {
@@ -59,7 +59,7 @@ export function memoryArgs(spec: ResolvedSpec): string[] {
     [undefined, "node"],
     ["memdev", ids.memoryBackend],
   ];
-  return [...args, "-object", formatOptionList(object), "-numa", formatOptionList(node)];
+  return [...args, "-object", writeOptionList(object), "-numa", writeOptionList(node)];
 }
 
 export function processArgs(spec: ResolvedSpec): string[] {

@@ -1,7 +1,7 @@
 /** `-netdev` and its NIC `-device` for each `nets[]` entry; one netdev builder per backend type. */
 import type { ResolvedNet } from "../spec/resolved-spec.js";
 import { writeHostForward } from "../syntax/host-forward.js";
-import { formatOptionList, type OptionEntry } from "../syntax/option-list.js";
+import { type OptionEntry, writeOptionList } from "../syntax/option-list.js";
 import { known, onOff, placementEntries } from "./options.js";
 
 type NetOf<T extends ResolvedNet["type"]> = Extract<ResolvedNet, { type: T }>;
@@ -46,7 +46,7 @@ const NETDEVS: { readonly [T in ResolvedNet["type"]]: (net: NetOf<T>) => Netdev 
   "vhost-user": (net) => ({
     before: [
       "-chardev",
-      formatOptionList([
+      writeOptionList([
         [undefined, "socket"],
         ["id", net.chardevId],
         ["path", net.socketPath],
@@ -92,8 +92,8 @@ export function netArgs(net: ResolvedNet): string[] {
   return [
     ...(netdev.before ?? []),
     "-netdev",
-    formatOptionList(netdev.entries),
+    writeOptionList(netdev.entries),
     "-device",
-    formatOptionList(nicEntries(net)),
+    writeOptionList(nicEntries(net)),
   ];
 }

@@ -2,7 +2,7 @@
 import { formatGuestSlot } from "@qemu-kvm/core";
 import { InvalidSpecError } from "../errors.js";
 import type { DevicePlacement } from "../spec/resolved-spec.js";
-import { formatOptionList, type OptionEntry } from "../syntax/option-list.js";
+import { type OptionEntry, writeOptionList } from "../syntax/option-list.js";
 
 /**
  * A value validation guarantees when building (strict mode): a path derived from
@@ -32,7 +32,7 @@ export function hostPort(host: string, port: number): string {
 
 /** A unix socket chardev QEMU listens on, without waiting for a client. */
 export function socketChardev(id: string, path: string, logPath?: string): string {
-  return formatOptionList([
+  return writeOptionList([
     [undefined, "socket"],
     ["id", id],
     ["path", path],

@@ -176,15 +176,25 @@ export function parseArgs(argv: readonly string[]): VmFacts {
   checkStringArray(argv, "argv");
   const { file, hostCpus, args } = programOf(argv);
   const scanned = scanOptions(args);
+  const { qmp, monitors, serials } = channelFacts(scanned);
+  const { guestAgent, passthrough } = deviceFacts(scanned);
+  const { vnc, incoming } = listenerFacts(scanned);
+  const { hostForwards, vhostUser, crypto } = backendFacts(scanned);
   return assembleFacts({
     ...(file !== undefined ? { file } : {}),
     ...(hostCpus !== undefined ? { hostCpus } : {}),
     ...(scanned.name !== undefined ? { name: scanned.name } : {}),
     ...(scanned.pidfile !== undefined ? { pidfile: scanned.pidfile } : {}),
     daemonize: scanned.daemonize,
-    ...channelFacts(scanned),
-    ...deviceFacts(scanned),
-    ...listenerFacts(scanned),
-    ...backendFacts(scanned),
+    qmp,
+    monitors,
+    serials,
+    ...(guestAgent ? { guestAgent } : {}),
+    ...(vnc ? { vnc } : {}),
+    ...(incoming ? { incoming } : {}),
+    hostForwards,
+    passthrough,
+    vhostUser,
+    crypto,
   });
 }

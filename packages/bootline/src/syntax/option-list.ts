@@ -18,8 +18,10 @@ export interface OptionPart {
 /** Escapes a value for a QEMU option list: every `,` becomes `,,`. */
 export function escapeOptionValue(value: string): string {
   checkString(value, "value");
-  return value.includes(",") ? value.replaceAll(",", ",,") : value;
+  return escapeValue(value);
 }
+
+const escapeValue = (value: string) => (value.includes(",") ? value.replaceAll(",", ",,") : value);
 
 const optionKey = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
@@ -33,10 +35,25 @@ const optionKey = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 export function formatOptionList(entries: readonly OptionEntry[]): string {
   if (!Array.isArray(entries))
     throw new InvalidArgumentError("entries", "an array of [key, value] pairs", entries);
-  return entries.map((entry, index) => formatEntry(entry, index)).join(",");
+  entries.forEach(checkEntry);
+  return writeOptionList(entries);
 }
 
-function formatEntry(entry: OptionEntry, index: number): string {
+/**
+ * Internal: `formatOptionList` for the builders, whose keys are literals of this
+ * package and whose values validation checked.
+ */
+export function writeOptionList(entries: readonly OptionEntry[]): string {
+  let text = "";
+  for (let index = 0; index < entries.length; index++) {
+    const [key, value] = entries[index]!;
+    if (index > 0) text += ",";
+    text += key === undefined ? escapeValue(value) : `${key}=${escapeValue(value)}`;
+  }
+  return text;
+}
+
+function checkEntry(entry: OptionEntry, index: number): void {
   const field = `entries[${index}]`;
   if (!Array.isArray(entry) || entry.length !== 2)
     throw new InvalidArgumentError(field, "a [key, value] pair", entry);
@@ -51,7 +68,7 @@ function formatEntry(entry: OptionEntry, index: number): string {
       throw new InvalidArgumentError(`${field}[1]`, "a non-empty value without '='", value, {
         problem: "cannot be written as an implied value (empty, or QEMU would read a key)",
       });
-    return escapeOptionValue(value);
+    return;
   }
   if (typeof key !== "string" || !optionKey.test(key))
     throw new InvalidArgumentError(
@@ -59,7 +76,6 @@ function formatEntry(entry: OptionEntry, index: number): string {
       "an option key: a letter, then letters, digits, '_', '.', '-'",
       key,
     );
-  return `${key}=${escapeOptionValue(value)}`;
 }
 
 /**

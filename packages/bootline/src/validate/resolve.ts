@@ -9,7 +9,7 @@ import { VM_NAME_PATTERN, VM_NAME_RULE } from "@qemu-kvm/core";
 import { checkBoolean, checkOptions } from "../arguments.js";
 import { InvalidSpecError, type SpecIssue } from "../errors.js";
 import { DEFAULT_EMULATOR, runtimeFileNames } from "../spec/defaults.js";
-import type { ResolvedNet, ResolvedSpec } from "../spec/resolved-spec.js";
+import type { ResolvedNet, ResolvedSpec, RuntimeFile } from "../spec/resolved-spec.js";
 import type { VmSpec } from "../spec/vm-spec.js";
 import {
   readDisplay,
@@ -65,6 +65,86 @@ const TOP_LEVEL = [
 
 type Parts = Omit<ResolvedSpec, "extraArgs">;
 
+/** A runtime file section (`pidfile: {}`), its path derived from `runtimeDir` when not given. */
+function readFileSection(
+  context: Context,
+  reader: Reader,
+  key: "pidfile" | "qmp" | "monitor",
+  socket: boolean,
+): RuntimeFile | undefined {
+  if (!reader.has(key)) return undefined;
+  return readRuntimeFile(context, reader.raw(key), key, runtimeFileNames[key], socket);
+}
+
+function readNets(context: Context, reader: Reader): ResolvedNet[] {
+  const nets: ResolvedNet[] = [];
+  for (const [index, { value, path }] of reader.list("nets").entries()) {
+    const net = readNet(context, value, path, index);
+    if (net) nets.push(net);
+  }
+  return nets;
+}
+
+/**
+ * Every section but `extraArgs`, each by its reader, in the order of the spec:
+ * the order issues are reported in, and the order of the duplicate checks (the
+ * first user of a port or path keeps it). An optional section is read only when
+ * present (present means on), and left out when invalid.
+ */
+function readParts(
+  context: Context,
+  reader: Reader,
+  head: Pick<Parts, "name" | "emulator">,
+): Parts {
+  const when = <T>(
+    key: (typeof TOP_LEVEL)[number],
+    read: (context: Context, value: unknown) => T,
+  ) => (reader.has(key) ? read(context, reader.raw(key)) : undefined);
+  const machine = when("machine", readMachine);
+  const accelerator =
+    reader.choice("accelerator", ["kvm", "tcg", "hvf", "whpx", "xen"] as const) ?? "kvm";
+  const defaultDevices = reader.boolean("defaultDevices") ?? false;
+  const daemonize = reader.boolean("daemonize") ?? false;
+  const pidfile = readFileSection(context, reader, "pidfile", false);
+  const cpu = readCpu(context, reader.raw("cpu"));
+  const memory = when("memory", readMemory);
+  const drives = readDrives(context, reader);
+  const pflash = readPflash(context, reader);
+  const kernel = when("kernel", readKernel);
+  const nets = readNets(context, reader);
+  const passthrough = readPassthrough(context, reader);
+  const qmp = readFileSection(context, reader, "qmp", true);
+  const monitor = readFileSection(context, reader, "monitor", true);
+  const serial = when("serial", readSerial);
+  const guestAgent = when("guestAgent", readGuestAgent);
+  const display = readDisplay(context, reader.raw("display"));
+  const incoming = when("incoming", readIncoming);
+  const crypto = readCrypto(context, reader);
+  return {
+    name: head.name,
+    emulator: head.emulator,
+    ...(machine ? { machine } : {}),
+    accelerator,
+    defaultDevices,
+    daemonize,
+    ...(pidfile ? { pidfile } : {}),
+    cpu,
+    ...(memory ? { memory } : {}),
+    drives,
+    pflash,
+    ...(kernel ? { kernel } : {}),
+    nets,
+    passthrough,
+    ...(qmp ? { qmp } : {}),
+    ...(monitor ? { monitor } : {}),
+    ...(serial ? { serial } : {}),
+    ...(guestAgent ? { guestAgent } : {}),
+    display,
+    ...(incoming ? { incoming } : {}),
+    crypto,
+  };
+}
+
 /** The context of the section readers, with `runtimeDir` read (derived paths need it). */
 function openContext(issues: Issues, reader: Reader, allowUnassigned: boolean): Context {
   const runtimeDir = reader.string("runtimeDir", {
@@ -80,75 +160,6 @@ function openContext(issues: Issues, reader: Reader, allowUnassigned: boolean): 
     listeners: [],
     slots: [],
   };
-}
-
-type SectionReader = (context: Context, reader: Reader) => Partial<Parts>;
-
-/** A section read only when present (present means on); absent from the result when invalid. */
-function optional<K extends keyof Parts & (typeof TOP_LEVEL)[number]>(
-  key: K,
-  read: (context: Context, value: unknown) => Parts[K] | undefined,
-): SectionReader {
-  return (context, reader) => {
-    if (!reader.has(key)) return {};
-    const value = read(context, reader.raw(key));
-    return value === undefined ? {} : ({ [key]: value } as Partial<Parts>);
-  };
-}
-
-/** A runtime file section (`pidfile: {}`), its path derived from `runtimeDir` when not given. */
-function runtimeFile(key: "pidfile" | "qmp" | "monitor", socket: boolean): SectionReader {
-  return optional(key, (context, value) =>
-    readRuntimeFile(context, value, key, runtimeFileNames[key], socket),
-  );
-}
-
-function readNets(context: Context, reader: Reader): ResolvedNet[] {
-  const nets: ResolvedNet[] = [];
-  for (const [index, { value, path }] of reader.list("nets").entries()) {
-    const net = readNet(context, value, path, index);
-    if (net) nets.push(net);
-  }
-  return nets;
-}
-
-/**
- * The readers of every section but `extraArgs`, in the order of the spec: the
- * order issues are reported in, and the order of the duplicate checks (the
- * first user of a port or path keeps it).
- */
-const SECTIONS: readonly SectionReader[] = [
-  optional("machine", readMachine),
-  (_, reader) => ({
-    accelerator:
-      reader.choice("accelerator", ["kvm", "tcg", "hvf", "whpx", "xen"] as const) ?? "kvm",
-  }),
-  (_, reader) => ({ defaultDevices: reader.boolean("defaultDevices") ?? false }),
-  (_, reader) => ({ daemonize: reader.boolean("daemonize") ?? false }),
-  runtimeFile("pidfile", false),
-  (context, reader) => ({ cpu: readCpu(context, reader.raw("cpu")) }),
-  optional("memory", readMemory),
-  (context, reader) => ({ drives: readDrives(context, reader) }),
-  (context, reader) => ({ pflash: readPflash(context, reader) }),
-  optional("kernel", readKernel),
-  (context, reader) => ({ nets: readNets(context, reader) }),
-  (context, reader) => ({ passthrough: readPassthrough(context, reader) }),
-  runtimeFile("qmp", true),
-  runtimeFile("monitor", true),
-  optional("serial", readSerial),
-  optional("guestAgent", readGuestAgent),
-  (context, reader) => ({ display: readDisplay(context, reader.raw("display")) }),
-  optional("incoming", readIncoming),
-  (context, reader) => ({ crypto: readCrypto(context, reader) }),
-];
-
-function readParts(
-  context: Context,
-  reader: Reader,
-  head: Pick<Parts, "name" | "emulator">,
-): Parts {
-  // Every required field has a reader above that always returns it.
-  return Object.assign({ ...head }, ...SECTIONS.map((read) => read(context, reader))) as Parts;
 }
 
 /**
