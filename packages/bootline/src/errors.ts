@@ -1,3 +1,11 @@
+import { QemuKvmError, type SharedErrorCode } from "@qemu-kvm/core";
+
+/** Every code `@qemu-kvm/bootline` can throw (see the README's error table). */
+export type BootlineErrorCode =
+  | "ERR_BOOTLINE_INVALID_SPEC"
+  | "ERR_BOOTLINE_DTS_CONFIG"
+  | Extract<SharedErrorCode, "ERR_INVALID_ARGUMENT">;
+
 /** One problem found in a VM spec: where, what is wrong, and what was expected. */
 export interface SpecIssue {
   /** Field path in the spec, e.g. `nets[1].hostForwards[0].hostPort` (`""` for the spec itself). */
@@ -8,29 +16,31 @@ export interface SpecIssue {
   readonly expected?: string;
 }
 
-function describeIssue(issue: SpecIssue): string {
+/** An issue as one line: `path: message (expected …)`. */
+export function describeSpecIssue(issue: SpecIssue): string {
   const where = issue.path === "" ? "spec" : issue.path;
   return `${where}: ${issue.message}${issue.expected ? ` (expected ${issue.expected})` : ""}`;
 }
 
 /**
- * A VM spec (or argv, or a value passed to a helper) that cannot be turned into a
- * QEMU command line. Thrown synchronously, before anything runs; `issues` lists
- * every problem found, not only the first. Match on `code`.
+ * A VM spec (or the ports given to `assignPorts` for it) that cannot be turned
+ * into a QEMU command line. Thrown synchronously, before anything runs; `issues`
+ * lists every problem found, not only the first. Match on `code`.
  */
-export class InvalidSpecError extends Error {
-  readonly code = "ERR_INVALID_SPEC" as const;
+export class InvalidSpecError extends QemuKvmError {
+  static override readonly errorId: string = "InvalidSpecError";
+  override name = "InvalidSpecError";
+  readonly code = "ERR_BOOTLINE_INVALID_SPEC" as const;
   readonly issues: readonly SpecIssue[];
 
-  constructor(issues: readonly SpecIssue[], options?: { cause?: unknown }) {
-    const list = issues.map(describeIssue);
+  constructor(issues: readonly SpecIssue[], options: { cause?: unknown } = {}) {
+    const list = issues.map(describeSpecIssue);
     super(
       list.length === 1
         ? `invalid VM spec: ${list[0]}`
         : `invalid VM spec (${list.length} problems):\n  ${list.join("\n  ")}`,
       options,
     );
-    this.name = "InvalidSpecError";
     this.issues = Object.freeze([...issues]);
   }
 }
@@ -66,11 +76,13 @@ function describeDtsIssue(issue: DtsConfigIssue): string {
  * unknown keys, libvirt-, Xen- or scene-only keys, values out of range. `issues`
  * lists every problem found in the sections that were read. Match on `code`.
  */
-export class DtsConfigError extends Error {
-  readonly code = "ERR_DTS_CONFIG" as const;
+export class DtsConfigError extends QemuKvmError {
+  static override readonly errorId: string = "DtsConfigError";
+  override name = "DtsConfigError";
+  readonly code = "ERR_BOOTLINE_DTS_CONFIG" as const;
   readonly issues: readonly DtsConfigIssue[];
 
-  constructor(issues: readonly DtsConfigIssue[], options?: { cause?: unknown }) {
+  constructor(issues: readonly DtsConfigIssue[], options: { cause?: unknown } = {}) {
     const list = issues.map(describeDtsIssue);
     super(
       list.length === 1
@@ -78,7 +90,6 @@ export class DtsConfigError extends Error {
         : `cannot read DTS config (${list.length} problems):\n  ${list.join("\n  ")}`,
       options,
     );
-    this.name = "DtsConfigError";
     this.issues = Object.freeze([...issues]);
   }
 }

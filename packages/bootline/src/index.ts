@@ -1,85 +1,79 @@
 // Public API: named re-exports only.
-export { type BuildCommandOptions, buildArgs, buildCommand } from "./build.js";
-export { formatCpuList, MAX_CPU, parseCpuList } from "./cpu-list.js";
 export {
-  type DtsReadOptions,
-  type DtsSectionInfo,
-  type DtsVm,
-  dtsSections,
-  dtsVmSections,
-  readDtsConfig,
-} from "./dts-config.js";
-export { DtsConfigError, type DtsConfigIssue, InvalidSpecError, type SpecIssue } from "./errors.js";
+  InvalidArgumentError,
+  type PortKind,
+  QemuKvmError,
+} from "@qemu-kvm/core";
+export { type BuildCommandOptions, buildArgs, buildCommand } from "./argv/build.js";
+export { parseArgs, splitProcCmdline } from "./argv/parse.js";
+export { type Command, type PinOptions, pinnedCommand } from "./argv/pin.js";
+export { readDtsConfig } from "./dts/read.js";
+export { dtsSections, dtsVmSections } from "./dts/sections.js";
+export type { DtsReadOptions, DtsSectionInfo, DtsVm } from "./dts/types.js";
 export {
-  type Endpoint,
-  type HostForwardFacts,
-  type Listener,
-  type ListenerKind,
-  type OtherBackend,
-  type PassthroughFacts,
-  type RuntimePath,
-  type RuntimePathKind,
-  type SerialFacts,
-  type SocketUser,
-  specFacts,
-  type VmFacts,
-} from "./facts.js";
+  type BootlineErrorCode,
+  DtsConfigError,
+  type DtsConfigIssue,
+  InvalidSpecError,
+  type SpecIssue,
+} from "./errors.js";
+export { specFacts } from "./facts/spec-facts.js";
+export type {
+  Endpoint,
+  HostForwardFacts,
+  Listener,
+  ListenerKind,
+  OtherBackend,
+  PassthroughFacts,
+  RuntimePath,
+  RuntimePathKind,
+  SerialFacts,
+  SocketUser,
+  VmFacts,
+} from "./facts/vm-facts.js";
+export { assignPorts } from "./ports/assign.js";
+export { type UnassignedPort, unassignedPorts } from "./ports/unassigned.js";
+export type {
+  BridgeNetSpec,
+  CryptoSpec,
+  DisplaySpec,
+  GuestAgentSpec,
+  HostForward,
+  IncomingSpec,
+  NetSpec,
+  NicOptions,
+  PassthroughSpec,
+  SerialSpec,
+  TapNetSpec,
+  UserNetSpec,
+  VhostUserNetSpec,
+} from "./spec/devices.js";
+export type { PortSpec, Properties, PropertyValue, RuntimeFileSpec } from "./spec/values.js";
+export type {
+  CpuSpec,
+  DriveInterface,
+  DriveSpec,
+  KernelSpec,
+  MachineSpec,
+  MemoryBackendSpec,
+  MemorySpec,
+  PflashSpec,
+  VmSpec,
+} from "./spec/vm-spec.js";
 export {
   formatHostForward,
   type HostForwardSyntaxOptions,
   type ParsedHostForward,
   parseHostForward,
-} from "./host-forward.js";
-export { GUEST_AGENT_PORT_NAME, ids } from "./ids.js";
+} from "./syntax/host-forward.js";
+export { GUEST_AGENT_PORT_NAME, ids } from "./syntax/ids.js";
 export {
   escapeOptionValue,
   formatOptionList,
   type OptionEntry,
   type OptionPart,
   splitOptionList,
-} from "./option-list.js";
-export { parseArgs, splitProcCmdline } from "./parse.js";
-export {
-  formatGuestSlot,
-  formatPciAddress,
-  type PciAddress,
-  parseGuestSlot,
-  parsePciAddress,
-} from "./pci-address.js";
-export { type Command, type PinOptions, pinnedCommand } from "./pin.js";
-export { assignPorts, type PortKind, type PortRequest, unassignedPorts } from "./ports.js";
-export { formatCommandLine, quoteShellWord } from "./shell-quote.js";
-export type {
-  BridgeNetSpec,
-  CpuSpec,
-  CryptoSpec,
-  DisplaySpec,
-  DriveInterface,
-  DriveSpec,
-  GuestAgentSpec,
-  HostForward,
-  IncomingSpec,
-  KernelSpec,
-  MachineSpec,
-  MemoryBackendSpec,
-  MemorySpec,
-  NetSpec,
-  NicOptions,
-  PassthroughSpec,
-  PflashSpec,
-  PortSpec,
-  Properties,
-  PropertyValue,
-  RuntimeFileSpec,
-  SerialSpec,
-  TapNetSpec,
-  UserNetSpec,
-  VhostUserNetSpec,
-  VmSpec,
-} from "./spec.js";
-export {
-  MAX_UNIX_SOCKET_PATH_BYTES,
-  specIssues,
-  type ValidateOptions,
-  validateSpec,
-} from "./validate.js";
+} from "./syntax/option-list.js";
+export { formatCommandLine, quoteShellWord } from "./syntax/shell-quote.js";
+export { MAX_UNIX_SOCKET_PATH_BYTES } from "./syntax/unix-socket.js";
+export { specIssues, type ValidateOptions, validateSpec } from "./validate/resolve.js";

@@ -3,7 +3,7 @@
  * (TCG, paused). What this machine cannot provide is substituted, each for a stated
  * reason; everything else is the argv the builder makes from the config.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   assignPorts,
@@ -16,36 +16,11 @@ import {
   unassignedPorts,
   type VmSpec,
 } from "@qemu-kvm/bootline";
-import {
-  freePort,
-  makeTempDir,
-  type QemuFixture,
-  startQemu,
-  type TempDir,
-} from "@qemu-kvm/testkit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freeDisplay, listeningSockets, memoryDir, Qmp, run } from "./support.js";
-
-const corpus = join(import.meta.dirname, "..", "fixtures", "dts-conf");
-
-let work: TempDir;
-let shm: string;
-let qemu: QemuFixture | undefined;
-
-beforeAll(async () => {
-  work = await makeTempDir("qk-dts-");
-  shm = await memoryDir("qk-dts-");
-});
-
-afterEach(async () => {
-  await qemu?.stop();
-  qemu = undefined;
-});
-
-afterAll(async () => {
-  await rm(shm, { recursive: true, force: true });
-  await work.remove();
-});
+import { freePort } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
+import { corpusFiles, globals, readCorpus } from "../helpers/dts.js";
+import { test } from "../helpers/fixtures.js";
+import { freeDisplay, listeningSockets, Qmp, run } from "../helpers/qemu.js";
 
 /**
  * The substitutions, each with its reason. Nothing else of the spec changes.
@@ -53,6 +28,7 @@ afterAll(async () => {
 async function forThisMachine(
   vm: DtsVm,
   dir: string,
+  memoryDir: string,
 ): Promise<{ spec: VmSpec; changes: string[] }> {
   const changes: string[] = [];
   let spec: VmSpec = vm.spec;
@@ -86,7 +62,10 @@ async function forThisMachine(
   if (spec.memory?.backend?.type === "file") {
     spec = {
       ...spec,
-      memory: { ...spec.memory, backend: { ...spec.memory.backend, path: shm, prealloc: false } },
+      memory: {
+        ...spec.memory,
+        backend: { ...spec.memory.backend, path: memoryDir, prealloc: false },
+      },
     };
     changes.push(
       "hugepages → a tmpfs directory, no prealloc (no hugepages reserved; GiBs of RAM on a shared machine)",
@@ -127,9 +106,6 @@ async function forThisMachine(
   return { spec: assignPorts(spec, ports), changes };
 }
 
-const files = (await readdir(corpus)).filter((file) => file.endsWith(".cfg")).sort();
-const globals = await readFile(join(corpus, "virt_global.cfg"), "utf8");
-
 interface Case {
   file: string;
   section: string;
@@ -137,8 +113,8 @@ interface Case {
 }
 const cases: Case[] = [];
 const rejected: string[] = [];
-for (const file of files) {
-  const text = await readFile(join(corpus, file), "utf8");
+for (const file of corpusFiles()) {
+  const text = readCorpus(file);
   for (const section of dtsSections(text)) {
     if (section.kind === "other") continue;
     try {
@@ -151,15 +127,15 @@ for (const file of files) {
 }
 
 describe("the DTS corpus in real QEMU", () => {
-  it("45 sections become specs, 8 are rejected (scene, libvirt, Xen, defaults, one undocumented key)", () => {
+  test("45 sections become specs, 8 are rejected (scene, libvirt, Xen, defaults, one undocumented key)", () => {
     expect(cases).toHaveLength(45);
     expect(rejected).toHaveLength(8);
   });
 
-  it.each(cases.map((entry) => [`${entry.file} [${entry.section}]`, entry] as const))(
+  test.for(cases.map((entry) => [`${entry.file} [${entry.section}]`, entry] as const))(
     "%s: QEMU accepts its argv and has its NICs and devices",
-    async (_name, { file, section, text }) => {
-      const dir = join(work.path, `${file}-${section}`);
+    async ([_name, { file, section, text }], { tempDir, memoryDir, launchQemu }) => {
+      const dir = join(tempDir.path, `${file}-${section}`);
       await mkdir(dir, { mode: 0o700 });
       const vm = readDtsConfig(text, globals, {
         file,
@@ -167,8 +143,8 @@ describe("the DTS corpus in real QEMU", () => {
         hugepagePath: "/dev/hugepages",
         runtimeDir: dir,
       }).get(section)!;
-      const { spec } = await forThisMachine(vm, dir);
-      qemu = await startQemu({ args: buildArgs(spec), timeoutMs: 60_000 });
+      const { spec } = await forThisMachine(vm, dir, memoryDir);
+      const qemu = await launchQemu({ args: buildArgs(spec), timeoutMs: 60_000 });
       const qmp = await Qmp.connect(qemu.qmpPath);
       try {
         const buses = await qmp.execute<{ devices: { qdev_id: string }[] }[]>("query-pci");

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   buildArgs,
@@ -17,39 +17,27 @@ import {
   splitProcCmdline,
   type VmSpec,
 } from "@qemu-kvm/bootline";
+import { freePort, type LaunchQemu, QEMU, type QemuFixture } from "@qemu-kvm/testkit";
+import { describe, expect, type TestContext } from "vitest";
+import { test } from "../helpers/fixtures.js";
 import {
-  freePort,
-  makeTempDir,
-  QEMU,
-  type QemuFixture,
-  startQemu,
-  type TempDir,
-} from "@qemu-kvm/testkit";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
+  accepts,
   firstBytes,
   freeDisplay,
   hmp,
   listeningSockets,
-  memoryDir,
   Qmp,
   run,
   standInKernel,
-} from "./support.js";
+} from "../helpers/qemu.js";
 
-let work: TempDir;
-/** A directory whose name holds a comma and a space. */
-let images: string;
-/** Memory backend directory on tmpfs (no hugepages are reserved on these machines). */
-let shm: string;
-let qemu: QemuFixture | undefined;
-let qmp: Qmp | undefined;
-
-beforeAll(async () => {
-  work = await makeTempDir("qk-bl-");
-  images = join(work.path, "img, dir");
+/**
+ * Images in a directory whose name holds a comma and a space, with names that
+ * hold what a shell or QEMU's option syntax would misread.
+ */
+async function makeImages(parent: string): Promise<string> {
+  const images = join(parent, "img, dir");
   await mkdir(images);
-  shm = await memoryDir("qk-bl-");
   await run("qemu-img", ["create", "-q", "-f", "qcow2", join(images, "disk, one.qcow2"), "64M"]);
   await writeFile(
     join(images, "it's $(touch pwned) `id`\nnew line.img"),
@@ -59,26 +47,23 @@ beforeAll(async () => {
   await writeFile(join(images, "vars fd"), Buffer.alloc(2 * 1024 * 1024));
   await writeFile(join(images, "bz,Image"), standInKernel());
   await writeFile(join(images, "initrd img"), Buffer.from("initrd"));
-});
+  return images;
+}
 
-afterEach(async () => {
-  qmp?.close();
-  qmp = undefined;
-  await qemu?.stop();
-  qemu = undefined;
-});
-
-afterAll(async () => {
-  await rm(shm, { recursive: true, force: true });
-  await work.remove();
-});
-
-/** Starts the spec's argv under the testkit fixture, which adds `-accel tcg -S` and its own QMP socket. */
-async function start(spec: VmSpec): Promise<{ qemu: QemuFixture; qmp: Qmp }> {
-  qemu = await startQemu({ args: buildArgs(spec), timeoutMs: 60_000 });
+/**
+ * Starts the spec's argv under the testkit fixture, which adds `-accel tcg -S` and
+ * its own QMP socket, and connects to the spec's QMP socket (closed after the test).
+ */
+async function start(
+  launchQemu: LaunchQemu,
+  onTestFinished: TestContext["onTestFinished"],
+  spec: VmSpec,
+): Promise<{ qemu: QemuFixture; qmp: Qmp }> {
+  const qemu = await launchQemu({ args: buildArgs(spec), timeoutMs: 60_000 });
   const endpoint = specFacts(spec).qmp[0];
   if (endpoint?.type !== "unix") throw new Error("the spec needs a QMP socket");
-  qmp = await Qmp.connect(endpoint.path);
+  const qmp = await Qmp.connect(endpoint.path);
+  onTestFinished(() => qmp.close());
   return { qemu, qmp };
 }
 
@@ -97,8 +82,14 @@ async function pciDevices(connection: Qmp): Promise<PciDevice[]> {
 }
 
 describe("real QEMU accepts the builder's argv", () => {
-  it("a spec with every option QEMU can create here, with the builder's ids, listening on 127.0.0.1 only", async () => {
-    const runtimeDir = join(work.path, "run,1");
+  test("a spec with every option QEMU can create here, with the builder's ids, listening on 127.0.0.1 only", async ({
+    tempDir,
+    memoryDir,
+    launchQemu,
+    onTestFinished,
+  }) => {
+    const images = await makeImages(tempDir.path);
+    const runtimeDir = join(tempDir.path, "run,1");
     await mkdir(runtimeDir, { mode: 0o700 });
     const [forwardTcp, forwardUdp, forwardTwo, serialPort, incomingPort] = await Promise.all([
       freePort(),
@@ -115,7 +106,10 @@ describe("real QEMU accepts the builder's argv", () => {
       machine: { type: "pc" },
       pidfile: {},
       cpu: { model: "max", count: 2 },
-      memory: { sizeMiB: 128, backend: { type: "file", path: shm, share: true, prealloc: true } },
+      memory: {
+        sizeMiB: 128,
+        backend: { type: "file", path: memoryDir, share: true, prealloc: true },
+      },
       drives: [
         { path: join(images, "disk, one.qcow2"), format: "qcow2", interface: "virtio" },
         {
@@ -166,7 +160,7 @@ describe("real QEMU accepts the builder's argv", () => {
       incoming: { port: incomingPort },
       crypto: [{ backend: "builtin", pciAddress: "0x11" }],
     };
-    const { qemu: vm, qmp: connection } = await start(spec);
+    const { qemu: vm, qmp: connection } = await start(launchQemu, onTestFinished, spec);
 
     // PCI: every device the builder named, at the slots the spec asked for.
     const pci = await pciDevices(connection);
@@ -275,19 +269,23 @@ describe("real QEMU accepts the builder's argv", () => {
     expect(restParsed).toEqual(restFacts);
   });
 
-  it("serial on a unix socket with a log, and the guest agent socket, answer", async () => {
-    const runtimeDir = join(work.path, "run2");
+  test("serial on a unix socket with a log, and the guest agent socket, answer", async ({
+    tempDir,
+    launchQemu,
+    onTestFinished,
+  }) => {
+    const runtimeDir = join(tempDir.path, "run2");
     await mkdir(runtimeDir, { mode: 0o700 });
     const spec: VmSpec = {
       name: "bl-unix",
       runtimeDir,
       accelerator: "tcg",
       qmp: {},
-      serial: { type: "unix", log: { path: join(work.path, "console, vm.log") } },
+      serial: { type: "unix", log: { path: join(tempDir.path, "console, vm.log") } },
       guestAgent: {},
       nets: [{ type: "user", model: "virtio-net-pci", hostForwards: [] }],
     };
-    const { qemu: vm, qmp: connection } = await start(spec);
+    const { qemu: vm, qmp: connection } = await start(launchQemu, onTestFinished, spec);
     const chardevs =
       await connection.execute<{ label: string; filename: string }[]>("query-chardev");
     expect(chardevs.find((chardev) => chardev.label === "char-serial0")?.filename).toBe(
@@ -296,9 +294,9 @@ describe("real QEMU accepts the builder's argv", () => {
     expect(chardevs.find((chardev) => chardev.label === "char-qga0")?.filename).toBe(
       `disconnected:unix:${runtimeDir}/qga.sock,server=on`,
     );
-    expect(await firstBytes({ path: `${runtimeDir}/serial.sock` }, 1, 200)).toBeInstanceOf(Buffer);
-    expect(await firstBytes({ path: `${runtimeDir}/qga.sock` }, 1, 200)).toBeInstanceOf(Buffer);
-    expect((await stat(join(work.path, "console, vm.log"))).isFile()).toBe(true);
+    await accepts(`${runtimeDir}/serial.sock`);
+    await accepts(`${runtimeDir}/qga.sock`);
+    expect((await stat(join(tempDir.path, "console, vm.log"))).isFile()).toBe(true);
     expect(await listeningSockets(vm.pid)).toEqual([]);
     expect((await pciDevices(connection)).map((device) => device.qdev_id)).toEqual(
       expect.arrayContaining(["nic0", "virtio-serial0"]),
@@ -306,19 +304,23 @@ describe("real QEMU accepts the builder's argv", () => {
   });
 });
 
+/**
+ * Kills the daemonized QEMU of a pidfile, if it wrote one, by its pid after
+ * checking that the pid is still that QEMU.
+ */
+async function killDaemon(pidfile: string, name: string): Promise<void> {
+  const pid = Number((await readFile(pidfile, "utf8").catch(() => "")).trim());
+  if (!(pid > 1)) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (cmdline.includes(name)) process.kill(pid, "SIGKILL");
+}
+
 describe("daemonize, pidfile and CPU pinning with the whole command", () => {
-  let pid: number | undefined;
-
-  afterEach(async () => {
-    // Only the QEMU this test started: by its pid, after checking that the pid is still it.
-    if (pid === undefined) return;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmdline.includes("bl-daemon")) process.kill(pid, "SIGKILL");
-    pid = undefined;
-  });
-
-  it("QEMU daemonizes after setup, writes its pid, runs on the pinned CPU and parses back", async () => {
-    const runtimeDir = join(work.path, "run3");
+  test("QEMU daemonizes after setup, writes its pid, runs on the pinned CPU and parses back", async ({
+    tempDir,
+    onTestFinished,
+  }) => {
+    const runtimeDir = join(tempDir.path, "run3");
     await mkdir(runtimeDir, { mode: 0o700 });
     const spec: VmSpec = {
       name: "bl-daemon",
@@ -341,6 +343,7 @@ describe("daemonize, pidfile and CPU pinning with the whole command", () => {
     const command = buildCommand(spec);
     expect(command.file).toBe("taskset");
     // The parent exits 0 once QEMU is set up; the daemon keeps running.
+    onTestFinished(() => killDaemon(`${runtimeDir}/qemu.pid`, "bl-daemon"));
     const parent = spawn(command.file, command.args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     parent.stderr.setEncoding("utf8").on("data", (chunk: string) => {
@@ -348,7 +351,7 @@ describe("daemonize, pidfile and CPU pinning with the whole command", () => {
     });
     const [code] = (await once(parent, "exit")) as [number | null];
     expect(code, `${formatCommandLine(command.file, command.args)}\n${stderr}`).toBe(0);
-    pid = Number((await readFile(`${runtimeDir}/qemu.pid`, "utf8")).trim());
+    const pid = Number((await readFile(`${runtimeDir}/qemu.pid`, "utf8")).trim());
     expect(pid).toBeGreaterThan(1);
 
     const status = await readFile(`/proc/${pid}/status`, "utf8");

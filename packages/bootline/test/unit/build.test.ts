@@ -1,9 +1,9 @@
 import { buildArgs, buildCommand, pinnedCommand } from "@qemu-kvm/bootline";
-import { describe, expect, it } from "vitest";
-import { invalid, optionValue, optionValues, spec } from "./helpers.js";
+import { describe, expect, test } from "vitest";
+import { invalidArgument, optionValue, optionValues, spec } from "../helpers/spec.js";
 
 describe("buildArgs: defaults", () => {
-  it("a minimal spec gives name, KVM, no default devices and no display", () => {
+  test("a minimal spec gives name, KVM, no default devices and no display", () => {
     expect(buildArgs({ name: "vm0" })).toEqual([
       "-name",
       "vm0",
@@ -15,7 +15,7 @@ describe("buildArgs: defaults", () => {
     ]);
   });
 
-  it("is deterministic: the same spec gives the same argv, and argv is a fresh array", () => {
+  test("is deterministic: the same spec gives the same argv, and argv is a fresh array", () => {
     const input = spec({
       qmp: {},
       nets: [{ type: "user", hostForwards: [{ hostPort: 6001, guestPort: 22 }] }],
@@ -27,7 +27,7 @@ describe("buildArgs: defaults", () => {
     expect(buildArgs(input)).toEqual(second);
   });
 
-  it("does not modify the spec", () => {
+  test("does not modify the spec", () => {
     const input = spec({ nets: [{ type: "user", hostForwards: ["tcp::6001-:22"] }], qmp: {} });
     const copy = structuredClone(input);
     buildArgs(input);
@@ -36,7 +36,7 @@ describe("buildArgs: defaults", () => {
 });
 
 describe("buildArgs: machine, accelerator, processes", () => {
-  it("machine type, GIC version and extra properties", () => {
+  test("machine type, GIC version and extra properties", () => {
     const args = buildArgs(
       spec({
         machine: {
@@ -49,26 +49,26 @@ describe("buildArgs: machine, accelerator, processes", () => {
     expect(optionValue(args, "-machine")).toBe("virt,gic-version=3,kernel-irqchip=split,iommu=on");
   });
 
-  it("machine properties without a type", () => {
+  test("machine properties without a type", () => {
     expect(
       optionValue(buildArgs(spec({ machine: { properties: { usb: false } } })), "-machine"),
     ).toBe("usb=off");
   });
 
-  it("an empty machine object adds nothing", () => {
+  test("an empty machine object adds nothing", () => {
     expect(optionValues(buildArgs(spec({ machine: {} })), "-machine")).toEqual([]);
   });
 
-  it.each(["kvm", "tcg", "hvf", "whpx", "xen"] as const)("accelerator %s", (accelerator) => {
+  test.each(["kvm", "tcg", "hvf", "whpx", "xen"] as const)("accelerator %s", (accelerator) => {
     expect(optionValue(buildArgs(spec({ accelerator })), "-accel")).toBe(accelerator);
   });
 
-  it("defaultDevices keeps QEMU's defaults (no -nodefaults)", () => {
+  test("defaultDevices keeps QEMU's defaults (no -nodefaults)", () => {
     expect(buildArgs(spec({ defaultDevices: true }))).not.toContain("-nodefaults");
     expect(buildArgs(spec({ defaultDevices: false }))).toContain("-nodefaults");
   });
 
-  it("daemonize and pidfile (explicit and derived from runtimeDir)", () => {
+  test("daemonize and pidfile (explicit and derived from runtimeDir)", () => {
     const args = buildArgs(spec({ daemonize: true, pidfile: {} }));
     expect(args).toContain("-daemonize");
     expect(optionValue(args, "-pidfile")).toBe("/run/qk/vm0/qemu.pid");
@@ -78,7 +78,7 @@ describe("buildArgs: machine, accelerator, processes", () => {
     expect(buildArgs(spec({ daemonize: false }))).not.toContain("-daemonize");
   });
 
-  it("a trailing slash on runtimeDir does not double", () => {
+  test("a trailing slash on runtimeDir does not double", () => {
     expect(
       optionValue(buildArgs(spec({ runtimeDir: "/run/qk/vm0/", pidfile: {} })), "-pidfile"),
     ).toBe("/run/qk/vm0/qemu.pid");
@@ -86,13 +86,13 @@ describe("buildArgs: machine, accelerator, processes", () => {
 });
 
 describe("buildArgs: cpu and memory", () => {
-  it("model and count", () => {
+  test("model and count", () => {
     const args = buildArgs(spec({ cpu: { model: "host", count: 4 } }));
     expect(optionValue(args, "-cpu")).toBe("host");
     expect(optionValue(args, "-smp")).toBe("4");
   });
 
-  it("host CPUs do not appear in argv but in buildCommand's taskset wrapper", () => {
+  test("host CPUs do not appear in argv but in buildCommand's taskset wrapper", () => {
     const input = spec({ cpu: { count: 4, hostCpus: [6, 3, 4, 5, 9] } });
     expect(buildArgs(input).join(" ")).not.toContain("taskset");
     const command = buildCommand(input);
@@ -101,7 +101,7 @@ describe("buildArgs: cpu and memory", () => {
     expect(command.args.slice(3)).toEqual(buildArgs(input));
   });
 
-  it("buildCommand without pinning runs the emulator directly; emulator and taskset are configurable", () => {
+  test("buildCommand without pinning runs the emulator directly; emulator and taskset are configurable", () => {
     expect(buildCommand(spec({ emulator: "/opt/qemu 7/bin/qemu-system-x86_64" })).file).toBe(
       "/opt/qemu 7/bin/qemu-system-x86_64",
     );
@@ -110,27 +110,23 @@ describe("buildArgs: cpu and memory", () => {
     expect(pinned.args.slice(0, 2)).toEqual(["-c", "1"]);
   });
 
-  it("pinnedCommand wraps any command and rejects an empty or bad CPU list", () => {
+  test("pinnedCommand wraps any command and rejects an empty or bad CPU list", () => {
     expect(pinnedCommand({ file: "qemu", args: ["-S", "--", "-x"] }, [0, 2, 1])).toEqual({
       file: "taskset",
       args: ["-c", "0-2", "qemu", "-S", "--", "-x"],
     });
-    expect(invalid(() => pinnedCommand({ file: "q", args: [] }, [])).issues[0]!.path).toBe(
-      "hostCpus",
-    );
-    expect(invalid(() => pinnedCommand({ file: "q", args: [] }, [1, -1])).issues[0]!.path).toBe(
-      "hostCpus[1]",
-    );
+    invalidArgument(() => pinnedCommand({ file: "q", args: [] }, []), "hostCpus");
+    invalidArgument(() => pinnedCommand({ file: "q", args: [] }, [1, -1]), "hostCpus[1]");
   });
 
-  it("plain memory", () => {
+  test("plain memory", () => {
     const args = buildArgs(spec({ memory: { sizeMiB: 2048 } }));
     expect(optionValue(args, "-m")).toBe("2048M");
     expect(optionValues(args, "-object")).toEqual([]);
     expect(optionValues(args, "-numa")).toEqual([]);
   });
 
-  it("hugepage file backing: shared, preallocated, on a NUMA node", () => {
+  test("hugepage file backing: shared, preallocated, on a NUMA node", () => {
     const args = buildArgs(
       spec({ memory: { sizeMiB: 4096, backend: { type: "file", path: "/dev/hugepages" } } }),
     );
@@ -141,7 +137,7 @@ describe("buildArgs: cpu and memory", () => {
     expect(optionValue(args, "-numa")).toBe("node,memdev=mem0");
   });
 
-  it("file backing options and an escaped path", () => {
+  test("file backing options and an escaped path", () => {
     const args = buildArgs(
       spec({
         memory: {
@@ -155,7 +151,7 @@ describe("buildArgs: cpu and memory", () => {
     );
   });
 
-  it("memfd backing", () => {
+  test("memfd backing", () => {
     const args = buildArgs(
       spec({ memory: { sizeMiB: 512, backend: { type: "memfd", hugepages: true } } }),
     );
@@ -167,7 +163,7 @@ describe("buildArgs: cpu and memory", () => {
 });
 
 describe("buildArgs: drives, pflash, kernel", () => {
-  it("a drive with every sub-option", () => {
+  test("a drive with every sub-option", () => {
     const args = buildArgs(
       spec({
         drives: [
@@ -189,13 +185,13 @@ describe("buildArgs: drives, pflash, kernel", () => {
     );
   });
 
-  it("index 0 is kept (the reference dropped it: `if opt_index:`)", () => {
+  test("index 0 is kept (the reference dropped it: `if opt_index:`)", () => {
     expect(
       optionValue(buildArgs(spec({ drives: [{ path: "/a", index: 0 }] })), "-drive"),
     ).toContain(",index=0,");
   });
 
-  it("several drives get drive0, drive1…; a cdrom", () => {
+  test("several drives get drive0, drive1…; a cdrom", () => {
     const drives = optionValues(
       buildArgs(
         spec({
@@ -207,7 +203,7 @@ describe("buildArgs: drives, pflash, kernel", () => {
     expect(drives).toEqual(["file=/a.img,id=drive0", "file=/b.iso,if=ide,media=cdrom,id=drive1"]);
   });
 
-  it("pflash: code and variables in unit order, raw by default", () => {
+  test("pflash: code and variables in unit order, raw by default", () => {
     const drives = optionValues(
       buildArgs(
         spec({
@@ -225,7 +221,7 @@ describe("buildArgs: drives, pflash, kernel", () => {
     ]);
   });
 
-  it("kernel, initrd and the append line built from console, baud rate, root and more", () => {
+  test("kernel, initrd and the append line built from console, baud rate, root and more", () => {
     const args = buildArgs(
       spec({
         kernel: {
@@ -243,7 +239,7 @@ describe("buildArgs: drives, pflash, kernel", () => {
     expect(optionValue(args, "-append")).toBe("console=ttyS0,115200 root=/dev/vda1 quiet panic=-1");
   });
 
-  it("kernel alone, console without baud rate", () => {
+  test("kernel alone, console without baud rate", () => {
     const args = buildArgs(spec({ kernel: { path: "/k", console: { device: "hvc0" } } }));
     expect(optionValue(args, "-append")).toBe("console=hvc0");
     expect(optionValues(args, "-initrd")).toEqual([]);
@@ -252,7 +248,7 @@ describe("buildArgs: drives, pflash, kernel", () => {
 });
 
 describe("buildArgs: networks", () => {
-  it("user networking with forwards (structured and text), defaulting to 127.0.0.1 and tcp", () => {
+  test("user networking with forwards (structured and text), defaulting to 127.0.0.1 and tcp", () => {
     const args = buildArgs(
       spec({
         nets: [
@@ -281,7 +277,7 @@ describe("buildArgs: networks", () => {
     expect(optionValue(args, "-device")).toBe("e1000,netdev=net0,id=nic0");
   });
 
-  it("NIC options: mac, bus, slot, disable-modern, extra properties", () => {
+  test("NIC options: mac, bus, slot, disable-modern, extra properties", () => {
     const args = buildArgs(
       spec({
         nets: [
@@ -302,7 +298,7 @@ describe("buildArgs: networks", () => {
     );
   });
 
-  it("the default NIC model is virtio-net-pci; other models pass through", () => {
+  test("the default NIC model is virtio-net-pci; other models pass through", () => {
     const devices = optionValues(
       buildArgs(
         spec({
@@ -324,7 +320,7 @@ describe("buildArgs: networks", () => {
     ]);
   });
 
-  it("tap: ifname, scripts (none by default), vhost", () => {
+  test("tap: ifname, scripts (none by default), vhost", () => {
     const [first, second] = optionValues(
       buildArgs(
         spec({
@@ -348,7 +344,7 @@ describe("buildArgs: networks", () => {
     );
   });
 
-  it("bridge via QEMU's helper", () => {
+  test("bridge via QEMU's helper", () => {
     const args = buildArgs(
       spec({
         nets: [
@@ -369,7 +365,7 @@ describe("buildArgs: networks", () => {
 
   const shared = { sizeMiB: 1024, backend: { type: "file" as const, path: "/dev/hugepages" } };
 
-  it("vhost-user: chardev (client), netdev with vhostforce, virtio NIC", () => {
+  test("vhost-user: chardev (client), netdev with vhostforce, virtio NIC", () => {
     const args = buildArgs(
       spec({ memory: shared, nets: [{ type: "vhost-user", socketPath: "/run/dpdk/vhost-net0" }] }),
     );
@@ -378,7 +374,7 @@ describe("buildArgs: networks", () => {
     expect(optionValue(args, "-device")).toBe("virtio-net-pci,netdev=net0,id=nic0");
   });
 
-  it("vhost-user: server mode, queues (with mq and vectors), no vhostforce, legacy virtio, escaped path", () => {
+  test("vhost-user: server mode, queues (with mq and vectors), no vhostforce, legacy virtio, escaped path", () => {
     const args = buildArgs(
       spec({
         memory: shared,
@@ -404,7 +400,7 @@ describe("buildArgs: networks", () => {
     );
   });
 
-  it("vhost-user: explicit mq/vectors properties win over the derived ones", () => {
+  test("vhost-user: explicit mq/vectors properties win over the derived ones", () => {
     const args = buildArgs(
       spec({
         memory: shared,
@@ -423,7 +419,7 @@ describe("buildArgs: networks", () => {
     );
   });
 
-  it("several networks keep their own ids whatever their order and kind", () => {
+  test("several networks keep their own ids whatever their order and kind", () => {
     const args = buildArgs(
       spec({
         memory: shared,
@@ -453,7 +449,7 @@ describe("buildArgs: networks", () => {
 });
 
 describe("buildArgs: passthrough, monitors, serial, agent, display, migration, crypto, extra", () => {
-  it("vfio-pci and legacy pci-assign with normalized host addresses, slots and properties", () => {
+  test("vfio-pci and legacy pci-assign with normalized host addresses, slots and properties", () => {
     const devices = optionValues(
       buildArgs(
         spec({
@@ -473,7 +469,7 @@ describe("buildArgs: passthrough, monitors, serial, agent, display, migration, c
     ]);
   });
 
-  it("QMP and HMP monitors on unix sockets (derived and explicit paths)", () => {
+  test("QMP and HMP monitors on unix sockets (derived and explicit paths)", () => {
     const args = buildArgs(spec({ qmp: {}, monitor: { path: "/run/other/hmp,1.sock" } }));
     expect(optionValues(args, "-chardev")).toEqual([
       "socket,id=char-qmp,path=/run/qk/vm0/qmp.sock,server=on,wait=off",
@@ -485,7 +481,7 @@ describe("buildArgs: passthrough, monitors, serial, agent, display, migration, c
     ]);
   });
 
-  it("serial over telnet binds 127.0.0.1 by default and logs from the first byte", () => {
+  test("serial over telnet binds 127.0.0.1 by default and logs from the first byte", () => {
     const args = buildArgs(spec({ serial: { type: "telnet", port: 7001, log: {} } }));
     expect(optionValue(args, "-chardev")).toBe(
       "socket,id=char-serial0,host=127.0.0.1,port=7001,telnet=on,server=on,wait=off,logfile=/run/qk/vm0/serial.log",
@@ -493,7 +489,7 @@ describe("buildArgs: passthrough, monitors, serial, agent, display, migration, c
     expect(optionValue(args, "-serial")).toBe("chardev:char-serial0");
   });
 
-  it("serial over raw TCP on a named address, and over a unix socket", () => {
+  test("serial over raw TCP on a named address, and over a unix socket", () => {
     expect(
       optionValue(
         buildArgs(spec({ serial: { type: "tcp", host: "::1", port: 7002 } })),
@@ -509,7 +505,7 @@ describe("buildArgs: passthrough, monitors, serial, agent, display, migration, c
     expect(optionValue(unix, "-serial")).toBe("chardev:char-serial0");
   });
 
-  it("guest agent: chardev, virtio-serial, virtserialport org.qemu.guest_agent.0", () => {
+  test("guest agent: chardev, virtio-serial, virtserialport org.qemu.guest_agent.0", () => {
     const args = buildArgs(spec({ guestAgent: { pciAddress: "1e" } }));
     expect(optionValue(args, "-chardev")).toBe(
       "socket,id=char-qga0,path=/run/qk/vm0/qga.sock,server=on,wait=off",
@@ -520,7 +516,7 @@ describe("buildArgs: passthrough, monitors, serial, agent, display, migration, c
     ]);
   });
 
-  it("display: none by default; VNC on 127.0.0.1 with a VGA; IPv6 in brackets", () => {
+  test("display: none by default; VNC on 127.0.0.1 with a VGA; IPv6 in brackets", () => {
     expect(optionValue(buildArgs(spec()), "-display")).toBe("none");
     expect(optionValue(buildArgs(spec({ display: { type: "none" } })), "-display")).toBe("none");
     const vnc = buildArgs(spec({ display: { type: "vnc", display: 1 } }));
@@ -534,7 +530,7 @@ describe("buildArgs: passthrough, monitors, serial, agent, display, migration, c
     expect(optionValue(v6, "-vga")).toBe("virtio");
   });
 
-  it("incoming migration on 127.0.0.1 by default, or the named address", () => {
+  test("incoming migration on 127.0.0.1 by default, or the named address", () => {
     expect(optionValue(buildArgs(spec({ incoming: { port: 4444 } })), "-incoming")).toBe(
       "tcp:127.0.0.1:4444",
     );
@@ -546,7 +542,7 @@ describe("buildArgs: passthrough, monitors, serial, agent, display, migration, c
     ).toBe("tcp:[fe80::1]:4444");
   });
 
-  it("crypto: N vhost-user devices with their sockets, and the built-in backend", () => {
+  test("crypto: N vhost-user devices with their sockets, and the built-in backend", () => {
     const args = buildArgs(
       spec({
         memory: { sizeMiB: 1024, backend: { type: "memfd" } },
@@ -573,7 +569,7 @@ describe("buildArgs: passthrough, monitors, serial, agent, display, migration, c
     ]);
   });
 
-  it("extra arguments are appended last, as they are", () => {
+  test("extra arguments are appended last, as they are", () => {
     const args = buildArgs(spec({ extraArgs: ["-rtc", "base=utc,clock=host", "-no-reboot"] }));
     expect(args.slice(-3)).toEqual(["-rtc", "base=utc,clock=host", "-no-reboot"]);
   });
@@ -589,7 +585,7 @@ describe("buildArgs: escaping of hostile values", () => {
     "/img/,,double,,commas,.img",
   ];
 
-  it.each(hostile)(
+  test.each(hostile)(
     "drive file %j is escaped only for QEMU (commas doubled, nothing else)",
     (path) => {
       const drive = optionValue(buildArgs(spec({ drives: [{ path }] })), "-drive");
@@ -597,7 +593,7 @@ describe("buildArgs: escaping of hostile values", () => {
     },
   );
 
-  it("every comma in every option-list value is doubled", () => {
+  test("every comma in every option-list value is doubled", () => {
     const path = "/a,b";
     const args = buildArgs(
       spec({

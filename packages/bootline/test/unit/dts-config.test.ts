@@ -1,34 +1,15 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import {
-  assignPorts,
   buildArgs,
-  DtsConfigError,
   type DtsVm,
   dtsSections,
   dtsVmSections,
   readDtsConfig,
   unassignedPorts,
-  type VmSpec,
 } from "@qemu-kvm/bootline";
-import { describe, expect, it } from "vitest";
-import { parseIni } from "../../src/ini.js";
-import { optionValue, optionValues } from "./helpers.js";
-
-const corpus = join(import.meta.dirname, "..", "fixtures", "dts-conf");
-const read = (file: string) => readFileSync(join(corpus, file), "utf8");
-const globals = read("virt_global.cfg");
-
-function dtsError(fn: () => unknown): DtsConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DtsConfigError);
-    expect((error as DtsConfigError).code).toBe("ERR_DTS_CONFIG");
-    return error as DtsConfigError;
-  }
-  throw new Error("expected DtsConfigError");
-}
+import { describe, expect, test } from "vitest";
+import { parseIni } from "../../src/dts/ini.js";
+import { corpusFiles, globals, readCorpus, withPorts } from "../helpers/dts.js";
+import { dtsError, invalidArgument, optionValue, optionValues } from "../helpers/spec.js";
 
 /** One VM from config text, without the [KVM] defaults unless given. */
 function vm(
@@ -45,22 +26,8 @@ function vm(
   return [...vms.values()][0]!;
 }
 
-/** Ports DTS allocated, assigned from 6000 up, so that the spec builds. */
-function ready(spec: VmSpec): VmSpec {
-  const requests = unassignedPorts(spec);
-  return assignPorts(
-    spec,
-    Object.fromEntries(
-      requests.map((request, index) => [
-        request.field,
-        request.kind === "display" ? 5901 + index : 6000 + index,
-      ]),
-    ),
-  );
-}
-
 describe("INI dialect (Python configparser as DTS used it)", () => {
-  it("continuation lines, comments, lower-cased keys, both delimiters, DEFAULT", () => {
+  test("continuation lines, comments, lower-cased keys, both delimiters, DEFAULT", () => {
     const document = parseIni(
       [
         "# comment",
@@ -86,7 +53,7 @@ describe("INI dialect (Python configparser as DTS used it)", () => {
     expect(vm1!.options.get("shared")!.value).toBe("no");
   });
 
-  it("interpolation: %% and %(name)s, and its errors", () => {
+  test("interpolation: %% and %(name)s, and its errors", () => {
     const document = parseIni(
       "[vm0]\nbase = /img\ndisk = file=%(base)s/a.img;\npct = 100%%\nbad = 5%\n",
     );
@@ -99,7 +66,42 @@ describe("INI dialect (Python configparser as DTS used it)", () => {
     ]);
   });
 
-  it("syntax errors carry their line: no header, duplicates, a line that is no option", () => {
+  test("interpolation that multiplies is bounded: an error at its line, never a RangeError", () => {
+    // Each level repeats the one below 8 times: 64 × 8¹⁰ characters, more than any string
+    // can hold. Unbounded, this threw "RangeError: Invalid string length".
+    const lines = ["[vm0]", `a0 = ${"x".repeat(64)}`];
+    for (let level = 1; level <= 10; level++)
+      lines.push(`a${level} = ${`%(a${level - 1})s`.repeat(8)}`);
+    lines.push("name = name=%(a10)s;");
+    const document = parseIni(lines.join("\n"));
+    expect(document.sections[0]!.options.get("a4")!.value).toHaveLength(64 * 8 ** 4);
+    expect(document.sections[0]!.options.has("a5")).toBe(false);
+    expect(document.errors).toContainEqual({
+      line: 13,
+      message: "[vm0] name: interpolation makes a value longer than 1000000 characters",
+    });
+    const error = dtsError(() => readDtsConfig(lines.join("\n")));
+    expect(error.issues).toContainEqual({
+      line: 7,
+      message: "[vm0] a5: interpolation makes a value longer than 1000000 characters",
+    });
+  });
+
+  test("interpolation nests at most 10 deep, and a loop is an error", () => {
+    const chain = ["[vm0]", "r0 = end"];
+    for (let level = 1; level <= 12; level++) chain.push(`r${level} = %(r${level - 1})s`);
+    const document = parseIni(chain.join("\n"));
+    expect(document.sections[0]!.options.get("r11")!.value).toBe("end");
+    expect(document.errors).toEqual([
+      { line: 14, message: "[vm0] r12: interpolation nests too deep" },
+    ]);
+    expect(parseIni("[vm0]\na = %(b)s\nb = %(a)s\n").errors).toEqual([
+      { line: 2, message: "[vm0] a: interpolation nests too deep" },
+      { line: 3, message: "[vm0] b: interpolation nests too deep" },
+    ]);
+  });
+
+  test("syntax errors carry their line: no header, duplicates, a line that is no option", () => {
     const document = parseIni("cpu = x\n[vm0]\ncpu = a\nCPU = b\njunk\n[vm0]\n");
     expect(document.errors).toEqual([
       { line: 1, message: "an option before any [section] header" },
@@ -111,7 +113,7 @@ describe("INI dialect (Python configparser as DTS used it)", () => {
 });
 
 describe("readDtsConfig: keys and sub-options", () => {
-  it("QEMUKvm's built-in defaults apply under everything", () => {
+  test("QEMUKvm's built-in defaults apply under everything", () => {
     const { spec, notes, control } = vm("[vm0]\ndisk = file=/img/a.img;\n");
     expect(spec).toEqual({
       name: "vm0",
@@ -135,7 +137,7 @@ describe("readDtsConfig: keys and sub-options", () => {
     expect(notes.map((note) => note.key)).toEqual(["net"]);
   });
 
-  it("[KVM] defaults of virt_global.cfg merge under the section; the section's keys win whole", () => {
+  test("[KVM] defaults of virt_global.cfg merge under the section; the section's keys win whole", () => {
     const merged = vm("[vm0]\ncpu = number=2,cpupin=7 8;\nvnc = displayNum=3;\n", {}, globals);
     expect(merged.spec.cpu).toEqual({ count: 2, hostCpus: [7, 8] }); // no model: the whole key is replaced
     expect(merged.spec.memory).toEqual({ sizeMiB: 2048 });
@@ -155,7 +157,7 @@ describe("readDtsConfig: keys and sub-options", () => {
     expect(inherited.spec.display).toEqual({ type: "vnc", host: "127.0.0.1", display: "auto" });
   });
 
-  it("name, enable_kvm, machine, pid_file, daemon", () => {
+  test("name, enable_kvm, machine, pid_file, daemon", () => {
     const { spec } = vm(
       "[vm0]\nname = name=guest1;\nenable_kvm = enable=no;\nmachine = machine=virt,opt_gic_version=3;\npid_file = name=/run/vm.pid;\ndaemon = enable=no;\n",
     );
@@ -166,10 +168,10 @@ describe("readDtsConfig: keys and sub-options", () => {
       pidfile: { path: "/run/vm.pid" },
     });
     expect(spec.daemonize).toBeUndefined();
-    expect(optionValue(buildArgs(ready(spec)), "-machine")).toBe("virt,gic-version=3");
+    expect(optionValue(buildArgs(withPorts(spec)), "-machine")).toBe("virt,gic-version=3");
   });
 
-  it("cpu, mem with hugepages", () => {
+  test("cpu, mem with hugepages", () => {
     const { spec } = vm(
       "[vm0]\ncpu = model=host,number=8,cpupin=5 6 7 8 9 10 11 12 ;\nmem = size=4096,hugepage=yes;\n",
     );
@@ -178,14 +180,14 @@ describe("readDtsConfig: keys and sub-options", () => {
       sizeMiB: 4096,
       backend: { type: "file", path: "/dev/hugepages", share: true, prealloc: true },
     });
-    const args = buildArgs(ready(spec));
+    const args = buildArgs(withPorts(spec));
     expect(optionValue(args, "-object")).toBe(
       "memory-backend-file,id=mem0,size=4096M,mem-path=/dev/hugepages,share=on,prealloc=on",
     );
     expect(optionValue(args, "-numa")).toBe("node,memdev=mem0");
   });
 
-  it("disk with every sub-option, several disks, a trailing comma", () => {
+  test("disk with every sub-option, several disks, a trailing comma", () => {
     const { spec } = vm(
       "[vm0]\ndisk =\n    file=/storage/vm0.img,opt_format=qcow2,opt_if=virtio,opt_index=0,opt_media=disk;\n    file=/home/osimg/centos7-6.img,;\n",
     );
@@ -195,7 +197,7 @@ describe("readDtsConfig: keys and sub-options", () => {
     ]);
   });
 
-  it("pflash, kernel, login, start", () => {
+  test("pflash, kernel, login, start", () => {
     const result = vm(
       "[vm0]\npflash =\n  file=/fw/code.fd;\n  file=/fw/vars.fd;\nkernel = kernel_img=/boot/Image,console=ttyAMA0,baudrate=115200,root=/dev/vda2;\nlogin = user=root,password=tester;\nstart = wait_seconds=200;\n",
     );
@@ -207,12 +209,12 @@ describe("readDtsConfig: keys and sub-options", () => {
     });
     expect(result.login).toEqual({ user: "root", password: "tester" });
     expect(result.start).toEqual({ bootTimeoutMs: 200_000 });
-    expect(optionValue(buildArgs(ready(result.spec)), "-append")).toBe(
+    expect(optionValue(buildArgs(withPorts(result.spec)), "-append")).toBe(
       "console=ttyAMA0,115200 root=/dev/vda2",
     );
   });
 
-  it("net: NICs pair with their neighbouring backend by position (nic,user or user,nic), not by parity ids", () => {
+  test("net: NICs pair with their neighbouring backend by position (nic,user or user,nic), not by parity ids", () => {
     const { spec, notes } = vm(
       "[vm0]\nnet =\n   type=user,opt_vlan=2;\n   type=nic,opt_vlan=2;\n   type=nic,opt_model=virtio,opt_macaddr=52:54:00:00:00:02;\n   type=user,opt_hostfwd=tcp:10.0.0.1:6001-:22;\n",
     );
@@ -235,14 +237,14 @@ describe("readDtsConfig: keys and sub-options", () => {
     expect(notes.map((note) => note.message).join("\n")).toMatch(
       /opt_model=virtio mapped to virtio-net-pci/,
     );
-    const devices = optionValues(buildArgs(ready(spec)), "-device");
+    const devices = optionValues(buildArgs(withPorts(spec)), "-device");
     expect(devices).toEqual([
       "e1000,netdev=net0,id=nic0",
       "virtio-net-pci,netdev=net1,id=nic1,mac=52:54:00:00:00:02",
     ]);
   });
 
-  it("net: tap with a bridge uses QEMU's bridge helper; tap with a script; bridge", () => {
+  test("net: tap with a bridge uses QEMU's bridge helper; tap with a script; bridge", () => {
     const { spec } = vm(
       "[vm0]\nnet =\n  type=nic;\n  type=tap,opt_br=br1;\n  type=nic,opt_model=e1000e;\n  type=tap,opt_script=/etc/qk-ifup,opt_downscript=/etc/qk-ifdown;\n  type=bridge;\n  type=nic;\n",
     );
@@ -253,7 +255,7 @@ describe("readDtsConfig: keys and sub-options", () => {
     ]);
   });
 
-  it("device: vfio-pci and pci-assign passthrough, vhost-user and vhost-cuse NICs", () => {
+  test("device: vfio-pci and pci-assign passthrough, vhost-user and vhost-cuse NICs", () => {
     const { spec } = vm(
       "[vm0]\nmem = size=1024,hugepage=yes;\ndevice =\n  driver=vfio-pci,opt_host=08:00.0,opt_addr=0x10;\n  driver=pci-assign,prop_host=08:00.1;\n  driver=vhost-user,opt_path=/tmp/vhost-net,opt_server=server,opt_queue=2,opt_mac=00:00:20:00:00:01,opt_settings=mrg_rxbuf=off,opt_legacy=on;\n  driver=vhost-cuse,opt_tap=dut0,opt_mac=52:54:00:00:00:09;\n",
     );
@@ -280,14 +282,14 @@ describe("readDtsConfig: keys and sub-options", () => {
         mac: "52:54:00:00:00:09",
       },
     ]);
-    const args = buildArgs(ready(spec));
+    const args = buildArgs(withPorts(spec));
     expect(optionValues(args, "-device")).toContain("vfio-pci,host=0000:08:00.0,id=pt0,addr=10.0");
     expect(optionValues(args, "-netdev")).toContain(
       "vhost-user,id=net1,chardev=char-net1,vhostforce=on,queues=2",
     );
   });
 
-  it("monitor: path, and the shipped `port=` (an HMP socket in runtimeDir, with a note)", () => {
+  test("monitor: path, and the shipped `port=` (an HMP socket in runtimeDir, with a note)", () => {
     expect(vm("[vm0]\nmonitor = path=/run/m.sock;\n").spec.monitor).toEqual({
       path: "/run/m.sock",
     });
@@ -296,12 +298,12 @@ describe("readDtsConfig: keys and sub-options", () => {
     expect(shipped.notes.find((note) => note.key === "monitor")!.message).toMatch(/update_status/);
     expect(vm("[vm0]\nmonitor =\n").spec.monitor).toBeUndefined();
     expect(vm("[vm0]\nnet =\ndisk = file=/a;\n").spec.nets).toBeUndefined();
-    expect(optionValues(buildArgs(ready(shipped.spec)), "-chardev")).toContain(
+    expect(optionValues(buildArgs(withPorts(shipped.spec)), "-chardev")).toContain(
       "socket,id=char-monitor,path=/run/qk/vm0/monitor.sock,server=on,wait=off",
     );
   });
 
-  it("migration, control (telnet with a port, socket), qga, vnc (disable, displayNumber), usercmd, crypto, qemu", () => {
+  test("migration, control (telnet with a port, socket), qga, vnc (disable, displayNumber), usercmd, crypto, qemu", () => {
     const result = vm(
       "[vm0]\nmigration = enable=yes,port=4444;\ncontrol = type=telnet,port=7010;\nqga = enable=yes;\nvnc = displayNumber=2;\nusercmd = cmd=-rtc base=utc -no-reboot;\nmem = size=512,hugepage=yes;\ncrypto = enable=yes,opt_num=2;\nqemu =\n  path=/opt/qemu-7.2/bin/qemu-system-x86_64;\n",
     );
@@ -324,14 +326,14 @@ describe("readDtsConfig: keys and sub-options", () => {
     expect(vm("[vm0]\nmigration = enable=no;\n").spec.incoming).toBeUndefined();
   });
 
-  it("several qemu paths: all listed, none chosen", () => {
-    const result = vm(read("pvp_diff_qemu_version.cfg"), { sections: ["vm0"] }, globals);
+  test("several qemu paths: all listed, none chosen", () => {
+    const result = vm(readCorpus("pvp_diff_qemu_version.cfg"), { sections: ["vm0"] }, globals);
     expect(result.emulators).toHaveLength(5);
     expect(result.emulators[4]).toBe("/home/QEMU/qemu-7.2.0/bin/qemu-system-x86_64");
     expect(result.spec.emulator).toBeUndefined();
   });
 
-  it("listenAddress replaces 127.0.0.1 where DTS bound the DUT or every interface", () => {
+  test("listenAddress replaces 127.0.0.1 where DTS bound the DUT or every interface", () => {
     const { spec } = vm("[vm0]\ncontrol = type=telnet;\n", { listenAddress: "192.0.2.10" });
     expect(spec.serial).toEqual({ type: "telnet", host: "192.0.2.10", port: "auto" });
     expect(unassignedPorts(spec).map((request) => request.host)).toEqual([
@@ -339,10 +341,11 @@ describe("readDtsConfig: keys and sub-options", () => {
       "192.0.2.10",
       "192.0.2.10",
     ]);
-    const error = dtsError(() =>
-      readDtsConfig("[vm0]\ndisk = file=/a;\n", undefined, { listenAddress: "dut" }),
+    const error = invalidArgument(
+      () => readDtsConfig("[vm0]\ndisk = file=/a;\n", undefined, { listenAddress: "dut" }),
+      "options.listenAddress",
     );
-    expect(error.issues[0]!.message).toMatch(/listenAddress/);
+    expect(error.message).toMatch(/listenAddress must be an IP address/);
   });
 });
 
@@ -414,7 +417,7 @@ describe("readDtsConfig: what cannot map is an error naming the key and why", ()
     ["name with several entries", "name = name=a;name=b;", "name", /one is expected/],
   ];
 
-  it.each(rejected)("%s", (_what, line, key, message) => {
+  test.each(rejected)("%s", (_what, line, key, message) => {
     const error = dtsError(() =>
       // `login` after the line under test makes the section a VM section (one without any VM key is not one).
       readDtsConfig(`# a comment\n[vm0]\n${line}\nlogin = user=root;\n`, undefined, {
@@ -429,7 +432,7 @@ describe("readDtsConfig: what cannot map is an error naming the key and why", ()
     expect(error.message).toContain(`suite.cfg line 3 [vm0] ${key}:`);
   });
 
-  it("collects the problems of every section read", () => {
+  test("collects the problems of every section read", () => {
     const error = dtsError(() =>
       readDtsConfig(
         "[vm0]\ndisk = file=/a;\nmemory = size=1;\n[vm1]\nvif = mac=random;\nos = loader=/x;\n[vm2]\ndisk = file=/a;\n",
@@ -442,7 +445,7 @@ describe("readDtsConfig: what cannot map is an error naming the key and why", ()
     ]);
   });
 
-  it("a problem in a [KVM] default names virt_global.cfg", () => {
+  test("a problem in a [KVM] default names virt_global.cfg", () => {
     const error = dtsError(() =>
       readDtsConfig("[vm0]\ndisk = file=/a;\n", "[KVM]\ncpu = number=x;\n"),
     );
@@ -457,7 +460,7 @@ describe("readDtsConfig: what cannot map is an error naming the key and why", ()
     ]);
   });
 
-  it("sections: read a subset; unknown, non-VM and hypervisor-defaults sections are errors", () => {
+  test("sections: read a subset; unknown, non-VM and hypervisor-defaults sections are errors", () => {
     const text = "[suite]\nx = 1\n[vm0]\ndisk = file=/a;\n[vm1]\nvif = mac=random;\n";
     expect([...readDtsConfig(text, undefined, { sections: ["vm0"] }).keys()]).toEqual(["vm0"]);
     const error = dtsError(() => readDtsConfig(text, undefined, { sections: ["suite", "vm9"] }));
@@ -475,7 +478,7 @@ describe("readDtsConfig: what cannot map is an error naming the key and why", ()
     ]);
   });
 
-  it("defaults without [KVM], and INI syntax errors, are errors too", () => {
+  test("defaults without [KVM], and INI syntax errors, are errors too", () => {
     expect(
       dtsError(() => readDtsConfig("[vm0]\ndisk = file=/a;\n", "[XEN]\ncpu = number=1;\n")).issues,
     ).toEqual([{ file: "virt_global.cfg", message: "has no [KVM] section" }]);
@@ -529,24 +532,22 @@ const expected: Record<string, Record<string, "spec" | string[]>> = {
 };
 
 describe("the DTS corpus: 38 files, 53 VM sections, each a spec or rejected with its keys", () => {
-  const files = readdirSync(corpus)
-    .filter((file) => file.endsWith(".cfg"))
-    .sort();
+  const files = corpusFiles();
 
-  it("holds the 38 files and 53 VM sections its README lists, using 18 keys", () => {
+  test("holds the 38 files and 53 VM sections its README lists, using 18 keys", () => {
     expect(files).toEqual(Object.keys(expected).sort());
     const sections = files.flatMap((file) =>
-      dtsSections(read(file)).filter((section) => section.kind !== "other"),
+      dtsSections(readCorpus(file)).filter((section) => section.kind !== "other"),
     );
     expect(sections).toHaveLength(53);
     const keys = new Set<string>();
     for (const file of files) {
       const vmSections = new Set(
-        dtsSections(read(file))
+        dtsSections(readCorpus(file))
           .filter((section) => section.kind !== "other")
           .map((section) => section.name),
       );
-      for (const section of parseIni(read(file)).sections)
+      for (const section of parseIni(readCorpus(file)).sections)
         if (vmSections.has(section.name)) for (const key of section.options.keys()) keys.add(key);
     }
     expect([...keys].sort()).toEqual(
@@ -573,8 +574,8 @@ describe("the DTS corpus: 38 files, 53 VM sections, each a spec or rejected with
     );
   });
 
-  it.each(files)("%s", (file) => {
-    const text = read(file);
+  test.each(files)("%s", (file) => {
+    const text = readCorpus(file);
     const sections = dtsSections(text).filter((section) => section.kind !== "other");
     expect(Object.fromEntries(sections.map((section) => [section.name, true]))).toEqual(
       Object.fromEntries(Object.keys(expected[file]!).map((name) => [name, true])),
@@ -592,7 +593,7 @@ describe("the DTS corpus: 38 files, 53 VM sections, each a spec or rejected with
         expect(result.section).toBe(name);
         expect(result.spec.name).toBe(name);
         // Everything DTS allocated is left to the caller, and then it builds.
-        const args = buildArgs(ready(result.spec));
+        const args = buildArgs(withPorts(result.spec));
         expect(args.slice(0, 2)).toEqual(["-name", name]);
         expect(result.login).toEqual({ user: "root", password: "tester" });
         expect(result.control).toBe("qga");
@@ -609,22 +610,22 @@ describe("the DTS corpus: 38 files, 53 VM sections, each a spec or rejected with
     }
   });
 
-  it("dtsVmSections lists the VM sections only", () => {
-    expect(dtsVmSections(read("virtio_perf_cryptodev_func.cfg"))).toEqual(["vm0"]);
-    expect(dtsVmSections(read("vhost_user_live_migration.cfg"))).toEqual(["host", "backup"]);
+  test("dtsVmSections lists the VM sections only", () => {
+    expect(dtsVmSections(readCorpus("virtio_perf_cryptodev_func.cfg"))).toEqual(["vm0"]);
+    expect(dtsVmSections(readCorpus("vhost_user_live_migration.cfg"))).toEqual(["host", "backup"]);
     expect(dtsVmSections(globals)).toEqual([]);
-    expect(dtsSections(read("dpdk_vf_passthrough.cfg"))).toEqual([
+    expect(dtsSections(readCorpus("dpdk_vf_passthrough.cfg"))).toEqual([
       { name: "scene", kind: "other" },
       { name: "vm0", kind: "vm" },
     ]);
   });
 
-  it("kernelpf_iavf [vm0]: the full boot line, every listener on 127.0.0.1", () => {
-    const result = readDtsConfig(read("kernelpf_iavf.cfg"), globals, {
+  test("kernelpf_iavf [vm0]: the full boot line, every listener on 127.0.0.1", () => {
+    const result = readDtsConfig(readCorpus("kernelpf_iavf.cfg"), globals, {
       runtimeDir: "/run/qk/vm0",
       hugepagePath: "/dev/hugepages",
     }).get("vm0")!;
-    const args = buildArgs(ready(result.spec));
+    const args = buildArgs(withPorts(result.spec));
     expect(args).toEqual([
       "-name",
       "vm0",
@@ -670,8 +671,8 @@ describe("the DTS corpus: 38 files, 53 VM sections, each a spec or rejected with
     ]);
   });
 
-  it("vhost_user_live_migration [backup]: waits for a migration on 127.0.0.1:4444", () => {
-    const vms = readDtsConfig(read("vhost_user_live_migration.cfg"), globals, {
+  test("vhost_user_live_migration [backup]: waits for a migration on 127.0.0.1:4444", () => {
+    const vms = readDtsConfig(readCorpus("vhost_user_live_migration.cfg"), globals, {
       runtimeDir: "/run/qk/x",
       hugepagePath: "/mnt/huge",
     });
@@ -679,12 +680,12 @@ describe("the DTS corpus: 38 files, 53 VM sections, each a spec or rejected with
     expect(vms.get("host")!.spec.incoming).toBeUndefined();
   });
 
-  it("virtio_ipsec_cryptodev_func: two vhost-user crypto devices per VM on shared hugepage memory", () => {
-    const vm0 = readDtsConfig(read("virtio_ipsec_cryptodev_func.cfg"), globals, {
+  test("virtio_ipsec_cryptodev_func: two vhost-user crypto devices per VM on shared hugepage memory", () => {
+    const vm0 = readDtsConfig(readCorpus("virtio_ipsec_cryptodev_func.cfg"), globals, {
       runtimeDir: "/run/qk/vm0",
       hugepagePath: "/dev/hugepages",
     }).get("vm0")!;
-    const args = buildArgs(ready(vm0.spec));
+    const args = buildArgs(withPorts(vm0.spec));
     expect(optionValues(args, "-object")).toEqual([
       "memory-backend-file,id=mem0,size=4096M,mem-path=/dev/hugepages,share=on,prealloc=on",
       "cryptodev-vhost-user,id=cryptodev0,chardev=char-crypto0",
@@ -694,12 +695,12 @@ describe("the DTS corpus: 38 files, 53 VM sections, each a spec or rejected with
     expect(vm0.emulators).toEqual(["/opt/qemu-2.12.0/bin/qemu-system-x86_64"]);
   });
 
-  it("sriov_kvm [vm2]: the tap on br0 goes through QEMU's bridge helper", () => {
-    const vm2 = readDtsConfig(read("sriov_kvm.cfg"), globals, {
+  test("sriov_kvm [vm2]: the tap on br0 goes through QEMU's bridge helper", () => {
+    const vm2 = readDtsConfig(readCorpus("sriov_kvm.cfg"), globals, {
       sections: ["vm2"],
       runtimeDir: "/run/qk/vm2",
     }).get("vm2")!;
     expect(vm2.spec.nets).toEqual([{ type: "bridge", bridge: "br0", model: "e1000" }]);
-    expect(optionValue(buildArgs(ready(vm2.spec)), "-netdev")).toBe("bridge,id=net0,br=br0");
+    expect(optionValue(buildArgs(withPorts(vm2.spec)), "-netdev")).toBe("bridge,id=net0,br=br0");
   });
 });

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import {
   assignPorts,
   buildArgs,
@@ -9,8 +9,8 @@ import {
   unassignedPorts,
   type VmSpec,
 } from "@qemu-kvm/bootline";
-import { describe, expect, it } from "vitest";
-import { invalid } from "./helpers.js";
+import { describe, expect, test } from "vitest";
+import { invalid, invalidArgument } from "../helpers/spec.js";
 
 const shared = { sizeMiB: 1024, backend: { type: "memfd" as const } };
 
@@ -57,18 +57,18 @@ describe("ids", () => {
     guestAgent: {},
   };
 
-  it("never collide, even with many devices of every kind (nets, drives, passthrough, crypto ≥ 10)", () => {
+  test("never collide, even with many devices of every kind (nets, drives, passthrough, crypto ≥ 10)", () => {
     const { defined } = idsIn(buildArgs(big));
     expect(defined.length).toBeGreaterThan(80);
     expect(new Set(defined).size).toBe(defined.length);
   });
 
-  it("every reference points at an id the argv defines", () => {
+  test("every reference points at an id the argv defines", () => {
     const { defined, referenced } = idsIn(buildArgs(big));
     for (const reference of referenced) expect(defined).toContain(reference);
   });
 
-  it("depend only on the entry's position and kind: NICs pair with their own netdev, never by a counter", () => {
+  test("depend only on the entry's position and kind: NICs pair with their own netdev, never by a counter", () => {
     const args = buildArgs({
       name: "vm0",
       memory: shared,
@@ -90,7 +90,7 @@ describe("ids", () => {
     ]);
   });
 
-  it("are valid QEMU ids and their prefixes cannot produce one another", () => {
+  test("are valid QEMU ids and their prefixes cannot produce one another", () => {
     const generated = [
       ids.netdev(10),
       ids.nic(10),
@@ -145,7 +145,7 @@ describe("unassignedPorts and assignPorts", () => {
     incoming: { port: "auto" },
   };
 
-  it("lists every auto port with its kind, protocol and address", () => {
+  test("lists every auto port with its kind, protocol and address", () => {
     expect(unassignedPorts(pending)).toEqual([
       {
         field: "nets[0].hostForwards[0].hostPort",
@@ -166,7 +166,7 @@ describe("unassignedPorts and assignPorts", () => {
     expect(unassignedPorts({ name: "vm0" })).toEqual([]);
   });
 
-  it("fills them in (a display gets port − 5900) without touching the input; then the spec builds", () => {
+  test("fills them in (a display gets port − 5900) without touching the input; then the spec builds", () => {
     const before = structuredClone(pending);
     const ready = assignPorts(pending, {
       "nets[0].hostForwards[0].hostPort": 6001,
@@ -185,13 +185,13 @@ describe("unassignedPorts and assignPorts", () => {
     expect(args).toContain("-incoming tcp:127.0.0.1:8001");
   });
 
-  it("a partial assignment leaves the rest auto", () => {
+  test("a partial assignment leaves the rest auto", () => {
     const partial = assignPorts(pending, { "serial.port": 7001 });
     expect(unassignedPorts(partial).map((request) => request.field)).not.toContain("serial.port");
     expect(unassignedPorts(partial)).toHaveLength(4);
   });
 
-  it("rejects fields that are not auto ports, and ports out of range", () => {
+  test("rejects fields that are not auto ports, and ports out of range", () => {
     const error = invalid(() =>
       assignPorts(pending, {
         "nets[0].hostForwards[1].hostPort": 6200,
@@ -208,21 +208,62 @@ describe("unassignedPorts and assignPorts", () => {
     ]);
   });
 
-  it("reports other problems of the spec as they are", () => {
+  test("reports other problems of the spec as they are", () => {
     expect(() => unassignedPorts({ name: "vm 0" })).toThrow(InvalidSpecError);
+  });
+
+  test("a value that is not a number is reported as what it is (a pool lease is not its port)", () => {
+    const lease = { type: "port", owner: "vm0", kind: "serial", port: 7001, since: "now" };
+    const error = invalid(() =>
+      assignPorts(pending, {
+        "serial.port": lease as unknown as number,
+        "incoming.port": "8001" as unknown as number,
+        "display.display": 5900.5,
+      }),
+    );
+    expect(error.issues).toEqual([
+      {
+        path: "serial.port",
+        message: "must be a port number (got an object { type, owner, kind, port, … })",
+      },
+      { path: "incoming.port", message: 'must be a port number (got "8001")' },
+      { path: "display.display", message: "must be a port number (got 5900.5)" },
+    ]);
+    expect(error.message).not.toContain("[object Object]");
+    expect(assignPorts(pending, { "serial.port": lease.port }).serial).toMatchObject({
+      port: 7001,
+    });
+  });
+
+  test("ports that are not an object of numbers is an argument error", () => {
+    for (const ports of [undefined, null, [6001], "serial.port=6001"])
+      invalidArgument(() => assignPorts(pending, ports as never), "ports");
   });
 });
 
 describe("purity: the package does no I/O", () => {
   const source = join(import.meta.dirname, "..", "..", "src");
-  const files = readdirSync(source).filter((file) => file.endsWith(".ts"));
+  const files = readdirSync(source, { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts"))
+    .sort();
 
-  it.each(files)(
-    "%s imports only its siblings and uses no timers, processes or globals of Node",
+  test("the sources are found, in their folders", () => {
+    expect(files).toContain("index.ts");
+    expect(files).toContain(join("argv", "build.ts"));
+    expect(files).toContain(join("dts", "read.ts"));
+  });
+
+  test.each(files)(
+    "%s imports only the package's own modules and @qemu-kvm/core, and uses no timers, processes or globals of Node",
     (file) => {
       const text = readFileSync(join(source, file), "utf8");
-      for (const match of text.matchAll(/from\s+"([^"]+)"/g))
-        expect(match[1]).toMatch(/^\.\/[a-z-]+\.js$/);
+      for (const match of text.matchAll(/from\s+"([^"]+)"/g)) {
+        const target = match[1]!;
+        if (target === "@qemu-kvm/core") continue;
+        expect(target).toMatch(/^(\.\/|(\.\.\/)+)([a-z-]+\/)*[a-z-]+\.js$/);
+        const resolved = relative(source, join(source, dirname(file), target));
+        expect(resolved.startsWith(".."), `${target} leaves src`).toBe(false);
+      }
       expect(text).not.toMatch(
         /\b(setTimeout|setInterval|setImmediate|queueMicrotask|process\.|require\(|import\()/,
       );

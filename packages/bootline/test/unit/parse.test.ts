@@ -7,7 +7,7 @@ import {
   type VmFacts,
   type VmSpec,
 } from "@qemu-kvm/bootline";
-import { describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 
 /** A DTS boot line as QEMUKvm composed it (defaults of virt_global.cfg plus kernelpf_iavf.cfg), as found in /proc/PID/cmdline. */
 const dtsCmdline = [
@@ -53,25 +53,25 @@ const dtsCmdline = [
 describe("parseArgs: the reference's own boot lines", () => {
   const facts = parseArgs(splitProcCmdline(`${dtsCmdline}\0`));
 
-  it("program, name, pidfile, daemonize", () => {
+  test("program, name, pidfile, daemonize", () => {
     expect(facts.file).toBe("qemu-system-x86_64");
     expect(facts.name).toBe("vm0");
     expect(facts.pidfile).toBe("/tmp/.vm0.pid");
     expect(facts.daemonize).toBe(true);
   });
 
-  it("-monitor unix:…,server,nowait is an HMP socket QEMU listens on", () => {
+  test("-monitor unix:…,server,nowait is an HMP socket QEMU listens on", () => {
     expect(facts.monitors).toEqual([{ type: "unix", path: "/tmp/vm0_monitor.sock", server: true }]);
     expect(facts.qmp).toEqual([]);
   });
 
-  it("-serial telnet::7001,server,nowait is a telnet console on every interface", () => {
+  test("-serial telnet::7001,server,nowait is a telnet console on every interface", () => {
     expect(facts.serials).toEqual([
       { endpoint: { type: "tcp", host: "0.0.0.0", port: 7001, server: true, telnet: true } },
     ]);
   });
 
-  it("hostfwd=tcp:10.0.0.1:6001-:22 is forwarded host port 6001 to guest port 22", () => {
+  test("hostfwd=tcp:10.0.0.1:6001-:22 is forwarded host port 6001 to guest port 22", () => {
     expect(facts.hostForwards).toEqual([
       {
         netdevId: "nttsip1",
@@ -83,16 +83,16 @@ describe("parseArgs: the reference's own boot lines", () => {
     ]);
   });
 
-  it("the guest agent socket is the chardev of the org.qemu.guest_agent.0 port", () => {
+  test("the guest agent socket is the chardev of the org.qemu.guest_agent.0 port", () => {
     expect(facts.guestAgent).toEqual({ type: "unix", path: "/tmp/vm0_qga0.sock", server: true });
   });
 
-  it("-incoming tcp::4444 and -vnc :1 listen on every interface", () => {
+  test("-incoming tcp::4444 and -vnc :1 listen on every interface", () => {
     expect(facts.incoming).toEqual({ host: "0.0.0.0", port: 4444 });
     expect(facts.vnc).toEqual({ host: "0.0.0.0", display: 1, port: 5901 });
   });
 
-  it("passthrough ids and host addresses (normalized), with the requested guest slot", () => {
+  test("passthrough ids and host addresses (normalized), with the requested guest slot", () => {
     expect(facts.passthrough).toEqual([
       {
         id: "pt_0",
@@ -105,7 +105,7 @@ describe("parseArgs: the reference's own boot lines", () => {
     ]);
   });
 
-  it("every listener and runtime path, derived", () => {
+  test("every listener and runtime path, derived", () => {
     expect(facts.listeners).toEqual([
       { kind: "forward", protocol: "tcp", host: "10.0.0.1", port: 6001 },
       { kind: "serial", protocol: "tcp", host: "0.0.0.0", port: 7001 },
@@ -119,7 +119,7 @@ describe("parseArgs: the reference's own boot lines", () => {
     ]);
   });
 
-  it("a unix serial console, other DTS forms, and argv without the program", () => {
+  test("a unix serial console, other DTS forms, and argv without the program", () => {
     const other = parseArgs([
       "-serial",
       "unix:/tmp/vm0_serial.sock,server,nowait",
@@ -178,14 +178,14 @@ describe("parseArgs: the reference's own boot lines", () => {
     ]);
   });
 
-  it("a taskset prefix gives the program and the host CPUs (list or mask)", () => {
+  test("a taskset prefix gives the program and the host CPUs (list or mask)", () => {
     const list = parseArgs(["taskset", "-c", "5 6 7 8", "qemu-system-x86_64", "-name", "vm1"]);
     expect(list).toMatchObject({ file: "qemu-system-x86_64", hostCpus: [5, 6, 7, 8], name: "vm1" });
     const mask = parseArgs(["/usr/bin/taskset", "0x1e", "/opt/qemu", "-daemonize"]);
     expect(mask).toMatchObject({ file: "/opt/qemu", hostCpus: [1, 2, 3, 4], daemonize: true });
   });
 
-  it("mon: serial multiplexing, -mon chardevs, -qmp tcp, legacy -net user, JSON -device and -netdev", () => {
+  test("mon: serial multiplexing, -mon chardevs, -qmp tcp, legacy -net user, JSON -device and -netdev", () => {
     const facts = parseArgs([
       "-serial",
       "mon:unix:/run/s.sock,server=on,wait=off",
@@ -229,7 +229,7 @@ describe("parseArgs: the reference's own boot lines", () => {
     ]);
   });
 
-  it("never throws: odd or truncated argv gives what can be read", () => {
+  test("never throws: odd or truncated argv gives what can be read", () => {
     for (const argv of [
       [],
       ["-name"],
@@ -249,7 +249,7 @@ describe("parseArgs: the reference's own boot lines", () => {
     expect(odd.vnc).toBeUndefined();
   });
 
-  it("splitProcCmdline splits on NUL and drops the terminator", () => {
+  test("splitProcCmdline splits on NUL and drops the terminator", () => {
     expect(splitProcCmdline("qemu\0-name\0vm 0\0")).toEqual(["qemu", "-name", "vm 0"]);
     expect(splitProcCmdline("qemu\0-append\0\0")).toEqual(["qemu", "-append", ""]);
     expect(splitProcCmdline("")).toEqual([]);
@@ -323,7 +323,7 @@ const variants: [string, VmSpec][] = [
 ];
 
 describe("round trip: parseArgs(buildArgs(spec)) recovers every fact of the spec", () => {
-  it.each(variants)("%s", (_name, input) => {
+  test.each(variants)("%s", (_name, input) => {
     const expected: VmFacts = specFacts(input);
     expect(parseArgs(buildArgs(input))).toEqual(expected);
     const command = buildCommand(input);
@@ -334,7 +334,7 @@ describe("round trip: parseArgs(buildArgs(spec)) recovers every fact of the spec
     });
   });
 
-  it("the facts of the full spec are what a facade needs", () => {
+  test("the facts of the full spec are what a facade needs", () => {
     const facts = specFacts(full);
     expect(facts.name).toBe("vm-full");
     expect(facts.pidfile).toBe("/run/qk/a,b c/qemu.pid");

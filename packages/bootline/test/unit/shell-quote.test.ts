@@ -1,11 +1,7 @@
 import { execFileSync } from "node:child_process";
-import {
-  buildCommand,
-  formatCommandLine,
-  InvalidSpecError,
-  quoteShellWord,
-} from "@qemu-kvm/bootline";
-import { describe, expect, it } from "vitest";
+import { buildCommand, formatCommandLine, quoteShellWord } from "@qemu-kvm/bootline";
+import { describe, expect, test } from "vitest";
+import { invalidArgument } from "../helpers/spec.js";
 
 const hostile = [
   "plain",
@@ -45,7 +41,7 @@ function throughBash(words: readonly string[]): string[] {
 }
 
 describe("formatCommandLine", () => {
-  it("leaves safe words bare and quotes the rest", () => {
+  test("leaves safe words bare and quotes the rest", () => {
     expect(
       formatCommandLine("qemu-system-x86_64", [
         "-name",
@@ -60,7 +56,7 @@ describe("formatCommandLine", () => {
     expect(quoteShellWord("")).toBe("''");
   });
 
-  it("keeps the line on one line: control characters use $'…'", () => {
+  test("keeps the line on one line: control characters use $'…'", () => {
     expect(quoteShellWord("a\nb")).toBe("$'a\\nb'");
     expect(quoteShellWord("it's\t\\")).toBe("$'it\\'s\\t\\\\'");
     expect(quoteShellWord("\u001b")).toBe("$'\\x1b'");
@@ -68,17 +64,17 @@ describe("formatCommandLine", () => {
     expect(formatCommandLine("echo", hostile)).not.toMatch(/[\n\r]/);
   });
 
-  it("a program name with '=' is quoted (it would be an assignment)", () => {
+  test("a program name with '=' is quoted (it would be an assignment)", () => {
     expect(formatCommandLine("A=b", [])).toBe("'A=b'");
     expect(formatCommandLine("qemu", ["A=b"])).toBe("qemu A=b");
     expect(formatCommandLine("qemu", ["=ls"])).toBe("qemu '=ls'"); // zsh would expand =ls
   });
 
-  it("bash reads back exactly the words, whatever they hold", () => {
+  test("bash reads back exactly the words, whatever they hold", () => {
     expect(throughBash(hostile)).toEqual(hostile);
   });
 
-  it("a built command line pasted into bash gives the same argv", () => {
+  test("a built command line pasted into bash gives the same argv", () => {
     const command = buildCommand({
       name: "vm0",
       emulator: "/opt/qemu $(x)/qemu-system-x86_64",
@@ -89,12 +85,9 @@ describe("formatCommandLine", () => {
     expect(throughBash([command.file, ...command.args])).toEqual([command.file, ...command.args]);
   });
 
-  it("rejects a NUL byte, which no argument can carry", () => {
-    expect(() => quoteShellWord("a\u0000b")).toThrow(InvalidSpecError);
-    try {
-      formatCommandLine("qemu", ["-name", "a\u0000"]);
-    } catch (error) {
-      expect((error as InvalidSpecError).issues[0]!.path).toBe("args[1]");
-    }
+  test("rejects a NUL byte, which no argument can carry", () => {
+    invalidArgument(() => quoteShellWord("a\u0000b"), "word");
+    invalidArgument(() => formatCommandLine("qemu", ["-name", "a\u0000"]), "args[1]");
+    invalidArgument(() => formatCommandLine("qemu\u0000", []), "file");
   });
 });

@@ -5,8 +5,8 @@ import {
   type VmSpec,
   validateSpec,
 } from "@qemu-kvm/bootline";
-import { describe, expect, it } from "vitest";
-import { invalid } from "./helpers.js";
+import { describe, expect, test } from "vitest";
+import { invalid } from "../helpers/spec.js";
 
 const shared = { sizeMiB: 1024, backend: { type: "file", path: "/dev/hugepages" } };
 const long = `/run/${"x".repeat(100)}`;
@@ -466,7 +466,7 @@ const badSpecs: [string, Record<string, unknown>, string, RegExp][] = [
 ];
 
 describe("validation: a table of bad specs, each rejected with its field path", () => {
-  it.each(badSpecs)("%s", (_what, fields, path, message) => {
+  test.each(badSpecs)("%s", (_what, fields, path, message) => {
     const input = { name: "vm0", runtimeDir: "/run/qk/vm0", ...fields };
     const error = invalid(() => buildArgs(input as unknown as VmSpec));
     const issue = error.issues.find((candidate) => candidate.path === path);
@@ -477,7 +477,7 @@ describe("validation: a table of bad specs, each rejected with its field path", 
 });
 
 describe("validation: behaviour", () => {
-  it("collects every problem, not only the first", () => {
+  test("collects every problem, not only the first", () => {
     const error = invalid(() =>
       buildArgs({
         name: "bad name",
@@ -496,7 +496,7 @@ describe("validation: behaviour", () => {
     expect(error.message).toMatch(/5 problems/);
   });
 
-  it("issues say what was expected", () => {
+  test("issues say what was expected", () => {
     const error = invalid(() =>
       buildArgs({ name: "vm0", serial: { type: "telnet", port: 70000 } }),
     );
@@ -512,14 +512,14 @@ describe("validation: behaviour", () => {
     );
   });
 
-  it("rejects what is not a plain object", () => {
+  test("rejects what is not a plain object", () => {
     for (const input of [null, undefined, "vm0", [], new Map(), new (class Spec {})()]) {
       const error = invalid(() => buildArgs(input as unknown as VmSpec));
       expect(error.issues[0]!.path).toBe("");
     }
   });
 
-  it("accepts JSON input and returns it typed", () => {
+  test("accepts JSON input and returns it typed", () => {
     const json = JSON.parse(
       '{"name":"vm0","memory":{"sizeMiB":128},"nets":[{"type":"user"}]}',
     ) as unknown;
@@ -527,11 +527,11 @@ describe("validation: behaviour", () => {
     expect(typed.name).toBe("vm0");
   });
 
-  it("undefined optional fields count as absent", () => {
+  test("undefined optional fields count as absent", () => {
     expect(specIssues({ name: "vm0", cpu: undefined, qmp: undefined })).toEqual([]);
   });
 
-  it("allowUnassigned accepts auto ports and a missing runtimeDir, and nothing else", () => {
+  test("allowUnassigned accepts auto ports and a missing runtimeDir, and nothing else", () => {
     const pending = {
       name: "vm0",
       qmp: {},
@@ -554,7 +554,7 @@ describe("validation: behaviour", () => {
     );
   });
 
-  it("a unix socket path of exactly 107 bytes is fine, 108 is not (counted in UTF-8 bytes)", () => {
+  test("a unix socket path of exactly 107 bytes is fine, 108 is not (counted in UTF-8 bytes)", () => {
     const exact = `/${"a".repeat(106)}`;
     expect(exact).toHaveLength(107);
     expect(specIssues({ name: "vm0", qmp: { path: exact } })).toEqual([]);
@@ -566,7 +566,7 @@ describe("validation: behaviour", () => {
     );
   });
 
-  it("the same slot on different buses is fine, as are different functions of one slot", () => {
+  test("the same slot on different buses is fine, as are different functions of one slot", () => {
     expect(
       specIssues({
         name: "vm0",
@@ -589,7 +589,7 @@ describe("validation: behaviour", () => {
     ).toBe("nets[1].pciAddress");
   });
 
-  it("listeners on different specific addresses may share a port; a wildcard clashes with all", () => {
+  test("listeners on different specific addresses may share a port; a wildcard clashes with all", () => {
     expect(
       specIssues({
         name: "vm0",
@@ -608,11 +608,11 @@ describe("validation: behaviour", () => {
     ).toEqual([]);
   });
 
-  it("is an Error with a stable code and name", () => {
+  test("is an Error with a stable code and name", () => {
     const error = invalid(() => buildArgs({ name: "" }));
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe("InvalidSpecError");
-    expect(error.code).toBe("ERR_INVALID_SPEC");
+    expect(error.code).toBe("ERR_BOOTLINE_INVALID_SPEC");
     expect(Object.isFrozen(error.issues)).toBe(true);
     expect(new InvalidSpecError([{ path: "x", message: "y" }]).message).toBe(
       "invalid VM spec: x: y",

@@ -1,0 +1,200 @@
+/** `parseArgs`: a QEMU command line (as in `/proc/PID/cmdline`) back into the facts of the VM. */
+import { formatPciAddress, parseGuestSlot, parsePciAddress } from "@qemu-kvm/core";
+import { checkString, checkStringArray } from "../arguments.js";
+import { assembleFacts, passthroughFacts } from "../facts/assemble.js";
+import type {
+  Endpoint,
+  HostForwardFacts,
+  PassthroughFacts,
+  SerialFacts,
+  SocketUser,
+  VmFacts,
+} from "../facts/vm-facts.js";
+import { VNC_BASE_PORT } from "../spec/defaults.js";
+import { readHostForward } from "../syntax/host-forward.js";
+import { GUEST_AGENT_PORT_NAME } from "../syntax/ids.js";
+import { allOptions, lastOption, type OptionPart, splitOptionList } from "../syntax/option-list.js";
+import { chardevFacts, legacyEndpoint, splitHostPort } from "./endpoints.js";
+import { type Scanned, scanOptions } from "./scan.js";
+import { programOf } from "./taskset.js";
+
+const PASSTHROUGH_DRIVERS = new Set([
+  "vfio-pci",
+  "vfio-pci-nohotplug",
+  "pci-assign",
+  "kvm-pci-assign",
+]);
+
+/**
+ * Splits `/proc/PID/cmdline` (arguments separated and terminated by NUL bytes)
+ * into argv.
+ */
+export function splitProcCmdline(text: string): string[] {
+  checkString(text, "text");
+  const parts = text.split("\0");
+  if (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+/** The socket a chardev id leads to (undefined for other backends and unknown ids). */
+function chardevEndpoint(scanned: Scanned, id: string | undefined): Endpoint | undefined {
+  const chardev = id === undefined ? undefined : scanned.chardevs.get(id);
+  const endpoint = chardev ? chardevFacts(chardev).endpoint : undefined;
+  return endpoint && endpoint.type !== "other" ? endpoint : undefined;
+}
+
+/** QMP and HMP monitors (`-qmp`, `-monitor`, `-mon`, `mon:` serials) and serial ports. */
+function channelFacts(scanned: Scanned): Pick<VmFacts, "qmp" | "monitors" | "serials"> {
+  const sockets = (texts: readonly string[]) =>
+    texts.flatMap((text) => {
+      const found = legacyEndpoint(text, scanned.chardevs);
+      return found && found.endpoint.type !== "other" ? [found.endpoint] : [];
+    });
+  const qmp = sockets(scanned.qmp);
+  const monitors = sockets(scanned.monitors);
+  for (const parts of scanned.mons) {
+    const endpoint = chardevEndpoint(scanned, lastOption(parts, "chardev"));
+    if (!endpoint) continue;
+    if (lastOption(parts, "mode") === "control") qmp.push(endpoint);
+    else monitors.push(endpoint);
+  }
+  const serials: SerialFacts[] = [];
+  for (const text of scanned.serials) {
+    const multiplexed = text.startsWith("mon:");
+    const found = legacyEndpoint(multiplexed ? text.slice(4) : text, scanned.chardevs);
+    if (!found) continue;
+    serials.push(found);
+    if (multiplexed && found.endpoint.type !== "other") monitors.push(found.endpoint);
+  }
+  return { qmp, monitors, serials };
+}
+
+/** The guest agent's channel and the passthrough devices, from `-device`. */
+function deviceFacts(scanned: Scanned): Pick<VmFacts, "guestAgent" | "passthrough"> {
+  let guestAgent: Endpoint | undefined;
+  const passthrough: PassthroughFacts[] = [];
+  for (const { kind: driver, parts } of scanned.devices) {
+    if (
+      (driver === "virtserialport" || driver === "virtconsole") &&
+      lastOption(parts, "name") === GUEST_AGENT_PORT_NAME
+    ) {
+      guestAgent ??= chardevEndpoint(scanned, lastOption(parts, "chardev"));
+    } else if (PASSTHROUGH_DRIVERS.has(driver)) {
+      const hostText = lastOption(parts, "host");
+      const address = hostText === undefined ? undefined : parsePciAddress(hostText);
+      if (!address) continue;
+      const addr = lastOption(parts, "addr");
+      passthrough.push(
+        passthroughFacts(
+          lastOption(parts, "id"),
+          driver,
+          formatPciAddress(address),
+          lastOption(parts, "bus"),
+          addr === undefined ? undefined : parseGuestSlot(addr),
+        ),
+      );
+    }
+  }
+  return { ...(guestAgent ? { guestAgent } : {}), passthrough };
+}
+
+function forwardsOf(
+  parts: readonly OptionPart[],
+  netdevId: string | undefined,
+): HostForwardFacts[] {
+  const forwards: HostForwardFacts[] = [];
+  for (const text of allOptions(parts, "hostfwd")) {
+    // QEMU's own meaning: an empty host address binds every interface.
+    const parsed = readHostForward(text, { emptyHostAddress: "0.0.0.0" });
+    if ("error" in parsed || parsed.hostPort === "auto") continue;
+    forwards.push({
+      ...(netdevId !== undefined ? { netdevId } : {}),
+      protocol: parsed.protocol,
+      hostAddress: parsed.hostAddress,
+      hostPort: parsed.hostPort,
+      ...(parsed.guestAddress !== undefined ? { guestAddress: parsed.guestAddress } : {}),
+      guestPort: parsed.guestPort,
+    });
+  }
+  return forwards;
+}
+
+/** Forwards of user networking, vhost-user sockets, and vhost-user crypto sockets. */
+function backendFacts(scanned: Scanned): Pick<VmFacts, "hostForwards" | "vhostUser" | "crypto"> {
+  const hostForwards: HostForwardFacts[] = [];
+  const vhostUser: SocketUser[] = [];
+  const socketUser = (parts: readonly OptionPart[]): SocketUser[] => {
+    const endpoint = chardevEndpoint(scanned, lastOption(parts, "chardev"));
+    const id = lastOption(parts, "id");
+    return endpoint ? [{ ...(id !== undefined ? { id } : {}), endpoint }] : [];
+  };
+  for (const { kind, parts } of scanned.netdevs) {
+    if (kind === "user") hostForwards.push(...forwardsOf(parts, lastOption(parts, "id")));
+    else if (kind === "vhost-user") vhostUser.push(...socketUser(parts));
+  }
+  for (const parts of scanned.legacyNets)
+    hostForwards.push(...forwardsOf(parts, lastOption(parts, "id")));
+  const crypto = scanned.objects
+    .filter(({ kind }) => kind === "cryptodev-vhost-user")
+    .flatMap(({ parts }) => socketUser(parts));
+  return { hostForwards, vhostUser, crypto };
+}
+
+/** `-vnc HOST:DISPLAY` (a unix socket display has no port) and `-incoming tcp:HOST:PORT`. */
+function listenerFacts(scanned: Scanned): Pick<VmFacts, "vnc" | "incoming"> {
+  let vnc: VmFacts["vnc"];
+  if (scanned.vnc !== undefined) {
+    const address = lastOption(splitOptionList(scanned.vnc, "vnc"), "vnc");
+    const parsed =
+      address === undefined || address.startsWith("unix:") ? undefined : splitHostPort(address);
+    if (parsed && parsed.port <= 65535 - VNC_BASE_PORT)
+      vnc = { host: parsed.host, display: parsed.port, port: VNC_BASE_PORT + parsed.port };
+  }
+  let incoming: VmFacts["incoming"];
+  if (scanned.incoming !== undefined) {
+    const text = scanned.incoming;
+    const tcp = text.startsWith("tcp:") ? splitHostPort(text.slice(4).split(",")[0]!) : undefined;
+    incoming = tcp ?? { uri: text };
+  }
+  return { ...(vnc ? { vnc } : {}), ...(incoming ? { incoming } : {}) };
+}
+
+/**
+ * Reads a QEMU command line back into the facts needed to attach to the VM: name,
+ * pidfile, QMP and HMP sockets, serial console (telnet port or unix path, log),
+ * guest agent socket, forwarded ports, VNC, incoming migration port, passthrough
+ * ids and host addresses, vhost-user sockets. It reads argv as found in
+ * `/proc/PID/cmdline` (see `splitProcCmdline`), with or without the program and a
+ * `taskset` prefix, both from this package (`parseArgs(buildArgs(spec))` equals
+ * `specFacts(spec)`) and from other tools such as DTS (`-serial telnet::7001,server,nowait`,
+ * `-monitor unix:/tmp/vm0_monitor.sock,server,nowait`, `hostfwd=tcp:10.0.0.1:6001-:22`).
+ * An empty listen address (QEMU: every interface) is reported as `0.0.0.0`.
+ * What it does not recognize it leaves out; it throws only `ERR_INVALID_ARGUMENT`,
+ * when `argv` is not an array of strings.
+ */
+export function parseArgs(argv: readonly string[]): VmFacts {
+  checkStringArray(argv, "argv");
+  const { file, hostCpus, args } = programOf(argv);
+  const scanned = scanOptions(args);
+  const { qmp, monitors, serials } = channelFacts(scanned);
+  const { guestAgent, passthrough } = deviceFacts(scanned);
+  const { vnc, incoming } = listenerFacts(scanned);
+  const { hostForwards, vhostUser, crypto } = backendFacts(scanned);
+  return assembleFacts({
+    ...(file !== undefined ? { file } : {}),
+    ...(hostCpus !== undefined ? { hostCpus } : {}),
+    ...(scanned.name !== undefined ? { name: scanned.name } : {}),
+    ...(scanned.pidfile !== undefined ? { pidfile: scanned.pidfile } : {}),
+    daemonize: scanned.daemonize,
+    qmp,
+    monitors,
+    serials,
+    ...(guestAgent ? { guestAgent } : {}),
+    ...(vnc ? { vnc } : {}),
+    ...(incoming ? { incoming } : {}),
+    hostForwards,
+    passthrough,
+    vhostUser,
+    crypto,
+  });
+}

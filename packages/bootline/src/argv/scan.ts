@@ -1,0 +1,172 @@
+/**
+ * One pass over QEMU's options, collecting what the facts are made of. Each
+ * option that matters has a small handler in a table; every other option is
+ * skipped with its argument (QEMU 7.2's options take one, but the flags below).
+ */
+import { lastOption, type OptionPart, splitOptionList } from "../syntax/option-list.js";
+import type { Chardev } from "./endpoints.js";
+
+/** QEMU 7.2 options that take no argument (every other option takes exactly one). */
+const FLAGS = new Set([
+  "S",
+  "s",
+  "snapshot",
+  "nographic",
+  "daemonize",
+  "enable-kvm",
+  "no-kvm",
+  "no-reboot",
+  "no-shutdown",
+  "nodefaults",
+  "nodefconfig",
+  "no-user-config",
+  "no-hpet",
+  "no-acpi",
+  "no-fd-bootchk",
+  "win2k-hack",
+  "full-screen",
+  "usb",
+  "version",
+  "h",
+  "help",
+  "mem-prealloc",
+  "enable-sync-profile",
+  "only-migratable",
+  "preconfig",
+  "singlestep",
+  "portrait",
+  "xen-attach",
+  "xen-domid-restrict",
+  "async-teardown",
+  "audio-help",
+  "alt-grab",
+  "ctrl-grab",
+  "no-quit",
+  "curses",
+  "sdl",
+  "no-frame",
+  "semihosting",
+  "enable-fips",
+  "old-param",
+]);
+
+/** An option list with its implied first value under `kind` (the type, driver or QOM type). */
+export interface Typed {
+  readonly kind: string;
+  readonly parts: readonly OptionPart[];
+}
+
+/** What the options of one command line say, before it is turned into facts. */
+export interface Scanned {
+  name?: string;
+  pidfile?: string;
+  daemonize: boolean;
+  vnc?: string;
+  incoming?: string;
+  readonly chardevs: Map<string, Chardev>;
+  readonly mons: OptionPart[][];
+  readonly qmp: string[];
+  readonly monitors: string[];
+  readonly serials: string[];
+  readonly netdevs: Typed[];
+  /** `-net user,…` / `-nic user,…`: legacy user networking with its forwards. */
+  readonly legacyNets: OptionPart[][];
+  readonly devices: Typed[];
+  readonly objects: Typed[];
+}
+
+/** Options whose argument is a JSON object in QEMU ≥ 6 when it starts with `{`. */
+function optionParts(value: string, impliedKey: string): OptionPart[] {
+  if (!value.startsWith("{")) return splitOptionList(value, impliedKey);
+  let object: unknown;
+  try {
+    object = JSON.parse(value);
+  } catch {
+    return [];
+  }
+  if (typeof object !== "object" || object === null) return [];
+  const parts: OptionPart[] = [];
+  for (const [key, raw] of Object.entries(object)) {
+    const name = key === "driver" || key === "qom-type" ? impliedKey : key;
+    if (typeof raw === "string") parts.push({ key: name, value: raw });
+    else if (typeof raw === "number") parts.push({ key: name, value: String(raw) });
+    else if (typeof raw === "boolean") parts.push({ key: name, value: raw ? "on" : "off" });
+    else if (key === "hostfwd" && Array.isArray(raw))
+      for (const entry of raw)
+        if (typeof (entry as { str?: unknown } | null)?.str === "string")
+          parts.push({ key, value: (entry as { str: string }).str });
+  }
+  return parts;
+}
+
+function typed(value: string, impliedKey: string): Typed {
+  const parts = optionParts(value, impliedKey);
+  return { kind: lastOption(parts, impliedKey) ?? "", parts };
+}
+
+type OptionHandler = (scanned: Scanned, value: string) => void;
+
+const OPTIONS: Readonly<Record<string, OptionHandler>> = {
+  name: (scanned, value) => {
+    scanned.name = lastOption(splitOptionList(value, "guest"), "guest");
+  },
+  pidfile: (scanned, value) => {
+    scanned.pidfile = value;
+  },
+  chardev: (scanned, value) => {
+    const parts = splitOptionList(value, "backend");
+    const id = lastOption(parts, "id");
+    if (id !== undefined)
+      scanned.chardevs.set(id, { backend: lastOption(parts, "backend") ?? "", parts });
+  },
+  mon: (scanned, value) => scanned.mons.push(splitOptionList(value, "chardev")),
+  qmp: (scanned, value) => scanned.qmp.push(value),
+  "qmp-pretty": (scanned, value) => scanned.qmp.push(value),
+  monitor: (scanned, value) => scanned.monitors.push(value),
+  serial: (scanned, value) => scanned.serials.push(value),
+  netdev: (scanned, value) => scanned.netdevs.push(typed(value, "type")),
+  net: legacyNet,
+  nic: legacyNet,
+  device: (scanned, value) => scanned.devices.push(typed(value, "driver")),
+  object: (scanned, value) => scanned.objects.push(typed(value, "qom-type")),
+  vnc: (scanned, value) => {
+    scanned.vnc = value;
+  },
+  incoming: (scanned, value) => {
+    scanned.incoming = value;
+  },
+};
+
+function legacyNet(scanned: Scanned, value: string): void {
+  const parts = splitOptionList(value, "type");
+  if (lastOption(parts, "type") === "user") scanned.legacyNets.push(parts);
+}
+
+/** Reads QEMU's options (argv without the program): flags, options and their arguments. */
+export function scanOptions(args: readonly string[]): Scanned {
+  const scanned: Scanned = {
+    daemonize: false,
+    chardevs: new Map(),
+    mons: [],
+    qmp: [],
+    monitors: [],
+    serials: [],
+    netdevs: [],
+    legacyNets: [],
+    devices: [],
+    objects: [],
+  };
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (!arg.startsWith("-") || arg === "-") continue; // a bare disk image
+    const option = arg.replace(/^--?/, "");
+    if (FLAGS.has(option)) {
+      if (option === "daemonize") scanned.daemonize = true;
+      continue;
+    }
+    const value = args[++index];
+    if (value === undefined) break;
+    if (Object.hasOwn(OPTIONS, option)) OPTIONS[option]!(scanned, value);
+  }
+  return scanned;
+}

@@ -1,0 +1,48 @@
+/** The program at the start of a command line, and a `taskset` prefix before it. */
+import { parseCpuList } from "@qemu-kvm/core";
+
+/** The host CPUs of `taskset [options] LIST|MASK` (argv[0] is taskset), and what follows. */
+function taskset(argv: readonly string[]): { hostCpus?: number[]; rest: readonly string[] } {
+  let index = 1;
+  let listMode = false;
+  while (index < argv.length && argv[index]!.startsWith("-")) {
+    const option = argv[index]!;
+    if (option === "--cpu-list" || (/^-[a-z]+$/.test(option) && option.includes("c")))
+      listMode = true;
+    index++;
+  }
+  const cpus = argv[index];
+  if (cpus === undefined) return { rest: [] };
+  let hostCpus: number[] | undefined;
+  if (listMode) {
+    // An empty list pins to nothing: taskset refuses it, and so it is no pinning here.
+    const list = parseCpuList(cpus);
+    hostCpus = list?.length ? list : undefined;
+  } else if (/^(0x)?[0-9a-fA-F]+$/.test(cpus)) {
+    const mask = BigInt(cpus.startsWith("0x") ? cpus : `0x${cpus}`);
+    hostCpus = [];
+    for (let cpu = 0; mask >> BigInt(cpu) > 0n; cpu++)
+      if ((mask >> BigInt(cpu)) & 1n) hostCpus.push(cpu);
+  }
+  return { ...(hostCpus ? { hostCpus } : {}), rest: argv.slice(index + 1) };
+}
+
+/** Splits off the program (after any `taskset` prefix) from QEMU's options. */
+export function programOf(argv: readonly string[]): {
+  file?: string;
+  hostCpus?: number[];
+  args: readonly string[];
+} {
+  let args = argv;
+  let hostCpus: number[] | undefined;
+  if (args.length === 0 || args[0]!.startsWith("-")) return { args };
+  const program = args[0]!;
+  if (program === "taskset" || program.endsWith("/taskset")) {
+    const pinned = taskset(args);
+    hostCpus = pinned.hostCpus;
+    args = pinned.rest;
+    if (args.length === 0 || args[0]!.startsWith("-"))
+      return { ...(hostCpus ? { hostCpus } : {}), args };
+  }
+  return { file: args[0]!, ...(hostCpus ? { hostCpus } : {}), args: args.slice(1) };
+}
