@@ -7,9 +7,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test as testkit } from "@qemu-kvm/testkit";
+import { test as testkit } from "@qemu-kvm/testkit/fixtures";
 
-// biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
 export const test = testkit.extend("memoryDir", async ({}, { onCleanup }): Promise<string> => {
   const dir = await mkdtemp("/dev/shm/qk-bl-").catch(() => mkdtemp(join(tmpdir(), "qk-bl-")));
   onCleanup(() => rm(dir, { recursive: true, force: true }));

@@ -17,7 +17,8 @@ import {
   splitProcCmdline,
   type VmSpec,
 } from "@qemu-kvm/bootline";
-import { freePort, type LaunchQemu, QEMU, type QemuFixture } from "@qemu-kvm/testkit";
+import { freePort, QEMU, type QemuFixture } from "@qemu-kvm/testkit";
+import type { LaunchQemu } from "@qemu-kvm/testkit/fixtures";
 import { describe, expect, type TestContext } from "vitest";
 import { test } from "../helpers/fixtures.js";
 import {

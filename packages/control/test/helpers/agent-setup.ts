@@ -24,7 +24,6 @@ export function wire(peer: FakeAgent): string {
 }
 
 /** `test` with `agents`: every fake agent (and so every client on it) is destroyed after the test. */
-// biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
 export const test = base.extend("agents", async ({}, { onCleanup }): Promise<Agents> => {
   const peers: FakeAgent[] = [];
   const peer = (handler?: Handler, options?: { running?: boolean }) => {

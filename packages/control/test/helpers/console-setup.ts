@@ -28,7 +28,6 @@ export interface Consoles {
 }
 
 /** `test` with `consoles`: every console made through it is destroyed after the test, pass or fail. */
-// biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
 export const test = base.extend("consoles", async ({}, { onCleanup }): Promise<Consoles> => {
   const made: SerialConsole[] = [];
   const open = (peer: FakeShell, options: SerialConsoleOptions = {}) => {

@@ -106,7 +106,6 @@ async function launchOnPort(files: TestGuest, port: number): Promise<TelnetGuest
  * - `agentGuest`: with the guest agent's socket (`vm.guestAgentPath`).
  */
 export const test = base
-  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
   .extend("unixGuest", { scope: "file" }, async ({}, { onCleanup }): Promise<UnixGuest> => {
     const files = await testGuest();
     const uuid = randomUUID();
@@ -119,7 +118,6 @@ export const test = base
     });
     return { vm, uuid, password: files.credentials.password };
   })
-  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
   .extend("telnetGuest", { scope: "file" }, async ({}, { onCleanup }): Promise<TelnetGuest> => {
     const vm = await launchTelnetGuest();
     onCleanup(async () => {
@@ -127,7 +125,6 @@ export const test = base
     });
     return vm;
   })
-  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
   .extend("agentGuest", { scope: "file" }, async ({}, { onCleanup }): Promise<LaunchedGuest> => {
     const files = await testGuest();
     const vm = await launchGuest(files, { guestAgent: true, timeoutMs: BOOT_TIMEOUT_MS });

@@ -84,7 +84,6 @@ export class PoolKit {
   }
 }
 
-// biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
 export const test = base.extend("workers", async ({}, { onCleanup }) => {
   const workers = new Workers();
   onCleanup(() => workers.killAll());
@@ -101,7 +100,6 @@ const pools = async (
 };
 
 export const localTest = test
-  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
   .extend("target", { scope: "file" }, async ({}, { onCleanup }): Promise<PoolTarget> => {
     const host = localHost();
     onCleanup(() => host.close());
