@@ -1,5 +1,4 @@
-import { test as base } from "vitest";
-import { getCurrentSuite } from "vitest/suite";
+import { test as base, TestRunner } from "vitest";
 import { type QemuFixture, type QemuOptions, startQemu } from "./qemu.js";
 import { type SshdFixture, startSshd } from "./sshd.js";
 import { makeTempDir, type TempDir } from "./temp-dir.js";
@@ -14,7 +13,7 @@ export type LaunchQemu = (options?: QemuOptions) => Promise<QemuFixture>;
  */
 function collectingTests(): boolean {
   try {
-    getCurrentSuite();
+    TestRunner.getCurrentSuite();
     return true;
   } catch {
     return false;
