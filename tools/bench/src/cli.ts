@@ -78,19 +78,21 @@ async function benchPlain(
 }
 
 /**
- * Ctrl-C once: abort (setups, cases and the worktree are cleaned up); twice: exit at
- * once, the worktree still removed by the exit hook.
+ * Ctrl-C (or SIGTERM) once: abort (setups, cases and the worktree are cleaned up);
+ * twice: exit at once, the worktree still removed by the exit hook.
  */
 function handleInterrupts(controller: AbortController): { setWorktree(w?: Worktree): void } {
   let worktree: Worktree | undefined;
-  process.on("SIGINT", () => {
+  const interrupted = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      console.error("interrupted again: exiting now");
+      console.error(`${signal} again: exiting now`);
       process.exit(130);
     }
-    console.error("interrupted: cleaning up (Ctrl-C again to exit at once)");
-    controller.abort(new Error("interrupted"));
-  });
+    console.error(`${signal}: cleaning up (Ctrl-C again to exit at once)`);
+    controller.abort(new Error(`interrupted (${signal})`));
+  };
+  process.on("SIGINT", interrupted);
+  process.on("SIGTERM", interrupted);
   process.on("exit", () => worktree?.removeSync());
   return {
     setWorktree(w) {
