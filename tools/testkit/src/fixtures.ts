@@ -1,4 +1,4 @@
-import { test as base, TestRunner } from "vitest";
+import type { test as vitestTest } from "vitest";
 import { type QemuFixture, type QemuOptions, startQemu } from "./qemu.js";
 import { type SshdFixture, startSshd } from "./sshd.js";
 import { makeTempDir, type TempDir } from "./temp-dir.js";
@@ -7,13 +7,20 @@ import { makeTempDir, type TempDir } from "./temp-dir.js";
 export type LaunchQemu = (options?: QemuOptions) => Promise<QemuFixture>;
 
 /**
- * True while vitest collects a test file, the only time vitest's `test.extend` can
- * run: outside a test run (a benchmark or script importing testkit for `startSshd`)
- * it throws at import.
+ * vitest, imported only in a vitest run (vitest sets `VITEST`). Outside one (a
+ * benchmark importing testkit for `startSshd`), importing it is not harmless: a
+ * second copy of vitest in the same process, as when `pnpm bench --against` loads
+ * the benchmarks of two trees, throws at import ("failed to access its internal state").
  */
-function collectingTests(): boolean {
+const vitest = process.env.VITEST ? await import("vitest") : undefined;
+
+/**
+ * True while vitest collects a test file, the only time `test.extend` can run (a
+ * process started by a test inherits `VITEST` but is no test run).
+ */
+function collectingTests(runner: NonNullable<typeof vitest>): boolean {
   try {
-    TestRunner.getCurrentSuite();
+    runner.TestRunner.getCurrentSuite();
     return true;
   } catch {
     return false;
@@ -22,7 +29,7 @@ function collectingTests(): boolean {
 
 // vitest reads each fixture's first parameter: it must be an object pattern, `{}` when
 // the fixture uses no other fixture.
-function withFixtures() {
+function withFixtures(base: typeof vitestTest) {
   return (
     base
       // biome-ignore lint/correctness/noEmptyPattern: vitest needs the pattern (see above)
@@ -52,6 +59,12 @@ function withFixtures() {
   );
 }
 
+type TestWithFixtures = ReturnType<typeof withFixtures>;
+
+function notInVitest(): never {
+  throw new Error("@qemu-kvm/testkit's test runs only inside vitest");
+}
+
 /**
  * `test`, with the fixtures integration tests share (vitest `test.extend`),
  * each cleaned up after its scope even when a test fails:
@@ -61,9 +74,9 @@ function withFixtures() {
  * - `sshd`: a real OpenSSH server on loopback, one per test file (started on
  *   first use, closed after the file).
  *
- * Outside a test run, `test` is vitest's plain `test` (which cannot run there
- * either), so a benchmark or script can import testkit.
+ * Outside a test run, `test` only throws, and importing testkit loads no vitest.
  */
-export const test: ReturnType<typeof withFixtures> = collectingTests()
-  ? withFixtures()
-  : (base as unknown as ReturnType<typeof withFixtures>);
+export const test: TestWithFixtures =
+  vitest && collectingTests(vitest)
+    ? withFixtures(vitest.test)
+    : ((vitest?.test ?? notInVitest) as unknown as TestWithFixtures);
