@@ -8,7 +8,7 @@
 import { formatNumber } from "../format.js";
 import { type BenchCase, type Benchmark, runCase } from "../harness.js";
 import type { CaseComparison, ComparisonReport, NotCompared } from "./report.js";
-import { judge, matchByName, SLOWER_THRESHOLD, sharedDirection } from "./verdict.js";
+import { judge, matchByName, pairedNoise, SLOWER_THRESHOLD, sharedDirection } from "./verdict.js";
 
 export interface CompareOptions {
   /** The old tree's benchmarks. */
@@ -83,6 +83,7 @@ async function compareCase(
     unit: pair.after.unit,
     better: direction.better,
     runs: result.runs,
+    noise: pairedNoise(before.samples, result.samples),
     before: { median: before.median, p90: before.p90, samples: before.samples },
     after: { median: result.median, p90: result.p90, samples: result.samples },
     ...judgement,

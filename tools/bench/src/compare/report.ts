@@ -10,6 +10,8 @@ export interface SideStats {
 }
 
 export interface CaseComparison extends Judgement {
+  /** See `pairedNoise`: ±this fraction is run-to-run noise. */
+  noise: number;
   benchmark: string;
   name: string;
   unit: string;
@@ -34,21 +36,23 @@ export interface ComparisonReport {
 function verdictText(comparison: CaseComparison, threshold: number): string {
   const amount = formatPercent(Math.abs(comparison.slowdown)).replace("+", "");
   const way = comparison.slowdown >= 0 ? "slower" : "faster";
-  if (comparison.verdict === "slower") return `SLOWER by ${amount}`;
-  if (comparison.verdict === "faster") return `faster by ${amount}`;
+  const noisy = Math.abs(comparison.slowdown) <= comparison.noise + 1e-9 ? " (within noise)" : "";
+  if (comparison.verdict === "slower") return `SLOWER by ${amount}${noisy}`;
+  if (comparison.verdict === "faster") return `faster by ${amount}${noisy}`;
   return `same (${amount} ${way}, within ${formatPercent(threshold).replace("+", "")})`;
 }
 
-/** The table: case, unit, before median, after median, after/before, verdict. */
+/** The table: case, unit, before median, after median, after/before, noise, verdict. */
 export function comparisonTable(report: ComparisonReport): string[] {
   return formatTable([
-    ["case", "unit", "before median", "after median", "after/before", "verdict"],
+    ["case", "unit", "before median", "after median", "after/before", "noise", "verdict"],
     ...report.compared.map((comparison) => [
       comparison.name,
       comparison.unit,
       formatNumber(comparison.before.median),
       formatNumber(comparison.after.median),
       `${comparison.ratio.toFixed(3)}x`,
+      `±${formatPercent(comparison.noise).replace("+", "")}`,
       verdictText(comparison, report.threshold),
     ]),
   ]);

@@ -2,7 +2,7 @@
  * The pure parts of `pnpm bench --against`: matching by name, the direction of a
  * case, and the verdict on its before and after medians.
  */
-import { type BenchCase, type Better, betterOf } from "../harness.js";
+import { type BenchCase, type Better, betterOf, median, quantile } from "../harness.js";
 
 /** A case is "slower" when it lost more than this fraction (5 %). */
 export const SLOWER_THRESHOLD = 0.05;
@@ -91,4 +91,17 @@ export function judge(
   const margin = threshold + 1e-9;
   const verdict: Verdict = slowdown > margin ? "slower" : slowdown < -margin ? "faster" : "same";
   return { ratio, slowdown, verdict };
+}
+
+/**
+ * How much the case moves from run to run, as a fraction: half the interquartile
+ * range of the paired ratios after[i] / before[i] (each pair ran back to back, so
+ * both saw the same load), over their median. A difference smaller than this is
+ * not distinguishable from noise on this machine at this moment.
+ */
+export function pairedNoise(before: readonly number[], after: readonly number[]): number {
+  const count = Math.min(before.length, after.length);
+  if (count === 0) throw new RangeError("no samples");
+  const ratios = Array.from({ length: count }, (_, index) => after[index]! / before[index]!);
+  return (quantile(ratios, 0.75) - quantile(ratios, 0.25)) / 2 / median(ratios);
 }

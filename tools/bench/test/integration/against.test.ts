@@ -69,6 +69,7 @@ test("compares this tree with the old code of a revision and fails on a case mor
     "10.00",
     "20.00",
     "2.000x",
+    "±0.0 %",
     "SLOWER by 100.0 %",
   ]);
   expect(row("demo.rate")?.split(/\s{2,}/)).toEqual([
@@ -77,6 +78,7 @@ test("compares this tree with the old code of a revision and fails on a case mor
     "500",
     "500",
     "1.000x",
+    "±0.0 %",
     "same (0.0 % slower, within 5.0 %)",
   ]);
   expect(stdout).toContain("not compared: demo.old-only: case only in HEAD");
@@ -103,6 +105,7 @@ test("compares this tree with the old code of a revision and fails on a case mor
         before: { median: 10, samples: [10, 10, 10] },
         after: { median: 20, samples: [20, 20, 20] },
         ratio: 2,
+        noise: 0,
         verdict: "slower",
       },
       { name: "demo.rate", better: "higher", verdict: "same" },

@@ -16,8 +16,10 @@ function comparison(
   better: Better,
   before: number,
   after: number,
+  noise = 0.01,
 ): CaseComparison {
   return {
+    noise,
     benchmark: "b",
     name,
     unit,
@@ -47,13 +49,14 @@ test("the table has a header, a rule and one row per compared case", () => {
     "before median",
     "after median",
     "after/before",
+    "noise",
     "verdict",
   ]);
-  expect(lines[1]).toMatch(/^-+( {2}-+){5}$/);
+  expect(lines[1]).toMatch(/^-+( {2}-+){6}$/);
   expect(lines.slice(2).map((line) => line.split(/\s{2,}/))).toEqual([
-    ["b.exec", "ms", "10.00", "11.00", "1.100x", "SLOWER by 10.0 %"],
-    ["b.rate", "ops/s", "1000", "1200", "1.200x", "faster by 20.0 %"],
-    ["b.steady", "µs", "200", "202", "1.010x", "same (1.0 % slower, within 5.0 %)"],
+    ["b.exec", "ms", "10.00", "11.00", "1.100x", "±1.0 %", "SLOWER by 10.0 %"],
+    ["b.rate", "ops/s", "1000", "1200", "1.200x", "±1.0 %", "faster by 20.0 %"],
+    ["b.steady", "µs", "200", "202", "1.010x", "±1.0 %", "same (1.0 % slower, within 5.0 %)"],
   ]);
   // Columns line up: every row's second column starts where the header's does.
   const column = lines[0]!.indexOf("unit");
@@ -74,6 +77,27 @@ test("a rate that fell is slower, a duration that fell is faster", () => {
       .slice(2)
       .map((line) => line.split(/\s{2,}/).at(-1)),
   ).toEqual(["SLOWER by 20.0 %", "faster by 20.0 %"]);
+});
+
+test("a difference no larger than the run-to-run noise says so", () => {
+  const noisy: ComparisonReport = {
+    threshold: 0.05,
+    compared: [
+      comparison("n.slow", "ms", "lower", 100, 118, 0.2),
+      comparison("n.fast", "ops/s", "higher", 100, 110, 0.1),
+      comparison("n.clear", "ms", "lower", 100, 118, 0.05),
+    ],
+    notCompared: [],
+  };
+  expect(
+    comparisonTable(noisy)
+      .slice(2)
+      .map((line) => line.split(/\s{2,}/).slice(5)),
+  ).toEqual([
+    ["±20.0 %", "SLOWER by 18.0 % (within noise)"],
+    ["±10.0 %", "faster by 10.0 % (within noise)"],
+    ["±5.0 %", "SLOWER by 18.0 %"],
+  ]);
 });
 
 test("the summary names the slower cases and counts the rest", () => {

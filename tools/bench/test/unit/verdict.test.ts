@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import {
   judge,
   matchByName,
+  pairedNoise,
   SLOWER_THRESHOLD,
   sharedDirection,
 } from "../../src/compare/verdict.js";
@@ -102,5 +103,19 @@ describe("judge", () => {
     expect(() => judge(0, 1, "lower")).toThrow(RangeError);
     expect(() => judge(1, Number.NaN, "higher")).toThrow("after median must be a positive number");
     expect(() => judge(-1, 1, "higher")).toThrow(RangeError);
+  });
+});
+
+describe("pairedNoise", () => {
+  test("steady pairs have no noise, whatever the overall drift", () => {
+    // The machine slows down over the run, but each pair moves together.
+    expect(pairedNoise([10, 20, 40, 80], [11, 22, 44, 88])).toBeCloseTo(0);
+  });
+  test("half the interquartile range of the paired ratios, over their median", () => {
+    // Ratios 0.8, 1.0, 1.2, 1.4, 1.6: quartiles 1.0 and 1.4, median 1.2.
+    expect(pairedNoise([10, 10, 10, 10, 10], [8, 10, 12, 14, 16])).toBeCloseTo(0.2 / 1.2);
+  });
+  test("no samples is an error", () => {
+    expect(() => pairedNoise([], [])).toThrow(RangeError);
   });
 });
