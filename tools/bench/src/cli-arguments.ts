@@ -10,6 +10,8 @@ export interface BenchArguments {
   against?: string;
   /** `--repo <dir>`: the repository whose benchmarks run (default: the one holding this tool). */
   repo?: string;
+  /** `--runs <n>`: samples per case (and per side), instead of each case's own `runs`. */
+  runs?: number;
   help: boolean;
   /** Benchmark names or prefixes. */
   filters: string[];
@@ -20,7 +22,16 @@ export const USAGE = `usage: pnpm bench [--against <git-rev>] [--repo <dir>] [NA
   --against <rev>   run each benchmark of this tree side by side with the same one of <rev>
                     (checked out in a temporary git worktree); exit code 1 when a case is
                     more than 5 % slower; writes tools/bench/bench-compare.json
+  --runs <n>        take n samples of every case (default: each case's own, mostly 5–9);
+                    more runs give steadier medians on a loaded machine
   --repo <dir>      take the benchmarks of <dir> (default: this repository)`;
+
+function positiveInteger(option: string, value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1)
+    throw new UsageError(`${option} needs a whole number of at least 1, not ${value}`);
+  return number;
+}
 
 /** Parses argv (after the script); throws a UsageError on a mistake. */
 export function parseBenchArguments(argv: readonly string[]): BenchArguments {
@@ -36,11 +47,12 @@ export function parseBenchArguments(argv: readonly string[]): BenchArguments {
     const [option, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
     if (arg === "--") continue;
     if (arg === "--help" || arg === "-h") parsed.help = true;
-    else if (option === "--against" || option === "--repo") {
+    else if (option === "--against" || option === "--repo" || option === "--runs") {
       const value = inline ?? valueAfter(option, ++index);
       if (value === "") throw new UsageError(`${option} needs a value`);
       if (option === "--against") parsed.against = value;
-      else parsed.repo = value;
+      else if (option === "--repo") parsed.repo = value;
+      else parsed.runs = positiveInteger(option, value);
     } else if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}`);
     else parsed.filters.push(arg);
   }

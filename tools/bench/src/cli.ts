@@ -39,6 +39,7 @@ function resultTable(results: BenchResult[]): string[] {
 async function benchPlain(
   repo: string,
   filters: readonly string[],
+  runs: number | undefined,
   signal: AbortSignal,
 ): Promise<void> {
   const { all, chosen } = await loadChosenBenchmarks(repo, filters, warn);
@@ -52,7 +53,7 @@ async function benchPlain(
     const { cases, teardown } = await benchmark.setup(signal);
     try {
       for (const benchCase of cases) {
-        const result = await runCase(benchCase, signal);
+        const result = await runCase({ ...benchCase, runs: runs ?? benchCase.runs }, signal);
         results.push(result);
         log(
           `  ${result.name}: median ${formatNumber(result.median)} ${result.unit}` +
@@ -118,13 +119,14 @@ async function main(): Promise<number> {
   const interrupts = handleInterrupts(controller);
   try {
     if (args.against === undefined) {
-      await benchPlain(repo, args.filters, controller.signal);
+      await benchPlain(repo, args.filters, args.runs, controller.signal);
       return 0;
     }
     const outcome = await benchAgainst({
       repo,
       rev: args.against,
       filters: args.filters,
+      ...(args.runs === undefined ? {} : { runs: args.runs }),
       signal: controller.signal,
       log,
       warn,

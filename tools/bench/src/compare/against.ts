@@ -34,6 +34,8 @@ export interface AgainstOptions {
   rev: string;
   /** Benchmark names (or prefixes); none: all. */
   filters: readonly string[];
+  /** Samples per case and side (default: each case's own `runs`). */
+  runs?: number;
   signal: AbortSignal;
   /** Progress and results for people. */
   log: (line: string) => void;
@@ -154,6 +156,7 @@ export async function benchAgainst(options: AgainstOptions): Promise<AgainstOutc
       beforeLabel: rev,
       signal,
       log,
+      ...(options.runs === undefined ? {} : { runs: options.runs }),
     });
     report.notCompared.push(...before.unloadable);
     const json = { against: rev, before: { commit: worktree.commit }, after: thisTree };

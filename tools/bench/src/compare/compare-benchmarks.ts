@@ -21,6 +21,8 @@ export interface CompareOptions {
   /** Progress for people (the CLI prints it). */
   log: (line: string) => void;
   threshold?: number;
+  /** Samples per case and side, instead of this tree's case's `runs`. */
+  runs?: number;
 }
 
 type Setup = Awaited<ReturnType<Benchmark["setup"]>>;
@@ -70,6 +72,7 @@ async function compareCase(
   const result = await runCase(
     {
       ...pair.after,
+      runs: options.runs ?? pair.after.runs,
       subject: pair.after.subject,
       baseline: pair.before.subject,
     },

@@ -20,6 +20,17 @@ test("--against and --repo take a value, separate or after =", () => {
   });
 });
 
+test("--runs takes a whole number of at least 1", () => {
+  expect(parseBenchArguments(["--runs", "25", "host"])).toEqual({
+    help: false,
+    runs: 25,
+    filters: ["host"],
+  });
+  expect(parseBenchArguments(["--runs=3"]).runs).toBe(3);
+  for (const bad of ["0", "2.5", "-1", "many", "1e3"])
+    expect(() => parseBenchArguments([`--runs=${bad}`])).toThrow("--runs needs a whole number");
+});
+
 test("a missing value or an unknown option is an error", () => {
   expect(() => parseBenchArguments(["--against"])).toThrow("--against needs a value");
   expect(() => parseBenchArguments(["--against", "--repo", "x"])).toThrow(

@@ -68,6 +68,22 @@ test("each case in both trees runs old and new alternately; their medians give t
   expect(events).toEqual(["setup new", "setup old", "teardown old", "teardown new"]);
 });
 
+test("runs overrides the case's own number of samples", async () => {
+  const before = fakeBenchmark("b", [], [fakeCase("b.x", "ms", [1])]);
+  const after = fakeBenchmark("b", [], [fakeCase("b.x", "ms", [1])]);
+  const report = await compareBenchmarks({
+    before: [before],
+    after: [after],
+    beforeLabel: "x",
+    signal,
+    log: () => {},
+    runs: 7,
+  });
+  expect(report.compared[0]).toMatchObject({ runs: 7 });
+  expect(report.compared[0]!.before.samples).toHaveLength(7);
+  expect(report.compared[0]!.after.samples).toHaveLength(7);
+});
+
 test("cases and benchmarks in one tree only, and cases whose unit changed, are listed, not run", async () => {
   const events: string[] = [];
   const before = [
