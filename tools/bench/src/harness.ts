@@ -16,11 +16,20 @@ export interface Trial {
   run(signal: AbortSignal): Promise<number>;
 }
 
+/** Which way a sample is better: durations lower, rates higher. */
+export type Better = "lower" | "higher";
+
 export interface BenchCase {
   /** Unique name, e.g. "host.exec-roundtrip.ssh". */
   name: string;
   /** Unit of every sample: "ms", "µs", "ops/s", "MiB/s"… */
   unit: string;
+  /**
+   * Which way is better. Default from the unit (see `betterOf`): `"lower"` for a
+   * duration (`ns`, `µs`, `ms`, `s`), `"higher"` for a rate (`…/s`). Required for any
+   * other unit if the case is to be compared (`pnpm bench --against`).
+   */
+  better?: Better;
   /** Samples taken of the subject (and of the baseline). Default 5. */
   runs?: number;
   /** Untimed runs of each trial before measuring. Default 0. */
@@ -49,6 +58,19 @@ export interface BenchResult extends Stats {
   baseline?: Stats & { samples: number[] };
   /** subject median / baseline median */
   ratio?: number;
+}
+
+const DURATION_UNITS: ReadonlySet<string> = new Set(["ns", "µs", "us", "ms", "s", "min"]);
+
+/**
+ * The direction of a case: its own `better`, else the default of its unit
+ * (durations lower, rates `…/s` higher), else undefined (unknown unit).
+ */
+export function betterOf(benchCase: Pick<BenchCase, "unit" | "better">): Better | undefined {
+  if (benchCase.better !== undefined) return benchCase.better;
+  if (DURATION_UNITS.has(benchCase.unit)) return "lower";
+  if (/^\S+\/s$/.test(benchCase.unit)) return "higher";
+  return undefined;
 }
 
 /** Median (mean of the two middle values for an even count). */

@@ -30,7 +30,7 @@ async function build(): Promise<void> {
     ["ssh key", guest.sshPrivateKeyPath],
     [
       "qemu",
-      ["qemu-system-x86_64", ...guest.qemuArgs({ serial: { kind: "unix", path: "serial.sock" } })]
+      ["qemu-system-x86_64", ...guest.qemuArgs({ serial: { type: "unix", path: "serial.sock" } })]
         .map(quoteForDisplay)
         .join(" "),
     ],

@@ -25,6 +25,7 @@ export {
 export {
   escapeOptionValue,
   type GuestBootFiles,
+  type GuestFile,
   type GuestMachine,
   type GuestNic,
   type GuestQemuOptions,

@@ -24,8 +24,8 @@ import { connectWhenReady } from "./wait-for-socket.js";
 export const QEMU_BINARY = process.env.QEMU_SYSTEM ?? "qemu-system-x86_64";
 
 export interface LaunchGuestOptions
-  extends Omit<GuestQemuOptions, "serial" | "qmpSocket" | "guestAgentSocket"> {
-  /** Also open the guest agent's socket (`guestAgentPath`). Default false. */
+  extends Omit<GuestQemuOptions, "serial" | "qmp" | "guestAgent"> {
+  /** Also open the guest agent's socket (at `guestAgentPath`, in the runtime directory). Default false. */
   guestAgent?: boolean;
   /** QEMU arguments added at the end. */
   extraArgs?: readonly string[];
@@ -128,9 +128,9 @@ export async function launchGuest(
     argv = [
       ...guest.qemuArgs({
         ...qemu,
-        serial: { kind: "unix", path: serialPath, wait: true },
-        qmpSocket: qmpPath,
-        ...(guestAgentPath ? { guestAgentSocket: guestAgentPath } : {}),
+        serial: { type: "unix", path: serialPath, wait: true },
+        qmp: { path: qmpPath },
+        ...(guestAgentPath ? { guestAgent: { path: guestAgentPath } } : {}),
       }),
       ...extraArgs,
     ];

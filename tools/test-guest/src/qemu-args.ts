@@ -8,6 +8,7 @@ import { GUEST_AGENT_PORT } from "./recipe.js";
 export type GuestMachine = "q35" | "pc";
 export type GuestNic = "virtio-net-pci" | "e1000" | "none";
 
+/** A `hostfwd` rule: bootline's `HostForward` words (without its guest address). */
 export interface HostForward {
   /** Port on the host (1–65535). */
   hostPort: number;
@@ -19,42 +20,48 @@ export interface HostForward {
   protocol?: "tcp" | "udp";
 }
 
-/** The guest's ttyS0 as a QEMU socket server. */
+/** A file QEMU writes: bootline's `RuntimeFileSpec`, with the path required (no runtime dir here). */
+export interface GuestFile {
+  path: string;
+}
+
+/** The guest's ttyS0 as a QEMU socket server, in bootline's `SerialSpec` words. */
 export type GuestSerial =
   | {
-      kind: "unix";
+      type: "unix";
       /** Socket path, at most 107 bytes. */
       path: string;
-      /** QEMU also writes everything the guest prints here, from the first byte. */
-      logFile?: string;
+      /** QEMU also writes everything the guest prints to `log.path`, from the first byte. */
+      log?: GuestFile;
       /** Hold the machine until a client connects (`wait=on`), so nothing is missed. Default false. */
       wait?: boolean;
     }
   | {
-      kind: "telnet";
+      type: "telnet";
       port: number;
       /** Default `127.0.0.1`. */
       host?: string;
-      logFile?: string;
+      log?: GuestFile;
       wait?: boolean;
     };
 
+/** Options shared with bootline's `VmSpec` use its words: `machine.type`, `memory.sizeMiB`, `cpu.count`, `serial`, `qmp`, `guestAgent`. */
 export interface GuestQemuOptions {
-  /** Default `q35`. */
-  machine?: GuestMachine;
-  /** Default 256. */
-  memoryMiB?: number;
-  /** Default 1. */
-  cpus?: number;
+  /** Default `{ type: "q35" }`. */
+  machine?: { type: GuestMachine };
+  /** Default `{ sizeMiB: 256 }`. */
+  memory?: { sizeMiB: number };
+  /** Default `{ count: 1 }`. */
+  cpu?: { count: number };
   /** NIC model on QEMU's user network (DHCP gives the guest 10.0.2.15). Default `virtio-net-pci`. */
   nic?: GuestNic;
   /** `hostfwd` rules of the user network, e.g. `{ hostPort: 10022, guestPort: 22 }`. */
   hostForwards?: readonly HostForward[];
   serial?: GuestSerial;
-  /** Unix socket of the guest agent's chardev (virtio-serial port `org.qemu.guest_agent.0`). */
-  guestAgentSocket?: string;
-  /** Unix socket of a QMP monitor. */
-  qmpSocket?: string;
+  /** The guest agent's chardev on a unix socket (virtio-serial port `org.qemu.guest_agent.0`). */
+  guestAgent?: GuestFile;
+  /** A QMP monitor on a unix socket. */
+  qmp?: GuestFile;
   /** Boot the uncompressed ELF (default, ~3 s faster under TCG) or Debian's compressed bzImage. */
   kernel?: "vmlinux" | "vmlinuz";
   /** Add `-no-reboot`: a reboot (or a kernel panic) makes QEMU exit. Default false. */
@@ -83,7 +90,7 @@ function fail(option: string, message: string): never {
 }
 
 function checkSocketPath(option: string, path: string): void {
-  if (path.length === 0 || path.includes("\0"))
+  if (typeof path !== "string" || path.length === 0 || path.includes("\0"))
     fail(option, "must be a non-empty path without NUL");
   const bytes = Buffer.byteLength(path, "utf8");
   if (bytes > MAX_SOCKET_PATH_BYTES)
@@ -94,7 +101,7 @@ function checkSocketPath(option: string, path: string): void {
 }
 
 function checkPath(option: string, path: string): void {
-  if (path.length === 0 || path.includes("\0"))
+  if (typeof path !== "string" || path.length === 0 || path.includes("\0"))
     fail(option, "must be a non-empty path without NUL");
 }
 
@@ -112,20 +119,20 @@ function checkHost(option: string, host: string): void {
 function serialArgs(serial: GuestSerial): string[] {
   const common = `server=on,wait=${serial.wait ? "on" : "off"}`;
   let backend: string;
-  if (serial.kind === "unix") {
+  if (serial.type === "unix") {
     checkSocketPath("serial.path", serial.path);
     backend = `socket,id=serial0,path=${escapeOptionValue(serial.path)},${common}`;
-  } else if (serial.kind === "telnet") {
+  } else if (serial.type === "telnet") {
     checkPort("serial.port", serial.port);
     const host = serial.host ?? "127.0.0.1";
     checkHost("serial.host", host);
     backend = `socket,id=serial0,host=${host},port=${serial.port},telnet=on,${common}`;
   } else {
-    return fail("serial.kind", `must be "unix" or "telnet"`);
+    return fail("serial.type", `must be "unix" or "telnet"`);
   }
-  if (serial.logFile !== undefined) {
-    checkPath("serial.logFile", serial.logFile);
-    backend += `,logfile=${escapeOptionValue(serial.logFile)}`;
+  if (serial.log !== undefined) {
+    checkPath("serial.log.path", serial.log.path);
+    backend += `,logfile=${escapeOptionValue(serial.log.path)}`;
   }
   return ["-chardev", backend, "-serial", "chardev:serial0"];
 }
@@ -158,15 +165,15 @@ function networkArgs(nic: GuestNic, forwards: readonly HostForward[]): string[] 
 
 /** The argv (after the QEMU binary) that boots the guest under TCG. */
 export function guestQemuArgs(files: GuestBootFiles, options: GuestQemuOptions = {}): string[] {
-  const machine = options.machine ?? "q35";
+  const machine = options.machine?.type ?? "q35";
   if (machine !== "q35" && machine !== "pc")
-    fail("machine", `must be "q35" or "pc", not ${JSON.stringify(machine)}`);
-  const memoryMiB = options.memoryMiB ?? 256;
+    fail("machine.type", `must be "q35" or "pc", not ${JSON.stringify(machine)}`);
+  const memoryMiB = options.memory?.sizeMiB ?? 256;
   if (!Number.isInteger(memoryMiB) || memoryMiB < 128)
-    fail("memoryMiB", `must be an integer of at least 128, not ${memoryMiB}`);
-  const cpus = options.cpus ?? 1;
+    fail("memory.sizeMiB", `must be an integer of at least 128, not ${memoryMiB}`);
+  const cpus = options.cpu?.count ?? 1;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
-    fail("cpus", `must be an integer in 1…64, not ${cpus}`);
+    fail("cpu.count", `must be an integer in 1…64, not ${cpus}`);
   const kernel = options.kernel ?? "vmlinux";
   if (kernel !== "vmlinux" && kernel !== "vmlinuz")
     fail("kernel", `must be "vmlinux" or "vmlinuz", not ${JSON.stringify(kernel)}`);
@@ -198,22 +205,22 @@ export function guestQemuArgs(files: GuestBootFiles, options: GuestQemuOptions =
   ];
   if (options.noReboot) argv.push("-no-reboot");
   if (options.serial) argv.push(...serialArgs(options.serial));
-  if (options.qmpSocket !== undefined) {
-    checkSocketPath("qmpSocket", options.qmpSocket);
+  if (options.qmp !== undefined) {
+    checkSocketPath("qmp.path", options.qmp.path);
     argv.push(
       "-chardev",
-      `socket,id=qmp0,path=${escapeOptionValue(options.qmpSocket)},server=on,wait=off`,
+      `socket,id=qmp0,path=${escapeOptionValue(options.qmp.path)},server=on,wait=off`,
       "-mon",
       "chardev=qmp0,mode=control",
     );
   }
   // Entropy: without it the first SSH connection waits about 1 s for the random pool.
   argv.push("-device", "virtio-rng-pci");
-  if (options.guestAgentSocket !== undefined) {
-    checkSocketPath("guestAgentSocket", options.guestAgentSocket);
+  if (options.guestAgent !== undefined) {
+    checkSocketPath("guestAgent.path", options.guestAgent.path);
     argv.push(
       "-chardev",
-      `socket,id=qga0,path=${escapeOptionValue(options.guestAgentSocket)},server=on,wait=off`,
+      `socket,id=qga0,path=${escapeOptionValue(options.guestAgent.path)},server=on,wait=off`,
       "-device",
       "virtio-serial-pci,id=virtio-serial0",
       "-device",

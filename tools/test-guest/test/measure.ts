@@ -12,10 +12,10 @@
 import { readFile } from "node:fs/promises";
 import { freePort } from "@qemu-kvm/testkit";
 import { ensureGuest, type GuestNic, launchGuest } from "../src/index.js";
-import { guestPing } from "./integration/helpers/guest-agent.js";
-import { waitForAddress } from "./integration/helpers/guest-checks.js";
-import { SerialSession } from "./integration/helpers/serial-session.js";
-import { sshRun } from "./integration/helpers/ssh.js";
+import { guestPing } from "./helpers/guest-agent.js";
+import { waitForAddress } from "./helpers/guest-checks.js";
+import { SerialSession } from "./helpers/serial-session.js";
+import { sshRun } from "./helpers/ssh.js";
 
 const runs = Number(process.argv[2] ?? 3);
 const machine = (process.argv[3] ?? "q35") as "q35" | "pc";
@@ -39,7 +39,7 @@ for (let run = 0; run < runs; run++) {
     const port = await freePort();
     const vm = await launchGuest(guest, {
       nic,
-      machine,
+      machine: { type: machine },
       guestAgent: true,
       hostForwards: [{ hostPort: port, guestPort: 22 }],
     });

@@ -4,23 +4,16 @@
  * (apt-get download of ~78 MB, about 10 s) into private cache directories.
  */
 import { access, readdir, stat } from "node:fs/promises";
-import { makeTempDir, type TempDir } from "@qemu-kvm/testkit";
-import { afterEach, expect, test } from "vitest";
+import { test } from "@qemu-kvm/testkit";
+import { expect } from "vitest";
 import { currentRecipeHash, ensureGuest, type GuestProgress } from "../../src/index.js";
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+// Each test builds into its own private cache directory: testkit's tempDir.
 
-async function cacheDirectory(): Promise<string> {
-  const dir: TempDir = await makeTempDir("qk-cache-");
-  cleanups.push(() => dir.remove());
-  return dir.path;
-}
-
-test("three concurrent callers build once and get the same guest; the next call is instant", async () => {
-  const directory = await cacheDirectory();
+test("three concurrent callers build once and get the same guest; the next call is instant", async ({
+  tempDir,
+}) => {
+  const directory = tempDir.path;
   const events: GuestProgress[][] = [[], [], []];
   const guests = await Promise.all(
     events.map((log) =>
@@ -58,8 +51,10 @@ test("three concurrent callers build once and get the same guest; the next call 
   expect(again.directory).toBe(guest.directory);
 }, 900_000);
 
-test("an aborted build rejects with ERR_ABORTED and leaves no entry behind", async () => {
-  const directory = await cacheDirectory();
+test("an aborted build rejects with ERR_ABORTED and leaves no entry behind", async ({
+  tempDir,
+}) => {
+  const directory = tempDir.path;
   const controller = new AbortController();
   const building = ensureGuest({
     cacheDirectory: directory,

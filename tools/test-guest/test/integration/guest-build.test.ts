@@ -5,10 +5,7 @@
  * power-off (from the console, and through the agent's guest-shutdown).
  * Each wait has its own deadline; nothing sleeps a fixed time.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "@qemu-kvm/testkit";
+import { freePort, makeTempDir, type TempDir } from "@qemu-kvm/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   ensureGuest,
@@ -18,10 +15,10 @@ import {
   launchGuest,
   type TestGuest,
 } from "../../src/index.js";
-import { guestAgentRequest, guestPing } from "./helpers/guest-agent.js";
-import { waitForAddress } from "./helpers/guest-checks.js";
-import { SerialSession } from "./helpers/serial-session.js";
-import { sshRun } from "./helpers/ssh.js";
+import { guestAgentRequest, guestPing } from "../helpers/guest-agent.js";
+import { waitForAddress } from "../helpers/guest-checks.js";
+import { SerialSession } from "../helpers/serial-session.js";
+import { sshRun } from "../helpers/ssh.js";
 
 let guest: TestGuest;
 beforeAll(async () => {
@@ -42,13 +39,15 @@ describe.each(configurations)("the guest on $machine with $nic", ({ machine, nic
   let vm: LaunchedGuest | undefined;
   let session: SerialSession;
   let sshPort: number;
-  let scratch: string | undefined;
+  let scratch: TempDir | undefined;
 
+  // One booted guest (and its logged-in console) per configuration, shared by the
+  // describe's tests in order: vitest fixtures are per test or per file, not per describe.
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), "qk-tg-"));
+    scratch = await makeTempDir("qk-tg-");
     sshPort = await freePort();
     vm = await launchGuest(guest, {
-      machine,
+      machine: { type: machine },
       nic,
       guestAgent: true,
       hostForwards: [{ hostPort: sshPort, guestPort: 22 }],
@@ -58,7 +57,7 @@ describe.each(configurations)("the guest on $machine with $nic", ({ machine, nic
 
   afterAll(async () => {
     await vm?.stop();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+    await scratch?.remove();
   });
 
   test("serial console: login:, Password:, then a root shell prompt ending in '# '", async () => {
@@ -114,7 +113,7 @@ describe.each(configurations)("the guest on $machine with $nic", ({ machine, nic
       {
         port: sshPort,
         user: "root",
-        password: { value: guest.credentials.password, directory: scratch! },
+        password: { value: guest.credentials.password, directory: scratch!.path },
       },
       "echo password-ok",
       { timeoutMs: 60_000 },
@@ -126,7 +125,7 @@ describe.each(configurations)("the guest on $machine with $nic", ({ machine, nic
     // Checked through SSH so the console session stays logged in.
     await expect(
       sshRun(
-        { port: sshPort, user: "root", password: { value: "wrong", directory: scratch! } },
+        { port: sshPort, user: "root", password: { value: "wrong", directory: scratch!.path } },
         "true",
         { timeoutMs: 30_000 },
       ),

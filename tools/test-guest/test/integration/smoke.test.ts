@@ -1,38 +1,28 @@
 /**
  * Smoke test: the real guest boots under QEMU (TCG) to its login prompt, and QEMU
- * stops cleanly. Everything started is stopped in afterEach, even on failure.
+ * stops cleanly. Everything started is stopped after its test, even on failure
+ * (testkit's tempDir and launchQemu fixtures, onTestFinished for the rest).
  */
 
 import { watch } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
-import {
-  freePort,
-  makeTempDir,
-  type QemuFixture,
-  startQemu,
-  type TempDir,
-} from "@qemu-kvm/testkit";
-import { afterEach, beforeAll, expect, test } from "vitest";
+import { freePort, test } from "@qemu-kvm/testkit";
+import { beforeAll, expect, onTestFinished } from "vitest";
 import { ensureGuest, type LaunchedGuest, launchGuest, type TestGuest } from "../../src/index.js";
 
 const LOGIN_TIMEOUT_MS = 60_000;
 
 let guest: TestGuest;
-const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
   guest = await ensureGuest();
 }, 1_200_000);
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
 test("the guest boots to `login:` on its serial console, and QEMU stops cleanly", async () => {
   const vm: LaunchedGuest = await launchGuest(guest);
-  cleanups.push(() => vm.stop());
+  onTestFinished(() => vm.stop().then(() => {}));
   const { sinceSpawnMs } = await vm.waitForOutput(guest.credentials.loginPrompt, {
     timeoutMs: LOGIN_TIMEOUT_MS,
   });
@@ -62,21 +52,23 @@ async function waitForFileText(path: string, text: string, timeoutMs: number): P
   });
 }
 
-test("qemuArgs' telnet console on 127.0.0.1 with a logfile: nothing printed before a client is lost", async () => {
-  const dir: TempDir = await makeTempDir("qk-tg-");
-  cleanups.push(() => dir.remove());
+test("qemuArgs' telnet console on 127.0.0.1 with a logfile: nothing printed before a client is lost", async ({
+  tempDir,
+  launchQemu,
+}) => {
   const port = await freePort();
-  const logFile = join(dir.path, "console.log");
-  const qemu: QemuFixture = await startQemu({
+  const logFile = join(tempDir.path, "console.log");
+  await launchQemu({
     defaults: false,
-    args: guest.qemuArgs({ nic: "none", serial: { kind: "telnet", port, logFile } }),
+    args: guest.qemuArgs({ nic: "none", serial: { type: "telnet", port, log: { path: logFile } } }),
   });
-  cleanups.push(() => qemu.stop());
   // The guest prints its prompt with no client attached: the logfile has it.
   await waitForFileText(logFile, "login:", LOGIN_TIMEOUT_MS);
 
   const socket: Socket = createConnection(port, "127.0.0.1");
-  cleanups.push(async () => socket.destroy());
+  onTestFinished(() => {
+    socket.destroy();
+  });
   let received = Buffer.alloc(0);
   let onData: () => void = () => {};
   socket.on("data", (chunk: Buffer) => {

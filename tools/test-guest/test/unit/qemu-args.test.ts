@@ -46,7 +46,7 @@ describe("guestQemuArgs", () => {
   test("e1000 gets autonegotiation=off; host forwards bind 127.0.0.1 by default", () => {
     const argv = guestQemuArgs(files, {
       nic: "e1000",
-      machine: "pc",
+      machine: { type: "pc" },
       hostForwards: [
         { hostPort: 10022, guestPort: 22 },
         { hostPort: 8080, guestPort: 80, hostAddress: "0.0.0.0", protocol: "udp" },
@@ -60,6 +60,17 @@ describe("guestQemuArgs", () => {
     expect(values(argv, "-device")).toContain("e1000,netdev=net0,autonegotiation=off,romfile=");
   });
 
+  test("machine type, memory size and CPU count in bootline's words", () => {
+    const argv = guestQemuArgs(files, {
+      machine: { type: "pc" },
+      memory: { sizeMiB: 512 },
+      cpu: { count: 2 },
+    });
+    expect(values(argv, "-machine")).toEqual(["pc"]);
+    expect(values(argv, "-m")).toEqual(["512"]);
+    expect(values(argv, "-smp")).toEqual(["2"]);
+  });
+
   test("no NIC at all", () => {
     const argv = guestQemuArgs(files, { nic: "none" });
     expect(argv).not.toContain("-netdev");
@@ -70,13 +81,18 @@ describe("guestQemuArgs", () => {
 
   test("serial on a unix socket (commas escaped, log file) or on telnet", () => {
     const unix = guestQemuArgs(files, {
-      serial: { kind: "unix", path: "/run/a,b/serial.sock", logFile: "/log/x,y.log", wait: true },
+      serial: {
+        type: "unix",
+        path: "/run/a,b/serial.sock",
+        log: { path: "/log/x,y.log" },
+        wait: true,
+      },
     });
     expect(values(unix, "-chardev")).toEqual([
       "socket,id=serial0,path=/run/a,,b/serial.sock,server=on,wait=on,logfile=/log/x,,y.log",
     ]);
     expect(values(unix, "-serial")).toEqual(["chardev:serial0"]);
-    const telnet = guestQemuArgs(files, { serial: { kind: "telnet", port: 4555 } });
+    const telnet = guestQemuArgs(files, { serial: { type: "telnet", port: 4555 } });
     expect(values(telnet, "-chardev")).toEqual([
       "socket,id=serial0,host=127.0.0.1,port=4555,telnet=on,server=on,wait=off",
     ]);
@@ -84,8 +100,8 @@ describe("guestQemuArgs", () => {
 
   test("guest agent on virtio-serial and QMP on unix sockets", () => {
     const argv = guestQemuArgs(files, {
-      guestAgentSocket: "/r/qga.sock",
-      qmpSocket: "/r/qmp.sock",
+      guestAgent: { path: "/r/qga.sock" },
+      qmp: { path: "/r/qmp.sock" },
     });
     expect(values(argv, "-chardev")).toEqual([
       "socket,id=qmp0,path=/r/qmp.sock,server=on,wait=off",
@@ -112,19 +128,21 @@ describe("guestQemuArgs", () => {
   });
 
   test.each([
-    [{ serial: { kind: "unix" as const, path: `/${"x".repeat(107)}` } }, "serial.path"],
-    [{ qmpSocket: "" }, "qmpSocket"],
-    [{ guestAgentSocket: "/a\0b" }, "guestAgentSocket"],
-    [{ serial: { kind: "telnet" as const, port: 70000 } }, "serial.port"],
-    [{ serial: { kind: "telnet" as const, port: 23, host: "localhost" } }, "serial.host"],
+    [{ serial: { type: "unix" as const, path: `/${"x".repeat(107)}` } }, "serial.path"],
+    [{ serial: { type: "unix" as const, path: "/s", log: { path: "" } } }, "serial.log.path"],
+    [{ serial: { type: "tcp" as "telnet", port: 23 } }, "serial.type"],
+    [{ qmp: { path: "" } }, "qmp.path"],
+    [{ guestAgent: { path: "/a\0b" } }, "guestAgent.path"],
+    [{ serial: { type: "telnet" as const, port: 70000 } }, "serial.port"],
+    [{ serial: { type: "telnet" as const, port: 23, host: "localhost" } }, "serial.host"],
     [{ hostForwards: [{ hostPort: 0, guestPort: 22 }] }, "hostForwards[0].hostPort"],
     [
       { hostForwards: [{ hostPort: 2222, guestPort: 22, hostAddress: "1.2.3" }] },
       "hostForwards[0].hostAddress",
     ],
-    [{ memoryMiB: 64 }, "memoryMiB"],
-    [{ cpus: 1.5 }, "cpus"],
-    [{ machine: "microvm" as "pc" }, "machine"],
+    [{ memory: { sizeMiB: 64 } }, "memory.sizeMiB"],
+    [{ cpu: { count: 1.5 } }, "cpu.count"],
+    [{ machine: { type: "microvm" as "pc" } }, "machine.type"],
     [{ nic: "rtl8139" as "e1000" }, "nic"],
   ])("rejects %j at %s, synchronously", (options, option) => {
     let error: unknown;
@@ -139,6 +157,6 @@ describe("guestQemuArgs", () => {
   });
 
   test("a socket path of exactly 107 bytes is accepted", () => {
-    expect(() => guestQemuArgs(files, { qmpSocket: `/${"x".repeat(106)}` })).not.toThrow();
+    expect(() => guestQemuArgs(files, { qmp: { path: `/${"x".repeat(106)}` } })).not.toThrow();
   });
 });

@@ -3,24 +3,23 @@ import { existsSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { expect, test } from "vitest";
-import { startQemu, waitUntilGone } from "../../src/index.js";
+import { expect } from "vitest";
+import { startQemu, test, waitUntilGone } from "../../src/index.js";
 
-test("startQemu gives a QMP socket that greets, and stop() removes everything", async () => {
-  const qemu = await startQemu();
-  try {
-    const greeting = await new Promise<string>((resolve, reject) => {
-      const socket = createConnection(qemu.qmpPath);
-      socket.setEncoding("utf8").once("data", (data: string) => {
-        socket.destroy();
-        resolve(data);
-      });
-      socket.once("error", reject);
+test("startQemu gives a QMP socket that greets, and stop() removes everything", async ({
+  launchQemu,
+}) => {
+  const qemu = await launchQemu();
+  const greeting = await new Promise<string>((resolve, reject) => {
+    const socket = createConnection(qemu.qmpPath);
+    socket.setEncoding("utf8").once("data", (data: string) => {
+      socket.destroy();
+      resolve(data);
     });
-    expect(JSON.parse(greeting).QMP.version.qemu.major).toBeGreaterThanOrEqual(7);
-  } finally {
-    await qemu.stop();
-  }
+    socket.once("error", reject);
+  });
+  expect(JSON.parse(greeting).QMP.version.qemu.major).toBeGreaterThanOrEqual(7);
+  await qemu.stop();
   expect((await qemu.exited).signal).toBe("SIGKILL");
   expect(existsSync(qemu.dir)).toBe(false);
 });
@@ -31,15 +30,13 @@ test("startQemu rejects with QEMU's stderr when QEMU refuses its arguments", asy
   );
 });
 
-test("startQemu({ defaults: false }) runs the caller's command line, adding only its QMP socket", async () => {
+test("startQemu({ defaults: false }) runs the caller's command line, adding only its QMP socket", async ({
+  launchQemu,
+}) => {
   const args = ["-machine", "none", "-nodefaults", "-display", "none", "-accel", "tcg"];
-  const qemu = await startQemu({ defaults: false, args });
-  try {
-    const argv = readFileSync(`/proc/${qemu.pid}/cmdline`, "utf8").split("\0").slice(1, -1);
-    expect(argv).toEqual(["-qmp", `unix:${qemu.qmpPath},server=on,wait=off`, ...args]);
-  } finally {
-    await qemu.stop();
-  }
+  const qemu = await launchQemu({ defaults: false, args });
+  const argv = readFileSync(`/proc/${qemu.pid}/cmdline`, "utf8").split("\0").slice(1, -1);
+  expect(argv).toEqual(["-qmp", `unix:${qemu.qmpPath},server=on,wait=off`, ...args]);
 });
 
 test("a process that exits without stop() takes its QEMU and the runtime directory with it", async () => {

@@ -2,25 +2,19 @@ import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { isAliveNow, type SshdFixture, startSshd } from "../../src/index.js";
+import { expect } from "vitest";
+import { isAliveNow, type SshdFixture, startSshd, test } from "../../src/index.js";
 
 const run = promisify(execFile);
 
-let sshd: SshdFixture;
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.close();
-});
-
-function ssh(...command: string[]) {
+function ssh(sshd: SshdFixture, ...command: string[]) {
   return run("ssh", [...sshd.sshArgs(), ...command], { encoding: "utf8" });
 }
 
-test("the OpenSSH client logs in with the fixture's key and verifies its host key", async () => {
-  const { stdout } = await ssh("echo", "hello");
+test("the OpenSSH client logs in with the fixture's key and verifies its host key", async ({
+  sshd,
+}) => {
+  const { stdout } = await ssh(sshd, "echo", "hello");
   expect(stdout).toBe("hello\n");
   expect(sshd.hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
   const { stdout: listed } = await run("ssh-keygen", ["-l", "-f", sshd.knownHostsPath]);
@@ -28,7 +22,9 @@ test("the OpenSSH client logs in with the fixture's key and verifies its host ke
   expect(sshd.knownHostsLine.startsWith(`[127.0.0.1]:${sshd.port} ssh-ed25519 `)).toBe(true);
 });
 
-test("stop() drops live connections and kills their commands; restart() keeps port and host key", async () => {
+test("stop() drops live connections and kills their commands; restart() keeps port and host key", async ({
+  sshd,
+}) => {
   // A session whose command prints its pid, then waits.
   const client = spawn("ssh", [...sshd.sshArgs(), "echo $$; exec sleep 1000"], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -45,17 +41,19 @@ test("stop() drops live connections and kills their commands; restart() keeps po
     const [code] = (await exited) as [number | null];
     expect(code).toBe(255); // the OpenSSH client's "connection lost"
     expect(isAliveNow(remotePid)).toBe(false);
-    await expect(ssh("true")).rejects.toThrow();
+    await expect(ssh(sshd, "true")).rejects.toThrow();
     await sshd.restart();
     expect(sshd.port).toBe(port);
     // StrictHostKeyChecking=yes against the same known_hosts: the host key is unchanged.
-    expect((await ssh("echo", "again")).stdout).toBe("again\n");
+    expect((await ssh(sshd, "echo", "again")).stdout).toBe("again\n");
   } finally {
     client.kill("SIGKILL");
   }
 });
 
-test("close() removes the directory; a password can be enabled, and a wrong one is refused", async () => {
+test("close() removes the directory; a password can be enabled, and a wrong one is refused", async ({
+  sshd,
+}) => {
   const other = await startSshd({ passwordAuthentication: true });
   try {
     expect(other.port).not.toBe(sshd.port);

@@ -3,7 +3,7 @@
  * tests only (the real console client, with telnet and robust framing, is
  * @qemu-kvm/control's).
  */
-import type { GuestCredentials, LaunchedGuest } from "../../../src/index.js";
+import type { GuestCredentials, LaunchedGuest } from "../../src/index.js";
 
 /** Drops ANSI escape sequences (busybox's line editor sends `ESC[6n` after each prompt). */
 export function stripEscapes(text: string): string {
