@@ -76,7 +76,7 @@ async function launchOnPort(files: TestGuest, port: number): Promise<TelnetGuest
   const qemu = await startQemu({
     defaults: false,
     args: [
-      ...files.qemuArgs({ serial: { kind: "telnet", port, host: "127.0.0.1", wait: false } }),
+      ...files.qemuArgs({ serial: { type: "telnet", port, host: "127.0.0.1", wait: false } }),
       "-uuid",
       uuid,
     ],

@@ -4,7 +4,7 @@
  * (apt-get download of ~78 MB, about 10 s) into private cache directories.
  */
 import { access, readdir, stat } from "node:fs/promises";
-import { test } from "@qemu-kvm/testkit";
+import { test } from "@qemu-kvm/testkit/fixtures";
 import { expect } from "vitest";
 import { currentRecipeHash, ensureGuest, type GuestProgress } from "../../src/index.js";
 

@@ -8,7 +8,8 @@ import { watch } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
-import { freePort, test } from "@qemu-kvm/testkit";
+import { freePort } from "@qemu-kvm/testkit";
+import { test } from "@qemu-kvm/testkit/fixtures";
 import { beforeAll, expect, onTestFinished } from "vitest";
 import { ensureGuest, type LaunchedGuest, launchGuest, type TestGuest } from "../../src/index.js";
 

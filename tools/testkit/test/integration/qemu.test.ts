@@ -4,7 +4,8 @@ import { createConnection } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { expect } from "vitest";
-import { startQemu, test, waitUntilGone } from "../../src/index.js";
+import { test } from "../../src/fixtures.js";
+import { startQemu, waitUntilGone } from "../../src/index.js";
 
 test("startQemu gives a QMP socket that greets, and stop() removes everything", async ({
   launchQemu,

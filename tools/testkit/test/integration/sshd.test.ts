@@ -3,7 +3,8 @@ import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { expect } from "vitest";
-import { isAliveNow, type SshdFixture, startSshd, test } from "../../src/index.js";
+import { test } from "../../src/fixtures.js";
+import { isAliveNow, type SshdFixture, startSshd } from "../../src/index.js";
 
 const run = promisify(execFile);
 

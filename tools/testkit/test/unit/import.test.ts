@@ -18,17 +18,11 @@ async function outsideVitest(script: string): Promise<string> {
   return stdout.trim();
 }
 
-test("a script outside vitest can import testkit (the benchmarks do, for startSshd)", async () => {
+test("outside vitest, importing testkit works and loads no vitest (the benchmarks do, for startSshd)", async () => {
+  // vitest sets up a global expect when imported, and a second copy of vitest in the same
+  // process then fails at import (what `pnpm bench --against` would hit): the fixtures,
+  // which need vitest, live apart in `@qemu-kvm/testkit/fixtures`.
   const stdout = await outsideVitest(`const kit = await import(${JSON.stringify(source)});
-console.log(typeof kit.startSshd, typeof kit.test);`);
-  expect(stdout).toBe("function function");
-});
-
-test("outside vitest, importing testkit loads no vitest, so a second testkit (another tree's) can load too", async () => {
-  // vitest sets up a global expect when imported; a second copy of vitest in the same
-  // process then fails at import (what \`pnpm bench --against\` would hit).
-  const stdout = await outsideVitest(`const kit = await import(${JSON.stringify(source)});
-console.log(Symbol.for("expect-global") in globalThis);
-try { kit.test("x", () => {}); } catch (error) { console.log(error.message); }`);
-  expect(stdout.split("\n")).toEqual(["false", "@qemu-kvm/testkit's test runs only inside vitest"]);
+console.log(typeof kit.startSshd, typeof kit.test, Symbol.for("expect-global") in globalThis);`);
+  expect(stdout).toBe("function undefined false");
 });
