@@ -330,6 +330,11 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         await waitUntilGone(pids);
       });
 
+      test("a timeoutMs above 2^31-1 ms is honoured in full (not clamped to 1 ms)", async () => {
+        const result = await host.exec("sleep", ["0.3"], { timeoutMs: 2 ** 31 + 10 });
+        expect(result.exitCode).toBe(0);
+      });
+
       test("an already-aborted signal rejects at once and runs nothing", async () => {
         const marker = join(dir, "ran");
         await expect(
