@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { quoteCommand } from "../../src/index.js";
-import { checkCommand } from "../../src/quote.js";
-import { hostileArguments } from "../helpers.js";
+import { checkCommand } from "../../src/shared/arguments.js";
+import { hostileArguments } from "../helpers/hostile-arguments.js";
 
 // The shells a remote login shell may be: each must read the quoted words back unchanged.
 const shells = [
@@ -68,18 +68,18 @@ describe("quoteCommand, the one function that turns argv into shell text", () =>
     },
   );
 
-  test("refuses NUL, lone surrogates and non-strings with ERR_HOST_QUOTE", () => {
+  test("refuses NUL, lone surrogates and non-strings with ERR_INVALID_ARGUMENT", () => {
     expect(() => quoteCommand(["ok", "a\0b"])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE", field: "argv[1]" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "argv[1]" }),
     );
     expect(() => quoteCommand(["\uDC00"])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT" }),
     );
     expect(() => quoteCommand(["a\uD83D"])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT" }),
     );
     expect(() => quoteCommand([42 as unknown as string])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT" }),
     );
     expect(quoteCommand(["🙂"])).toBe("'🙂'");
   });
@@ -99,7 +99,20 @@ describe("checkCommand", () => {
     );
     for (const name of ["", "1X", "A-B", "A=B", "A B", "é"])
       expect(() => checkCommand("ls", [], { env: { [name]: "x" } })).toThrow(
-        expect.objectContaining({ code: "ERR_HOST_QUOTE", field: `env.${name}` }),
+        expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: `env.${name}` }),
       );
+  });
+
+  test("an environment value is never shown in the message (it may be a password)", () => {
+    const error = (() => {
+      try {
+        checkCommand("ls", [], { env: { TOKEN: "hunter2\0" } });
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error).toMatchObject({ code: "ERR_INVALID_ARGUMENT", field: "env.TOKEN" });
+    expect(error?.message).toMatch(/NUL/);
+    expect(error?.message).not.toContain("hunter2");
   });
 });

@@ -13,7 +13,7 @@ import {
   SUPERVISOR,
   SUPERVISOR_COMMAND,
   WRAPPER,
-} from "../../src/remote-scripts.js";
+} from "../../src/ssh/remote-scripts.js";
 
 const shells = ["dash", "bash", "busybox"].filter((shell) => {
   try {
@@ -183,7 +183,7 @@ describe.each(shells)("the wrapper under %s", (shell) => {
 
   test("a command line too long for SSH is refused before sending", () => {
     expect(() => remoteCommand(["echo", "x".repeat(300_000)])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE", field: "argv" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "argv" }),
     );
   });
 });
