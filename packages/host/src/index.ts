@@ -4,6 +4,7 @@ export {
   type CallOptions,
   ClosedError,
   InvalidArgumentError,
+  type OperationMessage,
   QemuKvmError,
   TimeoutError,
 } from "@qemu-kvm/core";

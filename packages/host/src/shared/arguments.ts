@@ -11,7 +11,7 @@ import {
   InvalidArgumentError,
   linuxSignalName,
 } from "@qemu-kvm/core";
-import type { EnvChanges, Signal } from "../host.js";
+import type { EnvChanges, ExecOptions, ProcessOptions, Signal, SpawnOptions } from "../host.js";
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -78,21 +78,24 @@ const SIGNAL_NAMES = new Set(
   ),
 );
 
+/** Linux's other names for two of them. */
+const SIGNAL_ALIASES: Readonly<Record<string, NodeJS.Signals>> = {
+  SIGIOT: "SIGABRT",
+  SIGPOLL: "SIGIO",
+};
+
 /** `"SIGTERM"` for `"SIGTERM"`, `"TERM"` or `15`; throws for anything else. */
 export function signalName(signal: Signal | string): NodeJS.Signals {
-  if (typeof signal === "number") {
-    const name = linuxSignalName(signal);
-    if (name === undefined)
-      throw new InvalidArgumentError("signal", "a Linux signal name or number (1-31)", signal);
-    return name;
-  }
   const name =
-    typeof signal === "string"
-      ? ((signal.startsWith("SIG") ? signal : `SIG${signal}`) as NodeJS.Signals)
-      : undefined;
-  if (name === undefined || !SIGNAL_NAMES.has(name))
+    typeof signal === "number"
+      ? linuxSignalName(signal)
+      : typeof signal === "string"
+        ? ((signal.startsWith("SIG") ? signal : `SIG${signal}`) as NodeJS.Signals)
+        : undefined;
+  const canonical = name === undefined ? undefined : (SIGNAL_ALIASES[name] ?? name);
+  if (canonical === undefined || !SIGNAL_NAMES.has(canonical))
     throw new InvalidArgumentError("signal", "a Linux signal name or number (1-31)", signal);
-  return name;
+  return canonical;
 }
 
 /** Throws unless `mode` is absent or permission bits (0 to 0o7777). */
@@ -144,4 +147,53 @@ export function checkOptions<T extends CallOptions>(
     throw new InvalidArgumentError("signal", "an AbortSignal", options.signal);
   checkTimeoutMs(options.timeoutMs);
   return options;
+}
+
+/** Throws unless `value` is absent or a delay in milliseconds (`Infinity`: never). */
+function checkDelayMs(value: unknown, field: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0)
+    throw new InvalidArgumentError(field, "a number of milliseconds ≥ 0, or Infinity", value);
+}
+
+const EXEC_KEYS = [
+  ...CALL_OPTION_KEYS,
+  "input",
+  "env",
+  "cwd",
+  "reject",
+  "encoding",
+  "maxBuffer",
+  "forceKillAfterMs",
+];
+
+/** `exec`'s options, checked (the command's `env` and `cwd` are checked with it). */
+export function checkExecOptions(options: ExecOptions | undefined): ExecOptions {
+  const checked: ExecOptions = checkOptions(options, EXEC_KEYS);
+  checkByteCount(checked.maxBuffer, "maxBuffer");
+  checkDelayMs(checked.forceKillAfterMs, "forceKillAfterMs");
+  checkData(checked.input, "input");
+  checkOneOf(checked.encoding, ["utf8", "buffer"], "encoding");
+  checkOneOf(checked.reject, [true, false], "reject");
+  return checked;
+}
+
+/** `spawn`'s options, checked. */
+export function checkSpawnOptions(options: SpawnOptions | undefined): SpawnOptions {
+  const checked: SpawnOptions = checkOptions(options, [
+    ...CALL_OPTION_KEYS,
+    "env",
+    "cwd",
+    "forceKillAfterMs",
+  ]);
+  checkDelayMs(checked.forceKillAfterMs, "forceKillAfterMs");
+  return checked;
+}
+
+/** `isAlive`'s and `kill`'s options, checked. */
+export function checkProcessOptions(options: ProcessOptions | undefined): ProcessOptions {
+  const checked: ProcessOptions = checkOptions(options, [...CALL_OPTION_KEYS, "startTime"]);
+  if (checked.startTime !== undefined && typeof checked.startTime !== "bigint")
+    throw new InvalidArgumentError("startTime", "a bigint (from processInfo)", checked.startTime);
+  return checked;
 }

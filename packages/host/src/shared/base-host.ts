@@ -21,13 +21,15 @@ import type {
 } from "../host.js";
 import {
   CALL_OPTION_KEYS,
-  checkByteCount,
   checkCommand,
   checkData,
+  checkExecOptions,
   checkMode,
   checkOneOf,
   checkOptions,
   checkPid,
+  checkProcessOptions,
+  checkSpawnOptions,
   checkValue,
   signalName,
 } from "./arguments.js";
@@ -40,30 +42,12 @@ import type { CommandSpec, RawExecResult } from "./transport.js";
 export const DEFAULT_MAX_BUFFER = 100 * 1024 * 1024;
 export const DEFAULT_FORCE_KILL_AFTER_MS = 5000;
 
-const EXEC_KEYS = [
-  ...CALL_OPTION_KEYS,
-  "input",
-  "env",
-  "cwd",
-  "reject",
-  "encoding",
-  "maxBuffer",
-  "forceKillAfterMs",
-];
-const SPAWN_KEYS = [...CALL_OPTION_KEYS, "env", "cwd", "forceKillAfterMs"];
-const PROCESS_KEYS = [...CALL_OPTION_KEYS, "startTime"];
-
 /** Thrown by a transport's exec when its deadline stopped it: the output so far. */
 export class ExecStopped {
   constructor(
     readonly stdout: Buffer,
     readonly stderr: Buffer,
   ) {}
-}
-
-function checkStartTime(options: ProcessOptions): void {
-  if (options.startTime !== undefined && typeof options.startTime !== "bigint")
-    throw new InvalidArgumentError("startTime", "a bigint (from processInfo)", options.startTime);
 }
 
 /**
@@ -153,12 +137,14 @@ export abstract class BaseHost implements Host {
     options: CallOptions,
     body: (deadline: Deadline) => Promise<T>,
   ): Promise<T> {
-    const deadline = new Deadline(`${kind} ${subject}`, options, { lifetime: this.lifetime });
+    const operation = subject === "" ? kind : `${kind} ${subject}`;
+    const deadline = new Deadline(operation, options, { lifetime: this.lifetime });
     if (this.#closed) {
       deadline.dispose();
       return Promise.reject(this.#closed);
     }
-    const promise = operations.trace(kind, `${this.name} ${subject}`, async () => {
+    const target = subject === "" ? this.name : `${this.name} ${subject}`;
+    const promise = operations.trace(kind, target, async () => {
       try {
         if (deadline.stopped) throw stopError(deadline, this.name);
         return await body(deadline);
@@ -196,13 +182,8 @@ export abstract class BaseHost implements Host {
     args: readonly string[] = [],
     options?: ExecOptions,
   ): Promise<ExecResult<string | Buffer>> {
-    const checked: ExecOptions = checkOptions(options, EXEC_KEYS);
+    const checked = checkExecOptions(options);
     const spec = this.#command(file, args, checked);
-    checkByteCount(checked.maxBuffer, "maxBuffer");
-    checkForceKill(checked.forceKillAfterMs);
-    checkData(checked.input, "input");
-    checkOneOf(checked.encoding, ["utf8", "buffer"], "encoding");
-    checkOneOf(checked.reject, [true, false], "reject");
     const started = performance.now();
     const decode = (bytes: Buffer) =>
       checked.encoding === "buffer" ? bytes : bytes.toString("utf8");
@@ -245,16 +226,22 @@ export abstract class BaseHost implements Host {
   }
 
   spawn(file: string, args: readonly string[] = [], options?: SpawnOptions): HostProcess {
-    const checked: SpawnOptions = checkOptions(options, SPAWN_KEYS);
+    const checked = checkSpawnOptions(options);
     const spec = this.#command(file, args, checked);
-    checkForceKill(checked.forceKillAfterMs);
     // The process's own deadline: not the host's lifetime (destroy() kills it itself).
     const deadline = new Deadline(`spawn ${describeArgv(spec.argv)}`, checked);
     let process: TrackedProcess;
     if (this.#closed || deadline.stopped) {
       process = new FailedProcess(spec.argv, this.#closed ?? stopError(deadline, this.name));
       deadline.dispose();
-    } else process = this.spawnCommand(spec, checked, deadline);
+    } else {
+      try {
+        process = this.spawnCommand(spec, checked, deadline);
+      } catch (error) {
+        deadline.dispose();
+        throw error;
+      }
+    }
     this.#processes.add(process);
     const forget = () => this.#processes.delete(process);
     process.exited.then(forget, forget);
@@ -365,9 +352,8 @@ export abstract class BaseHost implements Host {
   }
 
   isAlive(pid: number, options?: ProcessOptions): Promise<boolean> {
-    const checked: ProcessOptions = checkOptions(options, PROCESS_KEYS);
+    const checked = checkProcessOptions(options);
     checkPid(pid);
-    checkStartTime(checked);
     return this.run("isAlive", String(pid), checked, async (deadline) =>
       isLiveProcess(
         await readProcessInfo(pid, (path) => this.readProcFile(path, deadline)),
@@ -377,9 +363,8 @@ export abstract class BaseHost implements Host {
   }
 
   kill(pid: number, signal: Signal = "SIGTERM", options?: ProcessOptions): Promise<boolean> {
-    const checked: ProcessOptions = checkOptions(options, PROCESS_KEYS);
+    const checked = checkProcessOptions(options);
     checkPid(pid);
-    checkStartTime(checked);
     const name = signalName(signal);
     return this.run("kill", `${name} ${pid}`, checked, (deadline) =>
       this.killImpl(pid, name, checked.startTime, deadline),
@@ -410,14 +395,4 @@ export abstract class BaseHost implements Host {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function checkForceKill(value: unknown): void {
-  if (value === undefined) return;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0)
-    throw new InvalidArgumentError(
-      "forceKillAfterMs",
-      "a number of milliseconds ≥ 0, or Infinity",
-      value,
-    );
 }

@@ -241,7 +241,7 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
       const { systemCode, message } = channelOpenFailure(error);
       throw new HostSocketError({ target, systemCode, message, host: this.name, cause: error });
     }
-    const stream = new ChannelStream(channel);
+    const stream = new ChannelStream(channel, { target, host: this.name });
     const unsubscribe = connection.onLost((lost) => stream.destroy(lost));
     stream.once("close", unsubscribe);
     return stream;

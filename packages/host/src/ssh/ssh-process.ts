@@ -93,13 +93,17 @@ export class SshProcess extends ProcessBase {
       stdout.end();
       stderr.end();
     });
-    this.pid = running.then(async (remote) => {
-      const header = await remote.header;
-      const failure = remote.spawnFailure(header);
-      if (failure) throw failure;
-      await execCompleted(header.pid, remote, readProcFile);
-      return header.pid;
-    });
+    this.pid = running
+      .then(async (remote) => {
+        const header = await remote.header;
+        const failure = remote.spawnFailure(header);
+        if (failure) throw failure;
+        await execCompleted(header.pid, remote, readProcFile);
+        return header.pid;
+      })
+      .catch((error: unknown) => {
+        throw this.failure ?? error;
+      });
     this.exited = this.pid
       .then(async () => {
         const remote = await running;
