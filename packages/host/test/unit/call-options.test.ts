@@ -3,24 +3,33 @@
  * local host (the SSH host shares them; the conformance suite runs both).
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { OperationMessage } from "@qemu-kvm/core";
-import { afterAll, describe, expect, test } from "vitest";
-import { createLocalHost, TimeoutError } from "../../src/index.js";
+import { test as base } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
+import {
+  createLocalHost,
+  type Host,
+  type OperationMessage,
+  TimeoutError,
+} from "../../src/index.js";
 
-const host = createLocalHost();
-const dir = mkdtempSync(join(tmpdir(), "qk-options-"));
-afterAll(async () => {
-  await host.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const test = base
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
+  .extend("host", { scope: "file" }, async ({}, { onCleanup }): Promise<Host> => {
+    const host = createLocalHost();
+    onCleanup(() => host.close());
+    return host;
+  })
+  .extend("dir", async ({ tempDir }) => tempDir.path);
 
 const invalid = (field: string) => expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field });
 
 describe("the deadline rule", () => {
-  test("timeoutMs: 0 has already expired: ERR_TIMEOUT at once, and nothing runs", async () => {
+  test("timeoutMs: 0 has already expired: ERR_TIMEOUT at once, and nothing runs", async ({
+    host,
+    dir,
+  }) => {
     const marker = join(dir, "zero");
     const error = await host.exec("touch", [marker], { timeoutMs: 0 }).catch((caught) => caught);
     expect(error).toMatchObject({ code: "ERR_TIMEOUT", timeoutMs: 0, host: "local" });
@@ -38,14 +47,17 @@ describe("the deadline rule", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  test("timeoutMs: Infinity is no deadline; above 2^31-1 ms is honoured in full", async () => {
+  test("timeoutMs: Infinity is no deadline; above 2^31-1 ms is honoured in full", async ({
+    host,
+    dir,
+  }) => {
     expect((await host.exec("true", [], { timeoutMs: Infinity })).exitCode).toBe(0);
     // Node clamps a longer timer to 1 ms: the command would be stopped at once.
     expect((await host.exec("sleep", ["0.05"], { timeoutMs: 2 ** 31 + 10 })).exitCode).toBe(0);
     expect(await host.exists(dir, { timeoutMs: Infinity })).toBe(true);
   });
 
-  test("a negative or NaN timeoutMs throws ERR_INVALID_ARGUMENT synchronously", () => {
+  test("a negative or NaN timeoutMs throws ERR_INVALID_ARGUMENT synchronously", ({ host }) => {
     expect(() => host.exec("true", [], { timeoutMs: -1 })).toThrow(invalid("timeoutMs"));
     expect(() => host.exec("true", [], { timeoutMs: Number.NaN })).toThrow(invalid("timeoutMs"));
     expect(() => host.spawn("true", [], { timeoutMs: -1 })).toThrow(invalid("timeoutMs"));
@@ -56,7 +68,7 @@ describe("the deadline rule", () => {
     );
   });
 
-  test("an aborted signal starts nothing: ERR_ABORTED with the reason", async () => {
+  test("an aborted signal starts nothing: ERR_ABORTED with the reason", async ({ host, dir }) => {
     const marker = join(dir, "aborted");
     const reason = new Error("no");
     const signal = AbortSignal.abort(reason);
@@ -73,7 +85,7 @@ describe("the deadline rule", () => {
 });
 
 describe("options are checked alike", () => {
-  test("an unknown option key is ERR_INVALID_ARGUMENT naming it, in every call", () => {
+  test("an unknown option key is ERR_INVALID_ARGUMENT naming it, in every call", ({ host }) => {
     const wrong = { sock: 1 } as never;
     expect(() => host.exec("true", [], wrong)).toThrow(invalid("options.sock"));
     expect(() => host.spawn("true", [], wrong)).toThrow(invalid("options.sock"));
@@ -89,7 +101,7 @@ describe("options are checked alike", () => {
     expect(() => host.kill(1, "SIGTERM", wrong)).toThrow(invalid("options.sock"));
   });
 
-  test("option values of the wrong type are refused, naming the option", () => {
+  test("option values of the wrong type are refused, naming the option", ({ host }) => {
     expect(() => host.exec("true", [], { encoding: "latin1" as "utf8" })).toThrow(
       invalid("encoding"),
     );
@@ -111,7 +123,7 @@ describe("options are checked alike", () => {
 });
 
 describe("diagnostics", () => {
-  test("a subscriber to qemu-kvm:host sees each operation start and end", async () => {
+  test("a subscriber to qemu-kvm:host sees each operation start and end", async ({ host, dir }) => {
     const messages: OperationMessage[] = [];
     const listener = (message: unknown) => messages.push(message as OperationMessage);
     subscribe("qemu-kvm:host", listener);

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, test } from "vitest";
+import { test } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
 import { quoteCommand } from "../../src/index.js";
 import { checkCommand } from "../../src/shared/arguments.js";
 import { hostileArguments } from "../helpers/hostile-arguments.js";
@@ -22,9 +22,6 @@ const shells = [
   }
 });
 
-const dir = mkdtempSync(join(tmpdir(), "qk-quote-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 /** Runs `command` (one string, as SSH carries it) in `shell` and returns the argv it ran. */
 function argvThrough(shell: string[], words: string[]): string[] {
   const command = quoteCommand([
@@ -42,10 +39,10 @@ describe("quoteCommand, the one function that turns argv into shell text", () =>
     expect(quoteCommand(["a", "", "it's", "$x"])).toBe(`'a' '' 'it'\\''s' '$x'`);
   });
 
-  test.each(shells.map((shell) => [shell.join(" "), shell] as const))(
+  test.for(shells.map((shell) => [shell.join(" "), shell] as const))(
     "%s reads hostile words back unchanged and executes none of them",
-    (_name, shell) => {
-      const marker = join(dir, `executed-${shell[0]}`);
+    ([_name, shell], { tempDir }) => {
+      const marker = join(tempDir.path, `executed-${shell[0]}`);
       const words = hostileArguments(marker);
       expect(argvThrough(shell, words)).toEqual(words);
       expect(existsSync(marker)).toBe(false);
