@@ -1,12 +1,5 @@
 import type { Duplex, Readable, Writable } from "node:stream";
-
-/** Every async operation takes these. Abort and timeout reject with distinct errors. */
-export interface OperationOptions {
-  /** Aborting rejects with `ERR_ABORTED` (and stops what was started). */
-  signal?: AbortSignal;
-  /** Rejects with `ERR_TIMEOUT` after this many milliseconds (and stops what was started). Default: none. */
-  timeoutMs?: number;
-}
+import type { CallOptions } from "@qemu-kvm/core";
 
 /** A signal by name (`"SIGTERM"`) or by Linux number (`15`). */
 export type Signal = NodeJS.Signals | number;
@@ -14,7 +7,13 @@ export type Signal = NodeJS.Signals | number;
 /** Environment changes: a string sets the variable, `undefined` removes it. */
 export type EnvChanges = Readonly<Record<string, string | undefined>>;
 
-export interface ExecOptions extends OperationOptions {
+/**
+ * `exec` options. Like every call of a host it takes core's `CallOptions`:
+ * `signal` (aborting rejects with `ERR_ABORTED` after stopping the command) and
+ * `timeoutMs` (default: none; `0` = already expired, nothing runs; `Infinity` =
+ * none; any length is honoured). An unknown key is `ERR_INVALID_ARGUMENT`.
+ */
+export interface ExecOptions extends CallOptions {
   /** Written to the command's stdin, which is then closed. Default: stdin is empty (EOF at once). */
   input?: string | Uint8Array;
   /**
@@ -31,7 +30,7 @@ export interface ExecOptions extends OperationOptions {
   encoding?: "utf8" | "buffer";
   /** Most bytes kept from stdout, and from stderr; beyond, the command is stopped and `ERR_HOST_MAX_BUFFER` rejects. Default 100 MiB. */
   maxBuffer?: number;
-  /** After a timeout or abort, SIGTERM; then SIGKILL if still running after this delay. Default 5000 ms. */
+  /** After a timeout or abort, SIGTERM; then SIGKILL if still running after this delay (`Infinity`: never). Default 5000 ms. */
   forceKillAfterMs?: number;
 }
 
@@ -48,12 +47,16 @@ export interface ExecResult<Output extends string | Buffer = string> {
   durationMs: number;
 }
 
-export interface SpawnOptions {
+/**
+ * `spawn` options. `signal` and `timeoutMs` bound the process's life: when
+ * either fires, the process is stopped (as by `stop()`) and `exited` rejects
+ * with `ERR_ABORTED` or `ERR_TIMEOUT`. An already-aborted signal or
+ * `timeoutMs: 0` starts nothing.
+ */
+export interface SpawnOptions extends CallOptions {
   env?: EnvChanges;
   cwd?: string;
-  /** Aborting stops the process (like `stop()`); `exited` then rejects with `ERR_ABORTED`. */
-  signal?: AbortSignal;
-  /** For `stop()` and aborts: SIGTERM, then SIGKILL after this delay. Default 5000 ms. */
+  /** For `stop()`, timeouts and aborts: SIGTERM, then SIGKILL after this delay (`Infinity`: never). Default 5000 ms. */
   forceKillAfterMs?: number;
 }
 
@@ -81,7 +84,8 @@ export interface HostProcess extends AsyncDisposable {
   /**
    * Settles when the process has exited: resolves with any exit code or signal;
    * rejects with `ERR_HOST_SPAWN` (could not start), `ERR_ABORTED` (its signal was
-   * aborted), `ERR_HOST_CONNECTION_LOST` or `ERR_HOST_CLOSED`.
+   * aborted), `ERR_TIMEOUT` (its `timeoutMs` passed), `ERR_HOST_CONNECTION_LOST`
+   * or `ERR_HOST_CLOSED`.
    * Its last output may still be on its way then (a process can exit before its
    * pipe is drained, and a child it left behind can hold the pipe open): to read
    * everything, also wait for the `end` of `stdout` and `stderr`.
@@ -97,12 +101,12 @@ export interface HostProcess extends AsyncDisposable {
   stop(): Promise<ProcessExit>;
 }
 
-export interface ReadFileOptions extends OperationOptions {
+export interface ReadFileOptions extends CallOptions {
   /** `"buffer"` (default) resolves a `Buffer`; `"utf8"` a string. */
   encoding?: "buffer" | "utf8";
 }
 
-export interface WriteFileOptions extends OperationOptions {
+export interface WriteFileOptions extends CallOptions {
   /**
    * The file's permission bits, applied exactly (not masked by the umask) even
    * when the file existed, before any data is written. Default: a new file gets
@@ -111,19 +115,19 @@ export interface WriteFileOptions extends OperationOptions {
   mode?: number;
 }
 
-export interface RemoveOptions extends OperationOptions {
+export interface RemoveOptions extends CallOptions {
   /** Remove a directory with everything in it. Default false: a directory must be empty. */
   recursive?: boolean;
 }
 
-export interface PrivateDirOptions extends OperationOptions {
+export interface PrivateDirOptions extends CallOptions {
   /** The start of the directory's name. Default `"qk-"` (keep it short: unix socket paths have 107 bytes). */
   prefix?: string;
   /** Where to create it. Default: `os.tmpdir()` locally, `/tmp` over SSH. */
   parent?: string;
 }
 
-export interface ProcessOptions extends OperationOptions {
+export interface ProcessOptions extends CallOptions {
   /**
    * The start time the process must have (from `processInfo`): a different
    * process that reuses the pid is then not touched (it counts as not alive).
@@ -144,7 +148,7 @@ export interface ProcessInfo {
 
 /**
  * A machine that runs commands, holds files and listens on sockets: this one
- * (`localHost()`) or a remote one (`sshHost()`). Both behave the same, tested by one
+ * (`createLocalHost()`) or a remote one (`connectSshHost()`). Both behave the same, tested by one
  * conformance suite; argv is never parsed by a shell locally, and over SSH it is
  * quoted by one audited function.
  */
@@ -157,8 +161,8 @@ export interface Host extends AsyncDisposable {
    * Runs `file` with `args` and collects its output. Rejects with `ERR_HOST_EXIT`
    * on a non-zero exit (unless `reject: false`), `ERR_HOST_SPAWN` if it cannot
    * start, `ERR_TIMEOUT`/`ERR_ABORTED` (after stopping it and what it started),
-   * `ERR_HOST_MAX_BUFFER`. Throws `ERR_HOST_QUOTE` synchronously for arguments no
-   * process can receive (NUL bytes).
+   * `ERR_HOST_MAX_BUFFER`. Throws `ERR_INVALID_ARGUMENT` synchronously for
+   * arguments no process can receive (NUL bytes) and invalid options.
    */
   exec(
     file: string,
@@ -189,15 +193,18 @@ export interface Host extends AsyncDisposable {
   /** Creates a new directory only this user can enter (0700) with a unique name; resolves its path. */
   makePrivateDir(options?: PrivateDirOptions): Promise<string>;
   /** Whether `path` exists (symlinks followed). Rejects on errors other than "no such file". */
-  exists(path: string, options?: OperationOptions): Promise<boolean>;
+  exists(path: string, options?: CallOptions): Promise<boolean>;
 
   /** A connected stream to a unix socket on the host (over SSH: stream-local forwarding). */
-  connectUnix(path: string, options?: OperationOptions): Promise<Duplex>;
-  /** A connected stream to `address:port` as seen from the host (over SSH: TCP forwarding). Default address 127.0.0.1. */
-  connectTcp(port: number, address?: string, options?: OperationOptions): Promise<Duplex>;
+  connectUnix(path: string, options?: CallOptions): Promise<Duplex>;
+  /**
+   * A connected stream to `host:port` as seen from the host (over SSH: TCP
+   * forwarding), e.g. `connectTcp("127.0.0.1", 4444)`.
+   */
+  connectTcp(host: string, port: number, options?: CallOptions): Promise<Duplex>;
 
   /** Facts about a process from /proc, or `undefined` if there is no such process. */
-  processInfo(pid: number, options?: OperationOptions): Promise<ProcessInfo | undefined>;
+  processInfo(pid: number, options?: CallOptions): Promise<ProcessInfo | undefined>;
   /** Whether the process exists and is not a zombie (and has `startTime`, if given). */
   isAlive(pid: number, options?: ProcessOptions): Promise<boolean>;
   /**

@@ -1,32 +1,40 @@
+// Public API: named re-exports only.
+export {
+  AbortError,
+  type CallOptions,
+  ClosedError,
+  InvalidArgumentError,
+  type OperationMessage,
+  QemuKvmError,
+  TimeoutError,
+} from "@qemu-kvm/core";
 export {
   type CommandFacts,
-  describeArgv,
   HostAbortError,
-  HostArgumentError,
+  HostExitError,
+  HostMaxBufferError,
+  HostSpawnError,
+  HostTimeoutError,
+  type SpawnFailure,
+} from "./errors/command-errors.js";
+export { describeArgv } from "./errors/describe.js";
+export {
   HostAuthError,
   HostClosedError,
   HostConnectError,
   HostConnectionLostError,
-  HostError,
   type HostErrorCode,
-  HostExitError,
   HostKeyMismatchError,
   type HostKeyProblem,
-  HostMaxBufferError,
-  HostQuoteError,
   HostSocketError,
-  HostSpawnError,
   HostSystemError,
-  HostTimeoutError,
-  type SpawnFailure,
-} from "./errors.js";
+} from "./errors/host-errors.js";
 export type {
   EnvChanges,
   ExecOptions,
   ExecResult,
   Host,
   HostProcess,
-  OperationOptions,
   PrivateDirOptions,
   ProcessExit,
   ProcessInfo,
@@ -37,8 +45,8 @@ export type {
   SpawnOptions,
   WriteFileOptions,
 } from "./host.js";
-export { localHost } from "./local-host.js";
-export { type ProcStat, parseProcStat } from "./proc.js";
-export { quoteCommand } from "./quote.js";
-export { type SshHost, sshHost } from "./ssh-host.js";
-export type { HostKeyPolicy, SshHostOptions } from "./ssh-options.js";
+export { createLocalHost } from "./local/local-host.js";
+export { type ProcStat, parseProcStat } from "./shared/proc.js";
+export { quoteCommand } from "./shared/quote.js";
+export { connectSshHost, type SshHost } from "./ssh/ssh-host.js";
+export type { HostKeyPolicy, SshHostOptions } from "./ssh/ssh-options.js";

@@ -1,8 +1,8 @@
 /**
  * The conformance suite: every `Host` implementation must pass it unchanged.
- * It runs against `localHost()` and against `sshHost()` connected to a real
- * OpenSSH server on loopback, so the files, sockets and processes it checks are
- * on this machine either way.
+ * It runs against `createLocalHost()` and against `connectSshHost()` connected
+ * to a real OpenSSH server on loopback (testkit's `sshd` fixture), so the
+ * files, sockets and processes it checks are on this machine either way.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
@@ -10,28 +10,53 @@ import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { test as base, isAliveNow, startTimeNow, waitUntilGone } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
 import {
-  isAliveNow,
-  makeTempDir,
-  startTimeNow,
-  type TempDir,
-  waitUntilGone,
-} from "@qemu-kvm/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { Host, HostProcess } from "../../src/index.js";
-import {
-  hostileArguments,
-  killRecorded,
-  readPids,
-  writeArgvPrinter,
-  writeScript,
-} from "../helpers.js";
+  connectSshHost,
+  createLocalHost,
+  type ExecOptions,
+  type Host,
+  type HostProcess,
+  TimeoutError,
+} from "../../src/index.js";
+import { hostileArguments } from "../helpers/hostile-arguments.js";
+import { killRecorded, readPids } from "../helpers/pids.js";
+import { writeArgvPrinter, writeScript } from "../helpers/scripts.js";
+import { sshOptions } from "../helpers/ssh.js";
 
 const NODE = process.execPath;
 
-export interface ConformanceTarget {
-  /** A new, connected host. */
-  open(): Promise<Host>;
+/** Opens a new connected host; every host it opened is closed after the file. */
+type OpenHost = () => Promise<Host>;
+
+function opener(open: () => Promise<Host>, onCleanup: (fn: () => Promise<void>) => void): OpenHost {
+  const opened: Host[] = [];
+  onCleanup(async () => {
+    await Promise.allSettled(opened.map((host) => host.close()));
+  });
+  return async () => {
+    const host = await open();
+    opened.push(host);
+    return host;
+  };
+}
+
+/** The two transports, as testkit's `test` with a file-scoped `openHost`. */
+const transports = {
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
+  createLocalHost: base.extend("openHost", { scope: "file" }, async ({}, { onCleanup }) =>
+    opener(async () => createLocalHost(), onCleanup),
+  ),
+  connectSshHost: base.extend("openHost", { scope: "file" }, async ({ sshd }, { onCleanup }) =>
+    opener(() => connectSshHost(sshOptions(sshd)), onCleanup),
+  ),
+};
+
+/** What a test started, stopped after it even when it fails. */
+interface Tracker {
+  process(process: HostProcess): HostProcess;
+  server(server: Server): Server;
 }
 
 /** Reads a stream to the end as one Buffer. */
@@ -80,54 +105,61 @@ async function roundTrip(stream: Duplex, data: Buffer): Promise<Buffer> {
   return received;
 }
 
-export function hostConformance(name: string, target: ConformanceTarget): void {
+/** The argv, cwd and environment a command received, as a node script in `dir` prints them. */
+async function printedArgv(
+  host: Host,
+  dir: string,
+  args: string[],
+  options: ExecOptions & { encoding?: "utf8" } = {},
+) {
+  const printer = await writeArgvPrinter(dir);
+  const { stdout } = await host.exec(NODE, [printer, ...args], options);
+  return JSON.parse(stdout) as { argv: string[]; cwd: string; env: Record<string, string> };
+}
+
+export function hostConformance(name: keyof typeof transports): void {
+  const test = transports[name]
+    .extend("host", { scope: "file" }, async ({ openHost }) => openHost())
+    // The test's directory; the processes whose pids its commands wrote to `pids`
+    // are killed after the test, even when it fails.
+    .extend("dir", async ({ tempDir }, { onCleanup }) => {
+      onCleanup(() => killRecorded(join(tempDir.path, "pids")));
+      return tempDir.path;
+    })
+    .extend("printer", async ({ dir }) => writeArgvPrinter(dir))
+    .extend("track", async ({ dir: _dir }, { onCleanup }): Promise<Tracker> => {
+      const processes: HostProcess[] = [];
+      const servers: Server[] = [];
+      onCleanup(async () => {
+        for (const process of processes) await process.stop().catch(() => {});
+        for (const server of servers) server.close();
+      });
+      return {
+        process: (process) => {
+          processes.push(process);
+          return process;
+        },
+        server: (server) => {
+          servers.push(server);
+          return server;
+        },
+      };
+    });
+
   describe(`${name} conformance`, () => {
-    let host: Host;
-    let temp: TempDir;
-    let dir: string;
-    let printer: string;
-    const processes: HostProcess[] = [];
-    const servers: Server[] = [];
-
-    beforeAll(async () => {
-      host = await target.open();
-    });
-    afterAll(async () => {
-      await host?.close();
-    });
-    beforeEach(async () => {
-      temp = await makeTempDir("qk-host-");
-      dir = temp.path;
-      printer = await writeArgvPrinter(dir);
-    });
-    afterEach(async () => {
-      for (const process of processes.splice(0)) await process.stop().catch(() => {});
-      // A failed test may leave the processes whose pids its commands recorded.
-      killRecorded(join(dir, "pids"));
-      for (const server of servers.splice(0)) server.close();
-      await temp.remove();
-    });
-
-    function track(process: HostProcess): HostProcess {
-      processes.push(process);
-      return process;
-    }
-
-    async function printedArgv(args: string[], options = {}) {
-      const { stdout } = await host.exec(NODE, [printer, ...args], options);
-      return JSON.parse(stdout) as { argv: string[]; cwd: string; env: Record<string, string> };
-    }
-
     describe("exec: argv", () => {
-      test("hostile arguments arrive unchanged as argv and never execute", async () => {
+      test("hostile arguments arrive unchanged as argv and never execute", async ({
+        host,
+        dir,
+      }) => {
         const marker = join(dir, "executed");
         const args = hostileArguments(marker);
-        const { argv } = await printedArgv(args);
+        const { argv } = await printedArgv(host, dir, args);
         expect(argv).toEqual(args);
         expect(existsSync(marker)).toBe(false);
       });
 
-      test("a hostile program path is run as that file", async () => {
+      test("a hostile program path is run as that file", async ({ host, dir }) => {
         const odd = join(dir, `dir with 'quotes' "and" $(touch x) ;`);
         await mkdir(odd);
         const script = join(odd, "print $0 `x`");
@@ -136,11 +168,14 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(stdout).toBe(`${script}\na b\n$HOME\n`);
       });
 
-      test("environment values and the working directory arrive unchanged; undefined removes a variable", async () => {
+      test("environment values and the working directory arrive unchanged; undefined removes a variable", async ({
+        host,
+        dir,
+      }) => {
         const cwd = join(dir, "it's a dir; $(x)");
         await mkdir(cwd);
         const value = "a 'b' \"c\" $(touch x) `y` \n ; * é";
-        const { env, cwd: seen } = await printedArgv([], {
+        const { env, cwd: seen } = await printedArgv(host, dir, [], {
           cwd,
           env: { QK_VALUE: value, QK_EMPTY: "", HOME: undefined },
         });
@@ -151,37 +186,34 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(existsSync(join(cwd, "x"))).toBe(false);
       });
 
-      test("what no process can receive is refused synchronously, before anything runs", async () => {
+      test("what no process can receive is refused synchronously, before anything runs", async ({
+        host,
+        dir,
+      }) => {
         const marker = join(dir, "ran");
         const call =
           (args: string[], options = {}) =>
           () =>
             host.exec("touch", [marker, ...args], options);
-        expect(call(["a\0b"])).toThrow(
-          expect.objectContaining({ code: "ERR_HOST_QUOTE", field: "args[1]" }),
-        );
-        expect(call(["\uD800"])).toThrow(expect.objectContaining({ code: "ERR_HOST_QUOTE" }));
-        expect(call([], { env: { "A=B": "x" } })).toThrow(
-          expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
-        );
-        expect(call([], { env: { OK: "nul\0" } })).toThrow(
-          expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
-        );
-        expect(call([], { cwd: "/tmp\0" })).toThrow(
-          expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
-        );
-        expect(() => host.exec("", [])).toThrow(
-          expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
-        );
-        expect(call([], { timeoutMs: -1 })).toThrow(
-          expect.objectContaining({ code: "ERR_HOST_INVALID_ARGUMENT" }),
-        );
+        const invalid = (field?: string) =>
+          expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", ...(field ? { field } : {}) });
+        expect(call(["a\0b"])).toThrow(invalid("args[1]"));
+        expect(call(["\uD800"])).toThrow(invalid("args[1]"));
+        expect(call([], { env: { "A=B": "x" } })).toThrow(invalid("env.A=B"));
+        expect(call([], { env: { OK: "nul\0" } })).toThrow(invalid("env.OK"));
+        expect(call([], { cwd: "/tmp\0" })).toThrow(invalid("cwd"));
+        expect(() => host.exec("", [])).toThrow(invalid("file"));
+        expect(call([], { timeoutMs: -1 })).toThrow(invalid("timeoutMs"));
+        expect(call([], { timeoutMs: Number.NaN })).toThrow(invalid("timeoutMs"));
+        expect(call([], { sock: "/tmp/x" })).toThrow(invalid("options.sock"));
         expect(existsSync(marker)).toBe(false);
       });
     });
 
     describe("exec: results and failures", () => {
-      test("stdout and stderr are returned exactly, with exit code, signal and duration", async () => {
+      test("stdout and stderr are returned exactly, with exit code, signal and duration", async ({
+        host,
+      }) => {
         const result = await host.exec("sh", ["-c", "printf 'out\\n\\n'; printf 'err' >&2"]);
         expect(result).toMatchObject({
           stdout: "out\n\n",
@@ -193,7 +225,9 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(result.durationMs).toBeGreaterThan(0);
       });
 
-      test("a non-zero exit rejects with ERR_HOST_EXIT carrying argv, exit code and stderr", async () => {
+      test("a non-zero exit rejects with ERR_HOST_EXIT carrying argv, exit code and stderr", async ({
+        host,
+      }) => {
         const failing = host.exec("sh", [
           "-c",
           "echo first >&2; echo 'the reason' >&2; exit 3",
@@ -214,12 +248,12 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(error).toHaveProperty("stderrTail", "first\nthe reason");
       });
 
-      test("reject: false returns a failed result instead", async () => {
+      test("reject: false returns a failed result instead", async ({ host }) => {
         const result = await host.exec("sh", ["-c", "exit 42"], { reject: false });
         expect(result.exitCode).toBe(42);
       });
 
-      test("a command killed by a signal reports the signal", async () => {
+      test("a command killed by a signal reports the signal", async ({ host }) => {
         const result = await host.exec("sh", ["-c", "kill -s KILL $$"], { reject: false });
         expect(result).toMatchObject({ exitCode: null, signal: "SIGKILL" });
         await expect(host.exec("sh", ["-c", "kill -s TERM $$"])).rejects.toMatchObject({
@@ -228,7 +262,10 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         });
       });
 
-      test("a command that cannot start rejects with ERR_HOST_SPAWN and why", async () => {
+      test("a command that cannot start rejects with ERR_HOST_SPAWN and why", async ({
+        host,
+        dir,
+      }) => {
         await expect(host.exec("qk-no-such-command-x")).rejects.toMatchObject({
           code: "ERR_HOST_SPAWN",
           reason: "not-found",
@@ -245,7 +282,10 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         });
       });
 
-      test("10 MB on stdout and on stderr at once arrive intact (encoding: buffer)", async () => {
+      test("10 MB on stdout and on stderr at once arrive intact (encoding: buffer)", async ({
+        host,
+        dir,
+      }) => {
         const out = randomBytes(12 * 1024 * 1024);
         const err = randomBytes(10 * 1024 * 1024);
         await writeFile(join(dir, "out.bin"), out);
@@ -267,7 +307,9 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(sha256(result.stderr)).toBe(sha256(err));
       });
 
-      test("input is written to stdin (10 MB round trip); without input stdin is empty", async () => {
+      test("input is written to stdin (10 MB round trip); without input stdin is empty", async ({
+        host,
+      }) => {
         const input = randomBytes(10 * 1024 * 1024);
         const echoed = await host.exec("cat", [], { input, encoding: "buffer" });
         expect(sha256(echoed.stdout)).toBe(sha256(input));
@@ -275,7 +317,9 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect((await host.exec("cat")).stdout).toBe("");
       });
 
-      test("output beyond maxBuffer stops the command with ERR_HOST_MAX_BUFFER", async () => {
+      test("output beyond maxBuffer stops the command with ERR_HOST_MAX_BUFFER", async ({
+        host,
+      }) => {
         await expect(
           host.exec("sh", ["-c", "while :; do echo yes; done"], { maxBuffer: 64 * 1024 }),
         ).rejects.toMatchObject({
@@ -291,21 +335,31 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
       const family = (pids: string) =>
         `sleep 1000 & echo $! >> '${pids}'; echo $$ >> '${pids}'; wait`;
 
-      test("a timeout rejects with ERR_TIMEOUT and stops the command and its children", async () => {
+      test("a timeout rejects with ERR_TIMEOUT and stops the command and its children", async ({
+        host,
+        dir,
+      }) => {
         const pidsFile = join(dir, "pids");
         const running = host.exec("sh", ["-c", `echo partial; ${family(pidsFile)}`], {
           timeoutMs: 3000,
         });
         const pids = await readPids(pidsFile, 2);
-        await expect(running).rejects.toMatchObject({
+        const error = await running.catch((caught: unknown) => caught);
+        expect(error).toMatchObject({
           code: "ERR_TIMEOUT",
           timeoutMs: 3000,
+          argv: ["sh", "-c", `echo partial; ${family(pidsFile)}`],
           stdout: "partial\n",
+          host: host.name,
         });
+        expect(TimeoutError.isInstance(error)).toBe(true);
         await waitUntilGone(pids);
       });
 
-      test("a command that ignores SIGTERM is killed after forceKillAfterMs", async () => {
+      test("a command that ignores SIGTERM is killed after forceKillAfterMs", async ({
+        host,
+        dir,
+      }) => {
         const pidsFile = join(dir, "pids");
         const controller = new AbortController();
         const running = host.exec("sh", ["-c", `trap '' TERM; ${family(pidsFile)}`], {
@@ -318,7 +372,10 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         await waitUntilGone(pids);
       });
 
-      test("an abort rejects with ERR_ABORTED (cause: the reason) and stops everything", async () => {
+      test("an abort rejects with ERR_ABORTED (cause: the reason) and stops everything", async ({
+        host,
+        dir,
+      }) => {
         const pidsFile = join(dir, "pids");
         const controller = new AbortController();
         const running = host.exec("sh", ["-c", family(pidsFile)], { signal: controller.signal });
@@ -330,7 +387,33 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         await waitUntilGone(pids);
       });
 
-      test("an already-aborted signal rejects at once and runs nothing", async () => {
+      test("a timeoutMs above 2^31-1 ms is honoured in full (not clamped to 1 ms)", async ({
+        host,
+      }) => {
+        const result = await host.exec("sleep", ["0.3"], { timeoutMs: 2 ** 31 + 10 });
+        expect(result.exitCode).toBe(0);
+      });
+
+      test("timeoutMs: Infinity is no deadline; 0 has already expired: ERR_TIMEOUT, nothing runs", async ({
+        host,
+        dir,
+      }) => {
+        expect((await host.exec("sleep", ["0.3"], { timeoutMs: Infinity })).exitCode).toBe(0);
+        const marker = join(dir, "ran");
+        const error = await host
+          .exec("touch", [marker], { timeoutMs: 0 })
+          .catch((caught) => caught);
+        expect(error).toMatchObject({ code: "ERR_TIMEOUT", timeoutMs: 0, host: host.name });
+        expect(TimeoutError.isInstance(error)).toBe(true);
+        const spawned = host.spawn("touch", [marker], { timeoutMs: 0 });
+        await expect(spawned.exited).rejects.toMatchObject({ code: "ERR_TIMEOUT" });
+        await expect(host.writeFile(marker, "x", { timeoutMs: 0 })).rejects.toMatchObject({
+          code: "ERR_TIMEOUT",
+        });
+        expect(existsSync(marker)).toBe(false);
+      });
+
+      test("an already-aborted signal rejects at once and runs nothing", async ({ host, dir }) => {
         const marker = join(dir, "ran");
         await expect(
           host.exec("touch", [marker], { signal: AbortSignal.abort(new Error("no")) }),
@@ -340,8 +423,11 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
     });
 
     describe("spawn", () => {
-      test("streams stdin and stdout interactively; exited resolves after stdin ends", async () => {
-        const cat = track(host.spawn("cat"));
+      test("streams stdin and stdout interactively; exited resolves after stdin ends", async ({
+        host,
+        track,
+      }) => {
+        const cat = track.process(host.spawn("cat"));
         cat.stderr.resume();
         cat.stdin.write("ping 1\n");
         expect(await readUntil(cat.stdout, "ping 1\n")).toBe("ping 1\n");
@@ -352,9 +438,15 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(await cat.exited).toMatchObject({ exitCode: 0, signal: null });
       });
 
-      test("pid names the process on the host (cmdline = argv); kill() signals it and its children", async () => {
+      test("pid names the process on the host (cmdline = argv); kill() signals it and its children", async ({
+        host,
+        dir,
+        track,
+      }) => {
         const pidsFile = join(dir, "pids");
-        const shell = track(host.spawn("sh", ["-c", `sleep 1000 & echo $! > '${pidsFile}'; wait`]));
+        const shell = track.process(
+          host.spawn("sh", ["-c", `sleep 1000 & echo $! > '${pidsFile}'; wait`]),
+        );
         shell.stdout.resume();
         shell.stderr.resume();
         const pid = await shell.pid;
@@ -370,7 +462,10 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(await shell.kill("SIGTERM")).toBe(false);
       });
 
-      test("stop() escalates to SIGKILL; an aborted signal rejects exited with ERR_ABORTED", async () => {
+      test("stop() escalates to SIGKILL; an aborted signal rejects exited with ERR_ABORTED", async ({
+        host,
+        track,
+      }) => {
         const stubborn = host.spawn(
           "sh",
           ["-c", "trap '' TERM; echo ready; while :; do sleep 1; done"],
@@ -378,20 +473,22 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
             forceKillAfterMs: 300,
           },
         );
-        track(stubborn).stderr.resume();
+        track.process(stubborn).stderr.resume();
         await readUntil(stubborn.stdout, "ready");
         stubborn.stdout.resume();
         expect(await stubborn.stop()).toMatchObject({ signal: "SIGKILL" });
 
         const controller = new AbortController();
-        const sleeper = track(host.spawn("sleep", ["1000"], { signal: controller.signal }));
+        const sleeper = track.process(host.spawn("sleep", ["1000"], { signal: controller.signal }));
         const pid = await sleeper.pid;
         controller.abort(new Error("stop it"));
         await expect(sleeper.exited).rejects.toMatchObject({ code: "ERR_ABORTED" });
         await waitUntilGone([pid]);
       });
 
-      test("a program that cannot start rejects pid and exited with ERR_HOST_SPAWN", async () => {
+      test("a program that cannot start rejects pid and exited with ERR_HOST_SPAWN", async ({
+        host,
+      }) => {
         const missing = host.spawn("qk-no-such-command-y");
         await expect(missing.pid).rejects.toMatchObject({
           code: "ERR_HOST_SPAWN",
@@ -402,7 +499,10 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
     });
 
     describe("files", () => {
-      test("writeFile and readFile round-trip every byte value and 10 MB", async () => {
+      test("writeFile and readFile round-trip every byte value and 10 MB", async ({
+        host,
+        dir,
+      }) => {
         const path = join(dir, "bytes");
         const all = Buffer.from(Array.from({ length: 256 }, (_, index) => index));
         await host.writeFile(path, all);
@@ -415,7 +515,10 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(await host.readFile(path, { encoding: "utf8" })).toBe("short é");
       });
 
-      test("mode is applied exactly, also to an existing file, whatever the umask", async () => {
+      test("mode is applied exactly, also to an existing file, whatever the umask", async ({
+        host,
+        dir,
+      }) => {
         const path = join(dir, "secret");
         await host.writeFile(path, "key", { mode: 0o600 });
         expect(statSync(path).mode & 0o7777).toBe(0o600);
@@ -427,8 +530,8 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(statSync(join(dir, "wide")).mode & 0o7777).toBe(0o777);
       });
 
-      test("files in /proc (size 0) are read whole", async () => {
-        const sleeper = track(host.spawn("sleep", ["1000"]));
+      test("files in /proc (size 0) are read whole", async ({ host, track }) => {
+        const sleeper = track.process(host.spawn("sleep", ["1000"]));
         const pid = await sleeper.pid;
         expect(await host.readFile(`/proc/${pid}/cmdline`, { encoding: "utf8" })).toBe(
           "sleep\u00001000\u0000",
@@ -438,7 +541,7 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(status).toContain(`\nPid:\t${pid}\n`);
       });
 
-      test("failures are ERR_HOST_SYSTEM with the errno name", async () => {
+      test("failures are ERR_HOST_SYSTEM with the errno name", async ({ host, dir }) => {
         await expect(host.readFile(join(dir, "missing"))).rejects.toMatchObject({
           code: "ERR_HOST_SYSTEM",
           systemCode: "ENOENT",
@@ -451,7 +554,10 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         await expect(host.writeFile(dir, "x")).rejects.toMatchObject({ systemCode: "EISDIR" });
       });
 
-      test("remove: files, symlinks (not their target), empty and (recursive) full directories; missing is fine", async () => {
+      test("remove: files, symlinks (not their target), empty and (recursive) full directories; missing is fine", async ({
+        host,
+        dir,
+      }) => {
         const file = join(dir, "file");
         await writeFile(file, "x");
         await symlink(file, join(dir, "link"));
@@ -473,11 +579,15 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         await host.remove(join(dir, "full"), { recursive: true });
         expect(existsSync(join(dir, "full"))).toBe(false);
         expect(() => host.remove("/")).toThrow(
-          expect.objectContaining({ code: "ERR_HOST_INVALID_ARGUMENT" }),
+          expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "path" }),
         );
       });
 
-      test("makePrivateDir makes a new 0700 directory; exists tells files apart from nothing", async () => {
+      test("makePrivateDir makes a new 0700 directory; exists tells files apart from nothing", async ({
+        host,
+        dir,
+        printer,
+      }) => {
         const first = await host.makePrivateDir({ parent: dir, prefix: "p-" });
         const second = await host.makePrivateDir({ parent: dir, prefix: "p-" });
         expect(first).not.toBe(second);
@@ -497,24 +607,28 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
     });
 
     describe("sockets", () => {
-      test("connectUnix reaches a unix socket server on the host (1 MiB echo)", async () => {
+      test("connectUnix reaches a unix socket server on the host (1 MiB echo)", async ({
+        host,
+        dir,
+        track,
+      }) => {
         const path = join(dir, "echo.sock");
-        servers.push(await echoServer((server) => server.listen(path)));
+        track.server(await echoServer((server) => server.listen(path)));
         const stream = await host.connectUnix(path);
         const data = randomBytes(1024 * 1024);
         expect(sha256(await roundTrip(stream, data))).toBe(sha256(data));
       });
 
-      test("connectTcp reaches a TCP server on the host (1 MiB echo)", async () => {
+      test("connectTcp reaches a TCP server on the host (1 MiB echo)", async ({ host, track }) => {
         const server = await echoServer((created) => created.listen(0, "127.0.0.1"));
-        servers.push(server);
+        track.server(server);
         const port = (server.address() as { port: number }).port;
-        const stream = await host.connectTcp(port);
+        const stream = await host.connectTcp("127.0.0.1", port);
         const data = randomBytes(1024 * 1024);
         expect(sha256(await roundTrip(stream, data))).toBe(sha256(data));
       });
 
-      test("nothing listening rejects with ERR_HOST_SOCKET", async () => {
+      test("nothing listening rejects with ERR_HOST_SOCKET", async ({ host, dir }) => {
         await expect(host.connectUnix(join(dir, "none.sock"))).rejects.toMatchObject({
           code: "ERR_HOST_SOCKET",
           target: join(dir, "none.sock"),
@@ -522,7 +636,7 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         const server = await echoServer((created) => created.listen(0, "127.0.0.1"));
         const port = (server.address() as { port: number }).port;
         await new Promise((resolve) => server.close(resolve));
-        await expect(host.connectTcp(port)).rejects.toMatchObject({
+        await expect(host.connectTcp("127.0.0.1", port)).rejects.toMatchObject({
           code: "ERR_HOST_SOCKET",
           systemCode: "ECONNREFUSED",
         });
@@ -530,8 +644,11 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
     });
 
     describe("processes", () => {
-      test("processInfo gives cmdline and start time; isAlive and kill check the start time", async () => {
-        const sleeper = track(host.spawn("sleep", ["1000"]));
+      test("processInfo gives cmdline and start time; isAlive and kill check the start time", async ({
+        host,
+        track,
+      }) => {
+        const sleeper = track.process(host.spawn("sleep", ["1000"]));
         const pid = await sleeper.pid;
         const info = await host.processInfo(pid);
         expect(info).toMatchObject({
@@ -552,7 +669,9 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(await host.kill(pid, 15)).toBe(false);
       });
 
-      test("a pid that does not exist has no info; invalid pids and signals are refused", async () => {
+      test("a pid that does not exist has no info; invalid pids and signals are refused", async ({
+        host,
+      }) => {
         let unused = 4_000_000;
         while (existsSync(`/proc/${unused}`)) unused--;
         expect(await host.processInfo(unused)).toBeUndefined();
@@ -560,17 +679,19 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         expect(await host.kill(unused, "SIGKILL")).toBe(false);
         for (const pid of [0, -1, 1.5, Number.NaN])
           expect(() => host.kill(pid)).toThrow(
-            expect.objectContaining({ code: "ERR_HOST_INVALID_ARGUMENT" }),
+            expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "pid" }),
           );
         expect(() => host.kill(process.pid, "SIGNOPE" as NodeJS.Signals)).toThrow(
-          expect.objectContaining({ code: "ERR_HOST_INVALID_ARGUMENT" }),
+          expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "signal" }),
         );
       });
     });
 
     describe("lifecycle", () => {
-      test("close() lets calls in flight finish, stops spawned processes, then refuses calls", async () => {
-        const own = await target.open();
+      test("close() lets calls in flight finish, stops spawned processes, then refuses calls", async ({
+        openHost,
+      }) => {
+        const own = await openHost();
         const sleeper = own.spawn("sleep", ["1000"]);
         const pid = await sleeper.pid;
         const running = own.exec("sh", ["-c", "read line; echo done"], { input: "go\n" });
@@ -586,8 +707,11 @@ export function hostConformance(name: string, target: ConformanceTarget): void {
         await own.close();
       });
 
-      test("destroy() rejects calls in flight with ERR_HOST_CLOSED and kills spawned processes", async () => {
-        const own = await target.open();
+      test("destroy() rejects calls in flight with ERR_HOST_CLOSED and kills spawned processes", async ({
+        dir,
+        openHost,
+      }) => {
+        const own = await openHost();
         const pidsFile = join(dir, "pids");
         const sleeper = own.spawn("sleep", ["1000"]);
         const pid = await sleeper.pid;

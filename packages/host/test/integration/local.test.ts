@@ -1,4 +1,3 @@
-import { localHost } from "../../src/index.js";
 import { hostConformance } from "./conformance.js";
 
-hostConformance("localHost", { open: async () => localHost() });
+hostConformance("createLocalHost");

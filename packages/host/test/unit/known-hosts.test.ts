@@ -8,7 +8,7 @@ import {
   knownHostsName,
   normalizeFingerprint,
   parseKnownHosts,
-} from "../../src/known-hosts.js";
+} from "../../src/ssh/known-hosts.js";
 
 const keyA = Buffer.from("key A blob");
 const keyB = Buffer.from("key B blob");

@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { isLiveProcess, parseCmdline, parseProcStat, readProcessInfo } from "../../src/proc.js";
+import {
+  isLiveProcess,
+  parseCmdline,
+  parseProcStat,
+  readProcessInfo,
+} from "../../src/shared/proc.js";
 
 describe("/proc parsing", () => {
   test("reads fields after the last ')' so a hostile command name cannot shift them", () => {

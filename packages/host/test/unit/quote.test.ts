@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, test } from "vitest";
+import { test } from "@qemu-kvm/testkit";
+import { describe, expect } from "vitest";
 import { quoteCommand } from "../../src/index.js";
-import { checkCommand } from "../../src/quote.js";
-import { hostileArguments } from "../helpers.js";
+import { checkCommand } from "../../src/shared/arguments.js";
+import { hostileArguments } from "../helpers/hostile-arguments.js";
 
 // The shells a remote login shell may be: each must read the quoted words back unchanged.
 const shells = [
@@ -21,9 +21,6 @@ const shells = [
     return false;
   }
 });
-
-const dir = mkdtempSync(join(tmpdir(), "qk-quote-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `command` (one string, as SSH carries it) in `shell` and returns the argv it ran. */
 function argvThrough(shell: string[], words: string[]): string[] {
@@ -42,10 +39,10 @@ describe("quoteCommand, the one function that turns argv into shell text", () =>
     expect(quoteCommand(["a", "", "it's", "$x"])).toBe(`'a' '' 'it'\\''s' '$x'`);
   });
 
-  test.each(shells.map((shell) => [shell.join(" "), shell] as const))(
+  test.for(shells.map((shell) => [shell.join(" "), shell] as const))(
     "%s reads hostile words back unchanged and executes none of them",
-    (_name, shell) => {
-      const marker = join(dir, `executed-${shell[0]}`);
+    ([_name, shell], { tempDir }) => {
+      const marker = join(tempDir.path, `executed-${shell[0]}`);
       const words = hostileArguments(marker);
       expect(argvThrough(shell, words)).toEqual(words);
       expect(existsSync(marker)).toBe(false);
@@ -68,18 +65,18 @@ describe("quoteCommand, the one function that turns argv into shell text", () =>
     },
   );
 
-  test("refuses NUL, lone surrogates and non-strings with ERR_HOST_QUOTE", () => {
+  test("refuses NUL, lone surrogates and non-strings with ERR_INVALID_ARGUMENT", () => {
     expect(() => quoteCommand(["ok", "a\0b"])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE", field: "argv[1]" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "argv[1]" }),
     );
     expect(() => quoteCommand(["\uDC00"])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT" }),
     );
     expect(() => quoteCommand(["a\uD83D"])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT" }),
     );
     expect(() => quoteCommand([42 as unknown as string])).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_QUOTE" }),
+      expect.objectContaining({ code: "ERR_INVALID_ARGUMENT" }),
     );
     expect(quoteCommand(["🙂"])).toBe("'🙂'");
   });
@@ -99,7 +96,20 @@ describe("checkCommand", () => {
     );
     for (const name of ["", "1X", "A-B", "A=B", "A B", "é"])
       expect(() => checkCommand("ls", [], { env: { [name]: "x" } })).toThrow(
-        expect.objectContaining({ code: "ERR_HOST_QUOTE", field: `env.${name}` }),
+        expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: `env.${name}` }),
       );
+  });
+
+  test("an environment value is never shown in the message (it may be a password)", () => {
+    const error = (() => {
+      try {
+        checkCommand("ls", [], { env: { TOKEN: "hunter2\0" } });
+      } catch (caught) {
+        return caught as Error;
+      }
+    })();
+    expect(error).toMatchObject({ code: "ERR_INVALID_ARGUMENT", field: "env.TOKEN" });
+    expect(error?.message).toMatch(/NUL/);
+    expect(error?.message).not.toContain("hunter2");
   });
 });

@@ -1,8 +1,10 @@
 import { describe, expect, test } from "vitest";
-import { sshHost } from "../../src/index.js";
-import { resolveSshOptions, type SshHostOptions } from "../../src/ssh-options.js";
+import { connectSshHost, type SshHostOptions } from "../../src/index.js";
+import { resolveSshOptions } from "../../src/ssh/ssh-options.js";
 
 const base = { host: "lab1", privateKey: "k", hostKey: "insecure-accept-any" } as const;
+
+const invalid = (field: string) => expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field });
 
 describe("SSH options", () => {
   test("defaults: port 22, the local user, 20 s connect, 15 s × 3 keepalive, 10 sessions", () => {
@@ -23,42 +25,75 @@ describe("SSH options", () => {
   test("host key verification cannot be left out; turning it off must be spelled out", () => {
     const { hostKey: _, ...withoutPolicy } = base;
     expect(() => resolveSshOptions(withoutPolicy as unknown as SshHostOptions)).toThrow(
-      expect.objectContaining({ code: "ERR_HOST_INVALID_ARGUMENT", field: "hostKey" }),
+      invalid("hostKey"),
     );
     // Synchronously, before any connection attempt.
-    expect(() => sshHost(withoutPolicy as unknown as SshHostOptions)).toThrow(
+    expect(() => connectSshHost(withoutPolicy as unknown as SshHostOptions)).toThrow(
       /insecure-accept-any/,
     );
     expect(() =>
       resolveSshOptions({ ...base, hostKey: "insecure" as "insecure-accept-any" }),
-    ).toThrow(expect.objectContaining({ field: "hostKey" }));
+    ).toThrow(invalid("hostKey"));
     expect(() => resolveSshOptions({ ...base, hostKey: { fingerprint: "MD5:00" } })).toThrow(
-      expect.objectContaining({ field: "hostKey.fingerprint" }),
+      invalid("hostKey.fingerprint"),
     );
     expect(
       resolveSshOptions({ ...base, hostKey: { fingerprint: `SHA256:${"A".repeat(43)}` } })
         .fingerprints,
     ).toEqual([`SHA256:${"A".repeat(43)}`]);
     expect(() => resolveSshOptions({ ...base, hostKey: { knownHostsFile: [] } })).toThrow(
-      expect.objectContaining({ field: "hostKey.knownHostsFile" }),
+      invalid("hostKey.knownHostsFile"),
     );
+    expect(() =>
+      resolveSshOptions({
+        ...base,
+        hostKey: { knownHostsFile: "/k", fingerprint: "x" } as unknown as SshHostOptions["hostKey"],
+      }),
+    ).toThrow(invalid("hostKey.fingerprint"));
   });
 
   test("a way to log in is required; numbers are checked", () => {
     expect(() => resolveSshOptions({ host: "lab1", hostKey: "insecure-accept-any" })).toThrow(
       /privateKey/,
     );
-    expect(() => resolveSshOptions({ ...base, port: 0 })).toThrow(
-      expect.objectContaining({ field: "port" }),
-    );
-    expect(() => resolveSshOptions({ ...base, maxSessions: 2 })).toThrow(
-      expect.objectContaining({ field: "maxSessions" }),
-    );
+    expect(() => resolveSshOptions({ ...base, port: 0 })).toThrow(invalid("port"));
+    expect(() => resolveSshOptions({ ...base, maxSessions: 2 })).toThrow(invalid("maxSessions"));
     expect(() => resolveSshOptions({ ...base, connectTimeoutMs: -5 })).toThrow(
-      expect.objectContaining({ field: "connectTimeoutMs" }),
+      invalid("connectTimeoutMs"),
     );
-    expect(() => resolveSshOptions({ ...base, host: "" })).toThrow(
-      expect.objectContaining({ field: "host" }),
+    expect(() => resolveSshOptions({ ...base, timeoutMs: Number.NaN })).toThrow(
+      invalid("timeoutMs"),
     );
+    expect(() => resolveSshOptions({ ...base, keepaliveIntervalMs: Infinity })).toThrow(
+      invalid("keepaliveIntervalMs"),
+    );
+    expect(() => resolveSshOptions({ ...base, host: "" })).toThrow(invalid("host"));
+    expect(resolveSshOptions({ ...base, connectTimeoutMs: Infinity }).connectTimeoutMs).toBe(
+      Infinity,
+    );
+  });
+
+  test("an unknown option is refused, naming it: { sock } is not silently ignored", () => {
+    const withSock = { ...base, sock: {} } as unknown as SshHostOptions;
+    expect(() => connectSshHost(withSock)).toThrow(invalid("options.sock"));
+    expect(() => connectSshHost(withSock)).toThrow(/options\.sock is not an option/);
+    expect(() => connectSshHost({ ...base, prot: 22 } as unknown as SshHostOptions)).toThrow(
+      invalid("options.prot"),
+    );
+  });
+
+  test("timeoutMs: 0 rejects with ERR_TIMEOUT before any connection attempt", async () => {
+    // Nothing listens on lab1.invalid: a connection attempt would fail with ERR_HOST_CONNECT.
+    await expect(
+      connectSshHost({ ...base, host: "lab1.invalid", timeoutMs: 0 }),
+    ).rejects.toMatchObject({
+      code: "ERR_TIMEOUT",
+      timeoutMs: 0,
+      host: expect.stringMatching(/@lab1\.invalid:22$/),
+    });
+    const aborted = AbortSignal.abort(new Error("no"));
+    await expect(
+      connectSshHost({ ...base, host: "lab1.invalid", signal: aborted }),
+    ).rejects.toMatchObject({ code: "ERR_ABORTED" });
   });
 });

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { type Host, localHost, type SshHost, sshHost } from "@qemu-kvm/host";
+import { connectSshHost, createLocalHost, type Host, type SshHost } from "@qemu-kvm/host";
 import { type SshdFixture, startSshd } from "@qemu-kvm/testkit";
 import { type Benchmark, type Trial, timeMs } from "../harness.js";
 
@@ -32,10 +32,10 @@ const benchmark: Benchmark = {
     "exec round trips: local, persistent SSH, OpenSSH client per command; 100 in parallel",
   async setup() {
     const sshd: SshdFixture = await startSshd();
-    const local: Host = localHost();
+    const local: Host = createLocalHost();
     let ssh: SshHost | undefined;
     try {
-      ssh = await sshHost({
+      ssh = await connectSshHost({
         host: sshd.host,
         port: sshd.port,
         user: sshd.user,
@@ -59,7 +59,7 @@ const benchmark: Benchmark = {
           runs: 15,
           warmup: 1,
           subject: {
-            name: "localHost().exec('true')",
+            name: "createLocalHost().exec('true')",
             run: meanOf(CALLS, () => local.exec("true")),
           },
           baseline: {
@@ -73,7 +73,7 @@ const benchmark: Benchmark = {
           runs: 15,
           warmup: 1,
           subject: {
-            name: "sshHost().exec('true')",
+            name: "connectSshHost().exec('true')",
             run: meanOf(CALLS, () => remote.exec("true")),
           },
           baseline: { name: "ssh -i key -p PORT host true", run: meanOf(3, openssh) },

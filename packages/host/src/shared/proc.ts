@@ -1,4 +1,4 @@
-import type { ProcessInfo } from "./host.js";
+import type { ProcessInfo } from "../host.js";
 
 export interface ProcStat {
   pid: number;

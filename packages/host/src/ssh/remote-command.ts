@@ -1,20 +1,13 @@
-import { PassThrough, type Readable, type Writable } from "node:stream";
+import { PassThrough } from "node:stream";
 import type { ClientChannel } from "ssh2";
-import { ProcessBase, settlesWithin } from "./base-host.js";
-import { debug } from "./debug.js";
-import {
-  describeArgv,
-  HostAbortError,
-  type HostClosedError,
-  HostConnectionLostError,
-  HostSpawnError,
-  HostSystemError,
-  tail,
-} from "./errors.js";
-import type { ProcessExit, Signal } from "./host.js";
-import { type Header, HeaderStripper, WRAPPER } from "./remote-scripts.js";
-import { signalName } from "./signals.js";
-import { SessionRefusedError, type SshConnection } from "./ssh-connection.js";
+import { HostSpawnError } from "../errors/command-errors.js";
+import { describeArgv, outputTail } from "../errors/describe.js";
+import { HostConnectionLostError, HostSystemError } from "../errors/host-errors.js";
+import { debug } from "../shared/observe.js";
+import { settlesWithin } from "../shared/process-base.js";
+import type { SshConnection } from "./connection.js";
+import { type Header, HeaderStripper } from "./remote-scripts.js";
+import { SessionRefusedError } from "./session-slots.js";
 
 export interface RemoteExit {
   exitCode: number | null;
@@ -46,8 +39,8 @@ export class RemoteCommand {
   #channel: ClientChannel | undefined;
   #exit: RemoteExit | undefined;
   #stderrTail = "";
-  #settleHeader!: { resolve: (header: Header) => void; reject: (error: Error) => void };
-  #settleExit!: { resolve: (exit: RemoteExit) => void; reject: (error: Error) => void };
+  #settleHeader!: { resolve: (header: Header) => void; reject: (error: unknown) => void };
+  #settleExit!: { resolve: (exit: RemoteExit) => void; reject: (error: unknown) => void };
   #settleClosed!: () => void;
   #finished = false;
 
@@ -74,9 +67,12 @@ export class RemoteCommand {
     // A malformed header (not our wrapper's output) ends the command.
     this.stdout.on("error", (error) => {
       this.#settleHeader.reject(
-        new HostSpawnError(argv, "remote-shell", error.message, {
-          cause: error,
+        new HostSpawnError({
+          argv,
+          reason: "remote-shell",
+          detail: error.message,
           host: connection.name,
+          cause: error,
         }),
       );
       this.#channel?.close();
@@ -96,6 +92,10 @@ export class RemoteCommand {
   /** Wires the opened channel (the caller opened it within the session limit). */
   attach(channel: ClientChannel): void {
     this.#channel = channel;
+    // A channel error (rare: a protocol failure) is followed by its close, which tells the story.
+    channel.on("error", (error: Error) =>
+      debug("ssh %s: channel of %s: %s", this.name, this.argv[0], error.message),
+    );
     channel.on("exit", (code: number | null, signal?: string) => {
       this.#exit = {
         exitCode: code ?? null,
@@ -121,25 +121,23 @@ export class RemoteCommand {
     if (this.#finished) return;
     this.#finished = true;
     if (!this.stdout.header) {
-      const said = tail(`${this.stdout.preamble}\n${this.#stderrTail}`);
+      const said = outputTail(`${this.stdout.preamble}\n${this.#stderrTail}`);
       this.#settleHeader.reject(
-        new HostSpawnError(
-          this.argv,
-          "remote-shell",
-          `the remote login shell did not run the command (is it a POSIX shell? a nologin account?)${said ? `:\n${said}` : ""}`,
-          { host: this.name },
-        ),
+        new HostSpawnError({
+          argv: this.argv,
+          reason: "remote-shell",
+          detail: `the remote login shell did not run the command (is it a POSIX shell? a nologin account?)${said ? `:\n${said}` : ""}`,
+          host: this.name,
+        }),
       );
     }
     if (!this.#exit)
       this.#settleExit.reject(
         this.connection.lostError ??
-          new HostConnectionLostError(
-            `the channel of ${describeArgv(this.argv)} closed without an exit status`,
-            {
-              host: this.name,
-            },
-          ),
+          new HostConnectionLostError({
+            message: `the channel of ${describeArgv(this.argv)} closed without an exit status`,
+            host: this.name,
+          }),
       );
     this.#settleClosed();
   }
@@ -149,7 +147,7 @@ export class RemoteCommand {
   }
 
   /** Rejects `header`/`exit` with `error` and closes the channel (the open failed or came too late). */
-  abandon(error: Error): void {
+  abandon(error: unknown): void {
     this.#finish(error, () => this.#channel?.close());
   }
 
@@ -157,7 +155,7 @@ export class RemoteCommand {
    * Ends it without an exit status: rejects `header`/`exit` with `error`, ends the
    * output streams, runs `also` (before `closed` settles) and settles `closed`.
    */
-  #finish(error: Error, also?: () => void): void {
+  #finish(error: unknown, also?: () => void): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#settleHeader.reject(error);
@@ -173,7 +171,10 @@ export class RemoteCommand {
   /** The start failure the header reports, if any. */
   spawnFailure(header: Header): HostSpawnError | undefined {
     if (header.status === "ok") return undefined;
-    return new HostSpawnError(this.argv, header.status, SPAWN_FAILURES[header.status], {
+    return new HostSpawnError({
+      argv: this.argv,
+      reason: header.status,
+      detail: SPAWN_FAILURES[header.status],
       host: this.name,
     });
   }
@@ -193,14 +194,12 @@ export class RemoteCommand {
       true,
     );
     if (outcome === "refused")
-      throw new HostSystemError(
-        "kill",
-        "EPERM",
-        `${signal} to process group ${header.pid} was refused`,
-        {
-          host: this.name,
-        },
-      );
+      throw new HostSystemError({
+        operation: "kill",
+        systemCode: "EPERM",
+        message: `${signal} to process group ${header.pid} was refused`,
+        host: this.name,
+      });
     return outcome === "sent";
   }
 
@@ -237,10 +236,10 @@ export class RemoteCommand {
   #detach(): void {
     if (this.#finished) return;
     this.#finish(
-      new HostConnectionLostError(
-        `the channel of ${describeArgv(this.argv)} did not close after SIGKILL`,
-        { host: this.name },
-      ),
+      new HostConnectionLostError({
+        message: `the channel of ${describeArgv(this.argv)} did not close after SIGKILL`,
+        host: this.name,
+      }),
     );
   }
 }
@@ -265,131 +264,31 @@ export function openRemote(
         if (options.signal?.aborted) void remote.terminate(options.forceKillAfterMs);
       },
       (error: unknown) => {
-        const failure =
-          error instanceof SessionRefusedError
-            ? new HostSpawnError(remote.argv, "system", error.message, {
-                cause: error,
-                host: remote.name,
-              })
-            : error instanceof Error
-              ? error
-              : new Error(String(error));
+        const failure = sessionFailure(
+          error,
+          (refusal) =>
+            new HostSpawnError({
+              argv: remote.argv,
+              reason: "system",
+              detail: refusal.message,
+              host: remote.name,
+              cause: refusal,
+            }),
+        );
         remote.abandon(failure);
         throw failure;
       },
     );
 }
 
-/** The start of /proc/PID/cmdline while the wrapper runs (before its `exec "$@"`). */
-const WRAPPER_CMDLINE = Buffer.from(`/bin/sh\0-c\0${WRAPPER}\0`);
-
 /**
- * The wrapper reports its pid just before `exec "$@"`: resolves once that exec
- * happened (the pid's cmdline is no longer the wrapper's), so `pid` means "the
- * command runs", as locally. Usually the first read shows it; bounded.
+ * A failure to open a session channel as the host reports it: a refused
+ * session (`SessionRefusedError`, which has no code) becomes `coded(error)`;
+ * anything else (a lost connection, the caller's stop) passes through.
  */
-async function execCompleted(
-  pid: number,
-  remote: RemoteCommand,
-  readProcFile: (path: string) => Promise<Buffer | undefined>,
-): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const cmdline = await readProcFile(`/proc/${pid}/cmdline`).catch(() => undefined);
-    if (!cmdline?.subarray(0, WRAPPER_CMDLINE.length).equals(WRAPPER_CMDLINE)) return;
-    if (await settlesWithin(remote.exit, Math.min(attempt, 20))) return;
-  }
-}
-
-/** A process started by `sshHost().spawn()`. */
-export class SshProcess extends ProcessBase {
-  readonly stdin: Writable;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  readonly pid: Promise<number>;
-  readonly exited: Promise<ProcessExit>;
-  readonly #remote: Promise<RemoteCommand>;
-  #failure: Error | undefined;
-
-  constructor(
-    readonly argv: readonly string[],
-    start: () => Promise<RemoteCommand>,
-    protected readonly forceKillAfterMs: number,
-    abort: AbortSignal | undefined,
-    readProcFile: (path: string) => Promise<Buffer | undefined>,
-  ) {
-    super();
-    const started = performance.now();
-    // The streams exist at once; they are joined to the channel when it opens.
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    this.stdin = stdin;
-    this.stdout = stdout;
-    this.stderr = stderr;
-    stdin.on("error", (error) => debug("ssh: stdin of %s: %s", argv[0], error.message));
-    this.#remote = start();
-    const running = this.#remote.then((remote) => {
-      stdin.pipe(remote.stdin);
-      remote.stdout.pipe(stdout);
-      remote.stderr.pipe(stderr);
-      return remote;
-    });
-    running.catch(() => {
-      stdin.resume();
-      stdout.end();
-      stderr.end();
-    });
-    this.pid = running.then(async (remote) => {
-      const header = await remote.header;
-      const failure = remote.spawnFailure(header);
-      if (failure) throw failure;
-      await execCompleted(header.pid, remote, readProcFile);
-      return header.pid;
-    });
-    this.exited = this.pid.then(async () => {
-      const remote = await running;
-      const exit = await remote.exit;
-      if (this.#failure) throw this.#failure;
-      return { ...exit, durationMs: performance.now() - started };
-    });
-    this.exited = this.exited.catch((error: unknown) => {
-      throw this.#failure ?? error;
-    });
-    this.pid.catch(() => {});
-    this.exited.catch(() => {});
-    if (abort) {
-      const onAbort = () => {
-        this.#failure ??= new HostAbortError(`spawn ${describeArgv(argv)}`, {
-          cause: abort.reason,
-        });
-        void this.stop();
-      };
-      if (abort.aborted) onAbort();
-      else {
-        abort.addEventListener("abort", onAbort, { once: true });
-        const forget = () => abort.removeEventListener("abort", onAbort);
-        this.exited.then(forget, forget);
-      }
-    }
-  }
-
-  async kill(signal: Signal = "SIGTERM"): Promise<boolean> {
-    const name = signalName(signal);
-    const remote = await this.#remote.catch(() => undefined);
-    if (!remote) return false;
-    return remote.signal(name).catch((error: unknown) => {
-      if (error instanceof HostSystemError) throw error;
-      return false;
-    });
-  }
-
-  destroyNow(error: HostClosedError): void {
-    this.#failure ??= error;
-    void this.kill("SIGKILL").finally(() => {
-      void this.#remote.then(
-        (remote) => remote.abandon(error),
-        () => {},
-      );
-    });
-  }
+export function sessionFailure(
+  error: unknown,
+  coded: (refusal: SessionRefusedError) => Error,
+): unknown {
+  return error instanceof SessionRefusedError ? coded(error) : error;
 }

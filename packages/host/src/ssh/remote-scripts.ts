@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from "node:stream";
-import { HostQuoteError } from "./errors.js";
-import type { EnvChanges } from "./host.js";
-import { quoteCommand } from "./quote.js";
+import { InvalidArgumentError } from "@qemu-kvm/core";
+import type { EnvChanges } from "../host.js";
+import { quoteCommand } from "../shared/quote.js";
 
 /**
  * The wrapper every remote command runs under, as
@@ -132,9 +132,13 @@ export function remoteCommand(
   ]);
   const bytes = Buffer.byteLength(command);
   if (bytes > MAX_COMMAND_BYTES)
-    throw new HostQuoteError(
+    throw new InvalidArgumentError(
       "argv",
-      `is too long for SSH: ${bytes} bytes of command line (at most ${MAX_COMMAND_BYTES}); pass large data as input or a file`,
+      `at most ${MAX_COMMAND_BYTES} bytes of command line`,
+      argv,
+      {
+        problem: `is too long for SSH: ${bytes} bytes of command line (at most ${MAX_COMMAND_BYTES}); pass large data as input or a file`,
+      },
     );
   return command;
 }

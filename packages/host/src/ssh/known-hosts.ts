@@ -1,5 +1,5 @@
 import { createHash, createHmac } from "node:crypto";
-import type { HostKeyProblem } from "./errors.js";
+import type { HostKeyProblem } from "../errors/host-errors.js";
 
 /** One usable line of a known_hosts file. */
 export interface KnownHostEntry {

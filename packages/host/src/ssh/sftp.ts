@@ -1,5 +1,4 @@
 import type { SFTPWrapper, Stats } from "ssh2";
-import { HostSystemError } from "./errors.js";
 
 /**
  * File operations over SFTP, on the connection's one SFTP session: no process
@@ -25,20 +24,6 @@ export function sftpCode(error: unknown): string {
   if (code === NO_SUCH_FILE) return "ENOENT";
   if (code === PERMISSION_DENIED) return "EACCES";
   return "EIO";
-}
-
-export function sftpError(
-  operation: string,
-  error: unknown,
-  path: string,
-  host: string,
-  systemCode?: string,
-) {
-  return new HostSystemError(operation, systemCode ?? sftpCode(error), (error as Error).message, {
-    cause: error,
-    path,
-    host,
-  });
 }
 
 function call<T>(

@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
-import { debug } from "./debug.js";
-import { parseProcStat } from "./proc.js";
+import { debug } from "../shared/observe.js";
+import { parseProcStat } from "../shared/proc.js";
 
 /** pid → start time: the members of a process tree, so a reused pid is never signalled. */
 export type ProcessSet = Map<number, bigint | undefined>;

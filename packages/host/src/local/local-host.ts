@@ -1,0 +1,179 @@
+import { once } from "node:events";
+import { lstat, mkdtemp, open, readFile, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { createConnection, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import type { Deadline } from "@qemu-kvm/core";
+import { HostSocketError, HostSystemError } from "../errors/host-errors.js";
+import type { ExecOptions, Host, SpawnOptions } from "../host.js";
+import { BaseHost } from "../shared/base-host.js";
+import { parseProcStat } from "../shared/proc.js";
+import type { CommandSpec, RawExecResult } from "../shared/transport.js";
+import { errnoOf, LOCAL, systemError } from "./local-errors.js";
+import { execLocal } from "./local-exec.js";
+import { LocalProcess } from "./local-process.js";
+
+/**
+ * This machine as a `Host`. Commands run with execa from argv, never through a
+ * shell; files, sockets and processes are this machine's. Nothing to connect:
+ * it is ready at once.
+ *
+ * ```ts
+ * await using host = createLocalHost();
+ * const { stdout } = await host.exec("uname", ["-r"]);
+ * ```
+ */
+export function createLocalHost(): Host {
+  return new LocalHost();
+}
+
+/** Waits for a new socket to connect; destroys it if the call stops first. */
+async function connected(socket: Socket, target: string, deadline: Deadline): Promise<Socket> {
+  try {
+    await deadline.race(once(socket, "connect"));
+    return socket;
+  } catch (error) {
+    socket.destroy();
+    if (deadline.stopped) throw error;
+    throw new HostSocketError({
+      target,
+      systemCode: errnoOf(error),
+      message: (error as Error).message,
+      host: LOCAL,
+      cause: error,
+    });
+  }
+}
+
+class LocalHost extends BaseHost {
+  readonly name = LOCAL;
+  readonly transport = "local" as const;
+
+  protected prepare(): void {}
+
+  protected execCommand(
+    spec: CommandSpec,
+    options: ExecOptions,
+    deadline: Deadline,
+  ): Promise<RawExecResult> {
+    return execLocal(spec, options, deadline);
+  }
+
+  protected spawnCommand(spec: CommandSpec, options: SpawnOptions, deadline: Deadline) {
+    return new LocalProcess(spec, options, deadline);
+  }
+
+  protected async readFileImpl(path: string, deadline: Deadline): Promise<Buffer> {
+    try {
+      return await readFile(path, { signal: deadline.signal });
+    } catch (error) {
+      throw systemError("readFile", error, path);
+    }
+  }
+
+  protected async writeFileImpl(
+    path: string,
+    data: Buffer,
+    mode: number | undefined,
+    deadline: Deadline,
+  ): Promise<void> {
+    try {
+      const handle = await open(path, "w", mode ?? 0o666);
+      try {
+        // Exact mode, not masked by the umask, before any data: a key is never readable by others.
+        if (mode !== undefined) await handle.chmod(mode);
+        await handle.writeFile(data, { signal: deadline.signal });
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      throw systemError("writeFile", error, path);
+    }
+  }
+
+  protected async removeImpl(path: string, recursive: boolean): Promise<void> {
+    try {
+      const info = await lstat(path).catch((error: unknown) => {
+        if (errnoOf(error) === "ENOENT") return undefined;
+        throw error;
+      });
+      if (!info) return;
+      if (!info.isDirectory()) await unlink(path);
+      else if (recursive) await rm(path, { recursive: true, force: true });
+      else await rmdir(path);
+    } catch (error) {
+      throw systemError("remove", error, path);
+    }
+  }
+
+  protected async makePrivateDirImpl(parent: string | undefined, prefix: string): Promise<string> {
+    const base = parent ?? tmpdir();
+    try {
+      // mkdtemp creates the directory with mode 0700.
+      return await mkdtemp(join(base, prefix));
+    } catch (error) {
+      throw systemError("makePrivateDir", error, base);
+    }
+  }
+
+  protected async existsImpl(path: string): Promise<boolean> {
+    try {
+      await stat(path);
+      return true;
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === "ENOENT" || code === "ENOTDIR") return false;
+      throw systemError("exists", error, path);
+    }
+  }
+
+  protected connectUnixImpl(path: string, deadline: Deadline): Promise<Duplex> {
+    return connected(createConnection({ path }), path, deadline);
+  }
+
+  protected async connectTcpImpl(host: string, port: number, deadline: Deadline): Promise<Duplex> {
+    const socket = await connected(createConnection({ port, host }), `${host}:${port}`, deadline);
+    socket.setNoDelay(true);
+    return socket;
+  }
+
+  protected async readProcFile(path: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === "ENOENT" || code === "ESRCH") return undefined;
+      throw systemError("processInfo", error, path);
+    }
+  }
+
+  protected async killImpl(
+    pid: number,
+    signal: NodeJS.Signals,
+    startTime: bigint | undefined,
+  ): Promise<boolean> {
+    if (startTime !== undefined) {
+      const stat = await this.readProcFile(`/proc/${pid}/stat`);
+      const parsed = stat && parseProcStat(stat.toString("utf8"));
+      if (!parsed || parsed.startTime !== startTime) return false;
+    }
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch (error) {
+      if (errnoOf(error) === "ESRCH") return false;
+      throw new HostSystemError({
+        operation: "kill",
+        systemCode: errnoOf(error) ?? "EIO",
+        message: `${signal} to ${pid}: ${(error as Error).message}`,
+        host: LOCAL,
+        cause: error,
+      });
+    }
+  }
+
+  protected async shutdown(): Promise<void> {}
+
+  protected shutdownNow(): void {}
+}

@@ -1,0 +1,224 @@
+import { readFile } from "node:fs/promises";
+import type { Deadline } from "@qemu-kvm/core";
+import ssh2, {
+  type AnyAuthMethod,
+  type ConnectConfig,
+  type ParsedKey,
+  type ServerHostKeyAlgorithm,
+} from "ssh2";
+import { HostTimeoutError } from "../errors/command-errors.js";
+import {
+  HostAuthError,
+  HostConnectError,
+  type HostKeyMismatchError,
+} from "../errors/host-errors.js";
+import { debug } from "../shared/observe.js";
+import { stopError } from "../shared/stop.js";
+import { SshConnection } from "./connection.js";
+import { type HostKeyVerifier, hostKeyVerifier } from "./host-key.js";
+import { fingerprintOf } from "./known-hosts.js";
+import type { ResolvedSshOptions } from "./ssh-options.js";
+
+const { Client, utils } = ssh2;
+type SshClient = InstanceType<typeof Client>;
+
+/**
+ * Connects, verifies the host key, authenticates, within `deadline` (the
+ * caller's signal, `connectTimeoutMs` or the call's `timeoutMs`, the host's
+ * lifetime). Rejects with `ERR_HOST_KEY_MISMATCH`, `ERR_HOST_AUTH`,
+ * `ERR_HOST_CONNECT`, `ERR_TIMEOUT`, `ERR_ABORTED` or `ERR_HOST_CLOSED`.
+ */
+export async function connectSsh(
+  options: ResolvedSshOptions,
+  deadline: Deadline,
+): Promise<SshConnection> {
+  const name = options.name;
+  if (deadline.stopped) throw stopError(deadline, name);
+  const verify = await hostKeyVerifier(options);
+  const authHandler = await authentication(options);
+  if (deadline.stopped) throw stopError(deadline, name);
+  const client = new Client();
+  let fingerprint = "";
+  let keyFailure: HostKeyMismatchError | undefined;
+  const config = connectConfig(options, verify, authHandler, (key) => {
+    fingerprint = fingerprintOf(key);
+    keyFailure = verify.check(key, fingerprint);
+    if (keyFailure)
+      debug("ssh %s: host key %s refused (%s)", name, fingerprint, keyFailure.problem);
+    return keyFailure === undefined;
+  });
+  // ssh2 may still report errors after a failed attempt (a late handshake failure):
+  // they must not become uncaught exceptions.
+  client.on("error", (error: Error) => debug("ssh %s: %s", name, error.message));
+  debug("ssh %s: connecting", name);
+  await handshake(client, config, deadline, options, () => keyFailure);
+  // Many small request/reply exchanges: Nagle's algorithm with delayed ACKs would
+  // add ~40 ms to each.
+  client.setNoDelay(true);
+  const connection = new SshConnection(client, options, fingerprint);
+  connection.supervisor.start();
+  debug("ssh %s: ready, host key %s", name, fingerprint);
+  return connection;
+}
+
+function connectConfig(
+  options: ResolvedSshOptions,
+  verify: HostKeyVerifier,
+  authHandler: AnyAuthMethod[],
+  hostVerifier: (key: Buffer) => boolean,
+): ConnectConfig {
+  return {
+    host: options.host,
+    port: options.port,
+    username: options.user,
+    // The deadline is ours (any length, and aborts): ssh2's own timer is off.
+    readyTimeout: 0,
+    keepaliveInterval: options.keepaliveIntervalMs,
+    keepaliveCountMax: options.keepaliveCountMax,
+    authHandler,
+    tryKeyboard: options.password !== undefined,
+    hostVerifier,
+    ...(verify.algorithms.length > 0
+      ? { algorithms: { serverHostKey: verify.algorithms as ServerHostKeyAlgorithm[] } }
+      : {}),
+  };
+}
+
+/** Resolves once the client is ready; rejects (and destroys the client) when it closes or the deadline stops. */
+function handshake(
+  client: SshClient,
+  config: ConnectConfig,
+  deadline: Deadline,
+  options: ResolvedSshOptions,
+  keyFailure: () => HostKeyMismatchError | undefined,
+): Promise<void> {
+  const name = options.name;
+  let lastError: (Error & { level?: string }) | undefined;
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = () => {
+      deadline.signal.removeEventListener("abort", onStop);
+      client.off("error", onError);
+      client.off("close", onClose);
+      client.off("ready", onReady);
+    };
+    const fail = (error: unknown) => {
+      cleanup();
+      client.destroy();
+      reject(error);
+    };
+    const onStop = () => fail(stopError(deadline, name));
+    const onError = (error: Error & { level?: string }) => {
+      lastError = error;
+    };
+    const onClose = () => fail(connectError(options, keyFailure(), lastError));
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    client.on("error", onError);
+    client.once("close", onClose);
+    client.once("ready", onReady);
+    if (deadline.stopped) return onStop();
+    deadline.signal.addEventListener("abort", onStop, { once: true });
+    try {
+      client.connect(config);
+    } catch (error) {
+      fail(
+        new HostConnectError({
+          message: `cannot connect to ${name}: ${(error as Error).message}`,
+          host: name,
+          cause: error,
+        }),
+      );
+    }
+  });
+}
+
+function connectError(
+  options: ResolvedSshOptions,
+  keyFailure: HostKeyMismatchError | undefined,
+  error: (Error & { level?: string }) | undefined,
+): Error {
+  const host = options.name;
+  if (keyFailure) return keyFailure;
+  if (error?.level === "client-authentication")
+    return new HostAuthError({
+      user: options.user,
+      message: `authentication as ${options.user} failed on ${host} (offered: ${offeredMethods(options).join(", ")})`,
+      host,
+      cause: error,
+    });
+  if (error?.level === "client-timeout")
+    return new HostTimeoutError({
+      operation: `connect ${host}`,
+      timeoutMs: options.connectTimeoutMs,
+      host,
+      cause: error,
+    });
+  if (error?.level === "client-socket")
+    return new HostConnectError({
+      message: `cannot reach ${host}: ${error.message}`,
+      host,
+      cause: error,
+    });
+  return new HostConnectError({
+    message: `the SSH connection to ${host} failed${error ? `: ${error.message}` : " before authentication"}`,
+    host,
+    cause: error,
+  });
+}
+
+function offeredMethods(options: ResolvedSshOptions): string[] {
+  const methods: string[] = [];
+  if (options.privateKey !== undefined || options.privateKeyFile !== undefined)
+    methods.push("publickey");
+  if (options.agent !== undefined) methods.push("agent");
+  if (options.password !== undefined) methods.push("password", "keyboard-interactive");
+  return methods;
+}
+
+/** The private key's text: given, or read from its file (at each connection). */
+async function privateKey(options: ResolvedSshOptions): Promise<string | Buffer | undefined> {
+  if (options.privateKey !== undefined || options.privateKeyFile === undefined)
+    return options.privateKey;
+  try {
+    return await readFile(options.privateKeyFile);
+  } catch (error) {
+    throw new HostAuthError({
+      user: options.user,
+      message: `cannot read the private key ${options.privateKeyFile}: ${(error as Error).message}`,
+      host: options.name,
+      cause: error,
+    });
+  }
+}
+
+async function authentication(options: ResolvedSshOptions): Promise<AnyAuthMethod[]> {
+  const username = options.user;
+  const methods: AnyAuthMethod[] = [];
+  const key = await privateKey(options);
+  if (key !== undefined) {
+    const parsed = utils.parseKey(key, options.passphrase);
+    if (parsed instanceof Error)
+      throw new HostAuthError({
+        user: username,
+        message: `cannot use the private key: ${parsed.message}`,
+        host: options.name,
+        cause: parsed,
+      });
+    const first = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey | undefined;
+    if (first) methods.push({ type: "publickey", username, key: first });
+  }
+  if (options.agent !== undefined) methods.push({ type: "agent", username, agent: options.agent });
+  const password = options.password;
+  if (password !== undefined) {
+    methods.push({ type: "password", username, password });
+    methods.push({
+      type: "keyboard-interactive",
+      username,
+      prompt: (_name, _instructions, _language, prompts, finish) =>
+        finish(prompts.map(() => password)),
+    });
+  }
+  return methods;
+}

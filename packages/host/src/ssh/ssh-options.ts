@@ -1,0 +1,252 @@
+import { userInfo } from "node:os";
+import {
+  type CallOptions,
+  checkObject,
+  checkOptionKeys,
+  checkTimeoutMs,
+  InvalidArgumentError,
+} from "@qemu-kvm/core";
+import { normalizeFingerprint } from "./known-hosts.js";
+
+/**
+ * How the server's host key is verified. There is no default: choosing none is a
+ * type error, and turning verification off must be spelled out.
+ *
+ * - `{ knownHostsFile }`: OpenSSH known_hosts file(s) (e.g. `~/.ssh/known_hosts`);
+ *   plain, `[host]:port`, wildcard and hashed entries, and `@revoked` lines.
+ * - `{ knownHosts }`: the same format, as text.
+ * - `{ fingerprint }`: pinned `SHA256:…` fingerprint(s), as `ssh-keygen -l` prints.
+ * - `"insecure-accept-any"`: NO verification; anyone on the path can read and change
+ *   everything, including passwords. For throwaway test machines only.
+ */
+export type HostKeyPolicy =
+  | { knownHostsFile: string | readonly string[] }
+  | { knownHosts: string }
+  | { fingerprint: string | readonly string[] }
+  | "insecure-accept-any";
+
+/**
+ * `connectSshHost` options. `signal` and `timeoutMs` bound the first connection
+ * (`timeoutMs` defaults to `connectTimeoutMs`); an unknown key is
+ * `ERR_INVALID_ARGUMENT`.
+ */
+export interface SshHostOptions extends CallOptions {
+  /** Host name or address of the SSH server. */
+  host: string;
+  /** Default 22. */
+  port?: number;
+  /** Default: the local user name. */
+  user?: string;
+  /** Private key text (OpenSSH, PEM or PPK). */
+  privateKey?: string | Buffer;
+  /** Path of a private key file, read at each connection. */
+  privateKeyFile?: string;
+  /** Passphrase of an encrypted private key. */
+  passphrase?: string;
+  /** ssh-agent socket path, or `true` for `$SSH_AUTH_SOCK`. */
+  agent?: string | true;
+  /** Password; also answers keyboard-interactive prompts (PAM). */
+  password?: string;
+  /** Required: how the host key is verified (see `HostKeyPolicy`). */
+  hostKey: HostKeyPolicy;
+  /**
+   * Each connection (the first, and each reconnection after a loss): TCP
+   * connect + handshake + authentication must finish within this. Default
+   * 20 000 ms; `Infinity`: no deadline.
+   */
+  connectTimeoutMs?: number;
+  /** Send an SSH keepalive after this long without traffic; 0 disables. Default 15 000 ms. */
+  keepaliveIntervalMs?: number;
+  /** Unanswered keepalives before the connection counts as lost. Default 3. */
+  keepaliveCountMax?: number;
+  /**
+   * Most session channels open at once on the connection (OpenSSH's `MaxSessions`,
+   * default 10 on the server). Two are held by the host (SFTP and the supervisor);
+   * the others run commands, and further commands wait for one. If the server allows
+   * fewer, the host learns it from the refusals. Default 10.
+   */
+  maxSessions?: number;
+}
+
+export interface ResolvedSshOptions {
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string | Buffer | undefined;
+  privateKeyFile: string | undefined;
+  passphrase: string | undefined;
+  agent: string | undefined;
+  password: string | undefined;
+  hostKey: HostKeyPolicy;
+  fingerprints: string[];
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  maxSessions: number;
+  /** `user@host:port`, for messages. */
+  name: string;
+}
+
+const OPTION_KEYS = [
+  "host",
+  "port",
+  "user",
+  "privateKey",
+  "privateKeyFile",
+  "passphrase",
+  "agent",
+  "password",
+  "hostKey",
+  "connectTimeoutMs",
+  "keepaliveIntervalMs",
+  "keepaliveCountMax",
+  "maxSessions",
+  "signal",
+  "timeoutMs",
+];
+
+function checkInteger(value: unknown, field: string, min: number, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
+    throw new InvalidArgumentError(field, `an integer from ${min} to ${max}`, value);
+}
+
+function checkString(value: unknown, field: string): void {
+  if (value !== undefined && typeof value !== "string")
+    throw new InvalidArgumentError(field, "a string", value);
+}
+
+const POLICY_RULE =
+  'one of { knownHostsFile }, { knownHosts }, { fingerprint } or, to turn verification off, "insecure-accept-any"';
+
+function listOf(value: unknown): unknown[] {
+  return typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
+}
+
+/** Checks the host key policy; returns the pinned fingerprints, normalized. */
+function checkHostKeyPolicy(policy: unknown): string[] {
+  if (policy === "insecure-accept-any") return [];
+  if (typeof policy !== "object" || policy === null || Array.isArray(policy))
+    throw new InvalidArgumentError("hostKey", POLICY_RULE, policy, {
+      problem: `is required: ${POLICY_RULE}`,
+    });
+  const [kind] = Object.keys(policy);
+  if (kind === "fingerprint") {
+    checkOptionKeys(policy, ["fingerprint"], "hostKey");
+    const fingerprints = listOf((policy as { fingerprint: unknown }).fingerprint).map((value) => {
+      const normalized = typeof value === "string" ? normalizeFingerprint(value) : undefined;
+      if (!normalized)
+        throw new InvalidArgumentError("hostKey.fingerprint", "a SHA256:… fingerprint", value);
+      return normalized;
+    });
+    if (fingerprints.length === 0)
+      throw new InvalidArgumentError(
+        "hostKey.fingerprint",
+        "one or more SHA256:… fingerprints",
+        [],
+      );
+    return fingerprints;
+  }
+  if (kind === "knownHostsFile") {
+    checkOptionKeys(policy, ["knownHostsFile"], "hostKey");
+    const files = listOf((policy as { knownHostsFile: unknown }).knownHostsFile);
+    if (files.length === 0 || files.some((file) => typeof file !== "string" || file === ""))
+      throw new InvalidArgumentError(
+        "hostKey.knownHostsFile",
+        "a path or a list of paths",
+        (policy as { knownHostsFile: unknown }).knownHostsFile,
+      );
+    return [];
+  }
+  if (kind === "knownHosts") {
+    checkOptionKeys(policy, ["knownHosts"], "hostKey");
+    const text = (policy as { knownHosts: unknown }).knownHosts;
+    if (typeof text !== "string")
+      throw new InvalidArgumentError("hostKey.knownHosts", "known_hosts text", text);
+    return [];
+  }
+  throw new InvalidArgumentError("hostKey", POLICY_RULE, policy);
+}
+
+/** The ssh-agent socket: `true` means `$SSH_AUTH_SOCK`. */
+function agentSocket(agent: unknown): string | undefined {
+  if (agent === undefined) return undefined;
+  if (agent !== true && (typeof agent !== "string" || agent === ""))
+    throw new InvalidArgumentError("agent", "a socket path, or true for $SSH_AUTH_SOCK", agent);
+  const socket = agent === true ? process.env.SSH_AUTH_SOCK : agent;
+  if (!socket)
+    throw new InvalidArgumentError("agent", "a socket path", agent, {
+      problem: "is true but SSH_AUTH_SOCK is not set",
+    });
+  return socket;
+}
+
+/** Throws on anything but what the options' types allow; the policy and login are checked apart. */
+function checkFields(options: SshHostOptions): void {
+  checkObject(options, "options");
+  checkOptionKeys(options, OPTION_KEYS);
+  if (typeof options.host !== "string" || options.host === "")
+    throw new InvalidArgumentError("host", "a host name or address", options.host);
+  checkInteger(options.port, "port", 1, 65535);
+  checkString(options.user, "user");
+  checkString(options.privateKeyFile, "privateKeyFile");
+  checkString(options.passphrase, "passphrase");
+  checkString(options.password, "password");
+  if (
+    options.privateKey !== undefined &&
+    typeof options.privateKey !== "string" &&
+    !Buffer.isBuffer(options.privateKey)
+  )
+    throw new InvalidArgumentError("privateKey", "key text or a Buffer", options.privateKey);
+  checkInteger(options.keepaliveCountMax, "keepaliveCountMax", 1, 1000);
+  checkInteger(options.maxSessions, "maxSessions", 3, 10_000);
+  checkTimeoutMs(options.connectTimeoutMs, "connectTimeoutMs");
+  checkTimeoutMs(options.timeoutMs);
+  const keepalive = options.keepaliveIntervalMs;
+  if (
+    keepalive !== undefined &&
+    (typeof keepalive !== "number" || !(keepalive >= 0) || !Number.isFinite(keepalive))
+  )
+    throw new InvalidArgumentError(
+      "keepaliveIntervalMs",
+      "a finite number of milliseconds ≥ 0 (0 disables)",
+      keepalive,
+    );
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    throw new InvalidArgumentError("signal", "an AbortSignal", options.signal);
+}
+
+/** Validates the options synchronously (throws `ERR_INVALID_ARGUMENT`) and fills in defaults. */
+export function resolveSshOptions(options: SshHostOptions): ResolvedSshOptions {
+  checkFields(options);
+  const fingerprints = checkHostKeyPolicy(options.hostKey);
+  const agent = agentSocket(options.agent);
+  if (
+    options.privateKey === undefined &&
+    options.privateKeyFile === undefined &&
+    agent === undefined &&
+    options.password === undefined
+  )
+    throw new InvalidArgumentError("options", "a way to log in", options, {
+      problem: "need privateKey, privateKeyFile, agent or password to log in",
+    });
+  const port = options.port ?? 22;
+  const user = options.user ?? userInfo().username;
+  return {
+    host: options.host,
+    port,
+    user,
+    privateKey: options.privateKey,
+    privateKeyFile: options.privateKeyFile,
+    passphrase: options.passphrase,
+    agent,
+    password: options.password,
+    hostKey: options.hostKey,
+    fingerprints,
+    connectTimeoutMs: options.connectTimeoutMs ?? 20_000,
+    keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
+    keepaliveCountMax: options.keepaliveCountMax ?? 3,
+    maxSessions: options.maxSessions ?? 10,
+    name: `${user}@${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`,
+  };
+}
