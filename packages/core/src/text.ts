@@ -17,11 +17,9 @@ export function tail(text: string, options: { maxChars?: number; maxLines?: numb
   let result = trimmed;
   let cut = false;
   if (Number.isFinite(maxLines)) {
-    let index = trimmed.length;
-    for (let lines = 0; lines < maxLines && index > 0; lines++)
-      index = trimmed.lastIndexOf("\n", index - 1);
-    if (index >= 0) {
-      result = trimmed.slice(index + 1);
+    const lines = trimmed.split("\n");
+    if (lines.length > maxLines) {
+      result = lines.slice(lines.length - maxLines).join("\n");
       cut = true;
     }
   }

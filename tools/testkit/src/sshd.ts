@@ -34,7 +34,11 @@ export interface SshdOptions {
    * `{ BASH_ENV: "/path/script" }` to make bash run a script before each command.
    */
   sessionEnv?: Readonly<Record<string, string>>;
-  /** Extra sshd_config lines, appended last (e.g. `["MaxSessions 3"]`). */
+  /**
+   * Extra sshd_config lines (e.g. `["MaxSessions 3"]`). They come before the
+   * fixture's own, so they override them (sshd keeps the first value of a keyword);
+   * a `Match` line and everything after it go last, as sshd requires.
+   */
   config?: readonly string[];
   /** Deadline for sshd to listen, per start. Default 30 000 ms. */
   timeoutMs?: number;
@@ -249,7 +253,11 @@ class SshdServer {
 
   #config(port: number): string {
     const password = this.options.passwordAuthentication ? "yes" : "no";
+    const extra = this.options.config ?? [];
+    const match = extra.findIndex((line) => /^\s*Match\s/i.test(line));
+    const [first, last] = match === -1 ? [extra, []] : [extra.slice(0, match), extra.slice(match)];
     return [
+      ...first,
       `ListenAddress 127.0.0.1:${port}`,
       `HostKey ${this.hostKeyPath}`,
       `PidFile ${join(this.dir, "sshd.pid")}`,
@@ -271,7 +279,7 @@ class SshdServer {
       "PrintLastLog no",
       "LogLevel INFO",
       ...this.#setEnv(),
-      ...(this.options.config ?? []),
+      ...last,
       "",
     ].join("\n");
   }

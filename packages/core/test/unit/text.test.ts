@@ -54,3 +54,8 @@ test("checkOptionKeys refuses an option the function does not know", () => {
 test("stripTerminalEscapes removes CSI and other escape sequences, nothing else", () => {
   expect(stripTerminalEscapes("\x1b[1;32mok\x1b[0m \x1b7x\x1b[K(qemu) ")).toBe("ok x(qemu) ");
 });
+
+test("tail of blank text is empty, whatever the limits", () => {
+  expect(tail("", { maxLines: 2 })).toBe("");
+  expect(tail("  \n\n", { maxLines: 1, maxChars: 5 })).toBe("");
+});

@@ -16,6 +16,5 @@ export function onHost(host: string): string {
 /** The last lines of a command's output (at most 20 lines and 2000 characters), for messages. */
 export function outputTail(output: string | Buffer): string {
   const text = typeof output === "string" ? output : output.toString("utf8");
-  // core's tail marks a cut even in empty text: nothing to show is "".
-  return text.trim() === "" ? "" : tail(text, { maxLines: 20, maxChars: 2000 });
+  return tail(text, { maxLines: 20, maxChars: 2000 });
 }

@@ -10,7 +10,8 @@ import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { test as base, isAliveNow, startTimeNow, waitUntilGone } from "@qemu-kvm/testkit";
+import { isAliveNow, startTimeNow, waitUntilGone } from "@qemu-kvm/testkit";
+import { test as base } from "@qemu-kvm/testkit/fixtures";
 import { describe, expect } from "vitest";
 import {
   connectSshHost,

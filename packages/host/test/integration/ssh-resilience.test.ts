@@ -8,13 +8,8 @@ import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import {
-  test as base,
-  isAliveNow,
-  type SshdFixture,
-  startSshd,
-  waitUntilGone,
-} from "@qemu-kvm/testkit";
+import { isAliveNow, type SshdFixture, startSshd, waitUntilGone } from "@qemu-kvm/testkit";
+import { test as base } from "@qemu-kvm/testkit/fixtures";
 import ssh2 from "ssh2";
 import { describe, expect } from "vitest";
 import { connectSshHost, type SshHost, type SshHostOptions } from "../../src/index.js";
@@ -50,8 +45,8 @@ const test = base
     };
   });
 
-/** sshd keeps the first value of a keyword: a `Match all` block overrides testkit's `MaxSessions 1000`. */
-const maxSessions = (count: number) => ["Match all", `MaxSessions ${count}`];
+/** testkit puts these lines before its own `MaxSessions 1000`, so they take effect. */
+const maxSessions = (count: number) => [`MaxSessions ${count}`];
 
 describe("a dropped connection", () => {
   test("the server stopped mid-command: the call fails with ERR_HOST_CONNECTION_LOST, the next one reconnects", async ({

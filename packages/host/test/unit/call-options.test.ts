@@ -5,7 +5,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { test as base } from "@qemu-kvm/testkit";
+import { test as base } from "@qemu-kvm/testkit/fixtures";
 import { describe, expect } from "vitest";
 import {
   createLocalHost,

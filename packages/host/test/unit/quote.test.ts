@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "@qemu-kvm/testkit";
+import { test } from "@qemu-kvm/testkit/fixtures";
 import { describe, expect } from "vitest";
 import { quoteCommand } from "../../src/index.js";
 import { checkCommand } from "../../src/shared/arguments.js";

@@ -3,7 +3,8 @@ import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { startTimeNow, test } from "@qemu-kvm/testkit";
+import { startTimeNow } from "@qemu-kvm/testkit";
+import { test } from "@qemu-kvm/testkit/fixtures";
 import { describe, expect } from "vitest";
 import {
   type Header,

@@ -44,7 +44,7 @@ import { operations, PoolClient, startAnchor } from "./pool-client.js";
  * is started).
  *
  * ```ts
- * await using pool = await openPool(localHost());
+ * await using pool = await openPool(createLocalHost());
  * const { port } = await pool.leasePort("vm0", "forward");
  * ```
  */

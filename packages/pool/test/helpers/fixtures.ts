@@ -3,11 +3,11 @@
  * `sshd`), each cleaned up after its scope even when a test fails:
  * - `workers`: pool clients in processes of their own (killed after the test);
  * - `target`: how the test reaches the host, one per file: `localTest` runs
- *   `localHost()`, `sshTest` `sshHost()` to the file's sshd (the same machine);
+ *   `createLocalHost()`, `sshTest` `connectSshHost()` to the file's sshd (the same machine);
  * - `pools`: pools opened on the target, processes and sockets of a test.
  */
 import { join } from "node:path";
-import { type Host, type HostProcess, localHost, sshHost } from "@qemu-kvm/host";
+import { connectSshHost, createLocalHost, type Host, type HostProcess } from "@qemu-kvm/host";
 import type { SshdFixture, TempDir } from "@qemu-kvm/testkit";
 import { test as base } from "@qemu-kvm/testkit/fixtures";
 import { openPool, type PoolOptions, type ResourcePool } from "../../src/index.js";
@@ -18,7 +18,7 @@ import { Workers } from "./workers.js";
 /** How a test reaches the host under test. */
 export interface PoolTarget {
   readonly name: "local" | "ssh";
-  /** The file's host: `localHost()`, or `sshHost()` to the file's sshd. */
+  /** The file's host: `createLocalHost()`, or `connectSshHost()` to the file's sshd. */
   readonly host: Host;
   /** What a worker process needs to open the same host. */
   readonly workerHost: WorkerHost;
@@ -101,7 +101,7 @@ const pools = async (
 
 export const localTest = test
   .extend("target", { scope: "file" }, async ({}, { onCleanup }): Promise<PoolTarget> => {
-    const host = localHost();
+    const host = createLocalHost();
     onCleanup(() => host.close());
     return { name: "local", host, workerHost: { transport: "local" } };
   })
@@ -109,7 +109,7 @@ export const localTest = test
 
 export const sshTest = test
   .extend("target", { scope: "file" }, async ({ sshd }, { onCleanup }): Promise<PoolTarget> => {
-    const host = await sshHost({
+    const host = await connectSshHost({
       host: sshd.host,
       port: sshd.port,
       user: sshd.user,

@@ -3,7 +3,7 @@
  * the test sshd. Imported by the worker itself, so it imports no test runner.
  */
 import { readFileSync } from "node:fs";
-import { type Host, localHost, sshHost } from "@qemu-kvm/host";
+import { connectSshHost, createLocalHost, type Host } from "@qemu-kvm/host";
 
 export type WorkerHost =
   | { transport: "local" }
@@ -17,8 +17,8 @@ export type WorkerHost =
     };
 
 export async function openWorkerHost(spec: WorkerHost): Promise<Host> {
-  if (spec.transport === "local") return localHost();
-  return sshHost({
+  if (spec.transport === "local") return createLocalHost();
+  return connectSshHost({
     host: spec.host,
     port: spec.port,
     user: spec.user,

@@ -9,7 +9,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
-import { localHost } from "@qemu-kvm/host";
+import { createLocalHost } from "@qemu-kvm/host";
 import { describe, expect, onTestFinished } from "vitest";
 import { openPool } from "../../src/index.js";
 import { test } from "../helpers/fixtures.js";
@@ -30,7 +30,7 @@ describe.runIf(root)("the default state directory", () => {
   test("root's pool is /run/qemu-kvm/pool", async () => {
     // The host's real pool: other runs may use it, so only what this test created is removed.
     const created = ["/run/qemu-kvm", "/run/qemu-kvm/pool"].filter((path) => !existsSync(path));
-    const host = localHost();
+    const host = createLocalHost();
     const pool = await openPool(host, { topology: { cpus: { online: [0] } } });
     try {
       expect(pool.statePath).toBe("/run/qemu-kvm/pool/state.jsonl");

@@ -1,6 +1,6 @@
 /**
  * The rules of the pool, checked through a real host: run unchanged against
- * `localHost()` and against `sshHost()` connected to a real OpenSSH server on
+ * `createLocalHost()` and against `connectSshHost()` connected to a real OpenSSH server on
  * loopback. Either way the host is this machine, so the test binds sockets,
  * reads the state file and starts processes on the host directly.
  */

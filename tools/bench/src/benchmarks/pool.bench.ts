@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Host, localHost, sshHost } from "@qemu-kvm/host";
+import { connectSshHost, createLocalHost, type Host } from "@qemu-kvm/host";
 import { openPool, type ResourcePool } from "@qemu-kvm/pool";
 import { type SshdFixture, startSshd } from "@qemu-kvm/testkit";
 import type { Benchmark, Trial } from "../harness.js";
@@ -46,8 +46,8 @@ type Command =
   | { type: "close" };
 
 async function openHost(spec: HostSpec): Promise<Host> {
-  if (spec.transport === "local") return localHost();
-  return sshHost({
+  if (spec.transport === "local") return createLocalHost();
+  return connectSshHost({
     host: spec.host,
     port: spec.port,
     user: spec.user,

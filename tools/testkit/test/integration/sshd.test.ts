@@ -1,6 +1,7 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "vitest";
 import { test } from "../../src/fixtures.js";
@@ -86,4 +87,24 @@ test("close() removes the directory; a password can be enabled, and a wrong one 
     await other.close();
   }
   expect(existsSync(other.dir)).toBe(false);
+});
+
+test("config lines override the fixture's own settings (sshd keeps a keyword's first value)", async () => {
+  const limited = await startSshd({ config: ["MaxSessions 2"] });
+  try {
+    const { stdout } = await run(
+      "sshd",
+      [
+        "-T",
+        "-f",
+        join(limited.dir, "sshd_config"),
+        "-C",
+        "user=root,host=localhost,addr=127.0.0.1",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(stdout).toMatch(/^maxsessions 2$/m);
+  } finally {
+    await limited.close();
+  }
 });
