@@ -1,6 +1,5 @@
-import { delay, InvalidArgumentError, withDeadline } from "@qemu-kvm/core";
+import { checkCallOptions, delay, InvalidArgumentError, withDeadline } from "@qemu-kvm/core";
 import type { ControlChannel, NetworkInterface, WaitForNetworkOptions } from "./control-channel.js";
-import { checkOptions } from "./options.js";
 
 /** True when `interfaces` satisfy `options` (see `waitForNetwork`). */
 export function networkMatches(
@@ -66,7 +65,7 @@ export function pollNetwork(
   options: WaitForNetworkOptions | undefined,
   defaultTimeoutMs: number,
 ): Promise<NetworkInterface[]> {
-  const checked = checkOptions(options, ["address", "interfaceName"]);
+  const checked = checkCallOptions(options, ["address", "interfaceName"]);
   for (const key of ["address", "interfaceName"] as const) {
     const value = checked[key];
     if (value !== undefined && (typeof value !== "string" || value.length === 0))

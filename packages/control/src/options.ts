@@ -1,26 +1,4 @@
-import {
-  type CallOptions,
-  checkCallOptions,
-  checkOptionKeys,
-  InvalidArgumentError,
-} from "@qemu-kvm/core";
-
-const CALL_OPTION_KEYS = ["signal", "timeoutMs"];
-
-/**
- * Checks the options of one call: absent or an object, `signal` and
- * `timeoutMs` as the deadline rule says, no key but those and `extraKeys`.
- * Throws `ERR_INVALID_ARGUMENT`; returns the options (or `{}`).
- */
-export function checkOptions<T extends CallOptions>(
-  options: T | undefined,
-  extraKeys: readonly string[] = [],
-  field = "options",
-): T {
-  const checked = checkCallOptions(options, field);
-  checkOptionKeys(checked, [...CALL_OPTION_KEYS, ...extraKeys], field);
-  return checked as T;
-}
+import { InvalidArgumentError } from "@qemu-kvm/core";
 
 /** Throws `ERR_INVALID_ARGUMENT` unless `value` is absent or a finite number of milliseconds > 0. */
 export function checkIntervalMs(

@@ -1,4 +1,5 @@
 import { AbortError, InvalidArgumentError, TimeoutError } from "./errors/shared.js";
+import { checkObject, checkOptionKeys } from "./options.js";
 
 /**
  * What every asynchronous operation of every qemu-kvm package accepts.
@@ -37,21 +38,32 @@ export function checkTimeoutMs(
     throw new InvalidArgumentError(field, "a number of milliseconds ≥ 0, or Infinity", value);
 }
 
+/** The keys every call's options may have. */
+const CALL_OPTION_KEYS: readonly string[] = ["signal", "timeoutMs"];
+
 /**
- * Checks the shape every option object shares: absent or an object, `signal`
- * an `AbortSignal`, `timeoutMs` as the rule says. Returns the options (`{}`
- * when absent).
+ * Checks an options object, as every package does: absent or a plain object,
+ * no key but `signal`, `timeoutMs` and the call's own `extraKeys` (a misspelt
+ * option is an error, never ignored), `signal` an `AbortSignal`, `timeoutMs`
+ * as the deadline rule says. Throws `ERR_INVALID_ARGUMENT` naming the field;
+ * returns the options (`{}` when absent).
  */
-export function checkCallOptions<T extends CallOptions>(
+export function checkCallOptions<T extends object>(
   options: T | undefined,
+  extraKeys: readonly string[] = [],
   field = "options",
 ): T {
   if (options === undefined) return {} as T;
-  if (typeof options !== "object" || options === null || Array.isArray(options))
-    throw new InvalidArgumentError(field, "an object", options);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
-    throw new InvalidArgumentError(`${field}.signal`, "an AbortSignal", options.signal);
-  checkTimeoutMs(options.timeoutMs, `${field}.timeoutMs`);
+  checkObject(options, field);
+  checkOptionKeys(
+    options,
+    extraKeys.length === 0 ? CALL_OPTION_KEYS : [...CALL_OPTION_KEYS, ...extraKeys],
+    field,
+  );
+  const { signal, timeoutMs } = options as CallOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new InvalidArgumentError(`${field}.signal`, "an AbortSignal", signal);
+  checkTimeoutMs(timeoutMs, `${field}.timeoutMs`);
   return options;
 }
 

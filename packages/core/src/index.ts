@@ -25,6 +25,7 @@ export {
 } from "./errors/shared.js";
 export { LineReader } from "./line-reader.js";
 export { checkObject, checkOptionKeys } from "./options.js";
+export { encodeQapiRequest, QapiCommandError } from "./qapi.js";
 export { type CloseInfo, StreamSession, type StreamSessionHandlers } from "./stream-session.js";
 export { formatCpuList, MAX_CPU, parseCpuList } from "./syntax/cpu-list.js";
 export {

@@ -1,4 +1,10 @@
-import { ClosedError, excerpt, QemuKvmError, type SharedErrorCode } from "@qemu-kvm/core";
+import {
+  ClosedError,
+  excerpt,
+  QapiCommandError,
+  QemuKvmError,
+  type SharedErrorCode,
+} from "@qemu-kvm/core";
 
 /**
  * Every code this package throws or rejects with: its own (`ERR_QMP_*`,
@@ -16,23 +22,14 @@ export type MonitorErrorCode =
   | "ERR_HMP_PARSE"
   | SharedErrorCode;
 
-/** QEMU answered `command` with `{"error": {"class", "desc"}}`. */
-export class QmpCommandError extends QemuKvmError {
+/** QEMU answered `command` with `{"error": {"class", "desc"}}` (`command`, `errorClass`, `description`). */
+export class QmpCommandError extends QapiCommandError {
   static override readonly errorId: string = "QmpCommandError";
   override name = "QmpCommandError";
   readonly code = "ERR_QMP_COMMAND" as const;
-  /** The command that failed, e.g. `device_del`. */
-  readonly command: string;
-  /** QMP's error class: `GenericError`, `CommandNotFound`, `DeviceNotFound`… */
-  readonly errorClass: string;
-  /** QEMU's human-readable description (not meant to be parsed). */
-  readonly description: string;
 
   constructor(fields: { command: string; errorClass: string; description: string }) {
-    super(`QMP ${fields.command} failed: ${fields.errorClass}: ${fields.description}`);
-    this.command = fields.command;
-    this.errorClass = fields.errorClass;
-    this.description = fields.description;
+    super("QMP", fields);
   }
 }
 

@@ -1,37 +1,4 @@
-import {
-  type CallOptions,
-  checkCallOptions,
-  checkObject,
-  checkOptionKeys,
-  InvalidArgumentError,
-} from "@qemu-kvm/core";
-
-const CALL_OPTION_KEYS = ["signal", "timeoutMs"] as const;
-const NO_OPTIONS: CallOptions = Object.freeze({});
-
-/** Checks `{ signal?, timeoutMs? }` (nothing else), as the deadline rule says. */
-export function checkCall(options: CallOptions | undefined, field = "options"): CallOptions {
-  if (options === undefined) return NO_OPTIONS;
-  checkCallOptions(options, field);
-  checkOptionKeys(options, CALL_OPTION_KEYS, field);
-  return options;
-}
-
-/**
- * Checks an option object: an object with only the `known` keys, `signal` an
- * `AbortSignal`, `timeoutMs` as the deadline rule says.
- */
-export function checkOptions<T extends object>(
-  options: T | undefined,
-  known: readonly string[],
-  field = "options",
-): Partial<T> {
-  if (options === undefined) return {};
-  checkObject(options, field);
-  checkOptionKeys(options, known, field);
-  checkCallOptions(options as CallOptions, field);
-  return options;
-}
+import { InvalidArgumentError } from "@qemu-kvm/core";
 
 /** A queue bound: a positive integer, or `Infinity`. */
 export function checkBufferSize(

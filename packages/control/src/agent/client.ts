@@ -2,6 +2,7 @@ import type { Duplex } from "node:stream";
 import {
   type CallOptions,
   type CloseInfo,
+  checkCallOptions,
   checkObject,
   excerpt,
   InvalidArgumentError,
@@ -16,7 +17,7 @@ import type {
 } from "../control-channel.js";
 import { operations } from "../diagnostics.js";
 import { pollNetwork } from "../network.js";
-import { checkOptions, checkText } from "../options.js";
+import { checkText } from "../options.js";
 import { AgentConnection } from "./connection.js";
 import { GuestAgentClosedError } from "./errors.js";
 import {
@@ -191,7 +192,7 @@ class DefaultGuestAgentClient implements GuestAgentClient, AgentCommands {
         problem: "is a sync: use sync()",
       });
     if (args !== undefined) checkObject(args, "args");
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     return operations.trace(
       "qga",
       command,
@@ -200,7 +201,7 @@ class DefaultGuestAgentClient implements GuestAgentClient, AgentCommands {
   }
 
   sync(options?: CallOptions): Promise<void> {
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     const defaultTimeoutMs = this.#settings.commandTimeoutMs;
     return withDeadline("guest agent sync", checked, { defaultTimeoutMs }, async (signal) => {
       this.connection.requireSync();
@@ -232,7 +233,7 @@ class DefaultGuestAgentClient implements GuestAgentClient, AgentCommands {
 
   run(command: string, options?: RunOptions): Promise<CommandResult> {
     checkText(command, "command");
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     const args = ["-c", `exec 2>&1\n${command}`];
     // Everything is checked by now: nothing throws inside the trace.
     return operations.trace("run", excerpt(command, 80), () =>
@@ -294,7 +295,7 @@ class DefaultGuestAgentClient implements GuestAgentClient, AgentCommands {
   shutdown(mode: ShutdownMode = "powerdown", options?: CallOptions): Promise<void> {
     if (!SHUTDOWN_MODES.includes(mode))
       throw new InvalidArgumentError("mode", `one of ${SHUTDOWN_MODES.join(", ")}`, mode);
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     return operations.trace("qga", "guest-shutdown", () =>
       this.connection.request("guest-shutdown", { mode }, checked, false).then(
         () => {},

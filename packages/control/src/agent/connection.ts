@@ -5,12 +5,13 @@ import {
   type CallOptions,
   type CloseInfo,
   debugLog,
+  encodeQapiRequest,
   type LineTooLongError,
 } from "@qemu-kvm/core";
 import { AgentChannel } from "./channel.js";
 import { GuestAgentClosedError, GuestAgentProtocolError } from "./errors.js";
 import type { AgentSettings } from "./options.js";
-import { type Reply, requestLine, unwrap } from "./wire.js";
+import { type Reply, unwrap } from "./wire.js";
 
 const debug = debugLog("control");
 
@@ -176,7 +177,7 @@ export class AgentConnection {
         new GuestAgentClosedError({ operation: command, cause: this.closeInfo?.error }),
       );
     const id = this.#nextId++;
-    const line = requestLine(command, args, id);
+    const line = encodeQapiRequest(command, args, id);
     return new Promise((resolve, reject) => {
       const settle = (done: () => void) => {
         if (job.state === "settled") return;

@@ -1,21 +1,13 @@
-import { ClosedError, excerpt, QemuKvmError } from "@qemu-kvm/core";
+import { ClosedError, excerpt, QapiCommandError, QemuKvmError } from "@qemu-kvm/core";
 
-/** The guest agent answered `command` with `{"error": {"class", "desc"}}`. */
-export class GuestAgentCommandError extends QemuKvmError {
+/** The guest agent answered `command` with `{"error": {"class", "desc"}}` (`command`, `errorClass`, `description`). */
+export class GuestAgentCommandError extends QapiCommandError {
   static override readonly errorId: string = "GuestAgentCommandError";
   override name = "GuestAgentCommandError";
   readonly code = "ERR_QGA_COMMAND" as const;
-  readonly command: string;
-  /** `GenericError`, `CommandNotFound`, `CommandDisabled`… */
-  readonly errorClass: string;
-  /** The agent's description (for people, not for parsing). */
-  readonly description: string;
 
   constructor(fields: { command: string; errorClass: string; description: string }) {
-    super(`guest agent ${fields.command} failed: ${fields.errorClass}: ${fields.description}`);
-    this.command = fields.command;
-    this.errorClass = fields.errorClass;
-    this.description = fields.description;
+    super("guest agent", fields);
   }
 }
 

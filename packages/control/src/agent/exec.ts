@@ -1,5 +1,6 @@
 import {
   type CallOptions,
+  checkCallOptions,
   checkObject,
   debugLog,
   delay,
@@ -8,7 +9,7 @@ import {
   withDeadline,
 } from "@qemu-kvm/core";
 import type { CommandResult } from "../control-channel.js";
-import { checkOptions, checkText } from "../options.js";
+import { checkText } from "../options.js";
 
 const debug = debugLog("control");
 
@@ -130,7 +131,7 @@ export function guestExec(
   args: readonly string[] | undefined,
   options: GuestExecOptions | undefined,
 ): Promise<ExecOutcome> {
-  const checked = checkOptions(options, EXEC_OPTION_KEYS);
+  const checked = checkCallOptions(options, EXEC_OPTION_KEYS);
   const request = execRequest(path, args ?? [], checked);
   const defaultTimeoutMs = settings.commandTimeoutMs;
   return withDeadline(`guest exec ${path}`, checked, { defaultTimeoutMs }, async (signal) => {

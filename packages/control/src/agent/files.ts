@@ -1,5 +1,11 @@
-import { type CallOptions, debugLog, InvalidArgumentError, withDeadline } from "@qemu-kvm/core";
-import { checkInteger, checkOptions, checkText } from "../options.js";
+import {
+  type CallOptions,
+  checkCallOptions,
+  debugLog,
+  InvalidArgumentError,
+  withDeadline,
+} from "@qemu-kvm/core";
+import { checkInteger, checkText } from "../options.js";
 import { GuestAgentProtocolError } from "./errors.js";
 import type { AgentCommands } from "./exec.js";
 import { MAX_FILE_CHUNK_BYTES } from "./options.js";
@@ -32,7 +38,7 @@ export function openFile(
   checkText(path, "path", { nonEmpty: true });
   if (typeof mode !== "string" || !/^[rwa]\+?b?$|^[rwa]b\+$/.test(mode))
     throw new InvalidArgumentError("mode", "an fopen() mode (r, w, a, r+, w+, a+, with b)", mode);
-  return agent.execute<number>("guest-file-open", { path, mode }, checkOptions(options));
+  return agent.execute<number>("guest-file-open", { path, mode }, checkCallOptions(options));
 }
 
 /** `guest-file-read` of at most `count` bytes; the data is checked against the count announced. */
@@ -47,7 +53,7 @@ export function readFileChunk(
   const reading = agent.execute<{ count: number; "buf-b64": string; eof: boolean }>(
     "guest-file-read",
     { handle, count },
-    checkOptions(options),
+    checkCallOptions(options),
   );
   return reading.then((reply) => {
     const data = Buffer.from(reply["buf-b64"], "base64");
@@ -78,7 +84,7 @@ export function writeFileChunk(
     .execute<{ count: number; eof: boolean }>(
       "guest-file-write",
       { handle, "buf-b64": bytes.toString("base64") },
-      checkOptions(options),
+      checkCallOptions(options),
     )
     .then((reply) => reply.count);
 }
@@ -91,7 +97,7 @@ export function readFile(
   options: CallOptions | undefined,
 ): Promise<Buffer> {
   checkText(path, "path", { nonEmpty: true });
-  const checked = checkOptions(options);
+  const checked = checkCallOptions(options);
   const defaultTimeoutMs = settings.commandTimeoutMs;
   return withDeadline(`guest readFile ${path}`, checked, { defaultTimeoutMs }, async (signal) => {
     const inner = { signal, timeoutMs: Number.POSITIVE_INFINITY };
@@ -121,7 +127,7 @@ export function writeFile(
   checkText(path, "path", { nonEmpty: true });
   if (typeof data !== "string" && !(data instanceof Uint8Array))
     throw new InvalidArgumentError("data", "a string or a Uint8Array", data);
-  const checked = checkOptions(options, ["append"]);
+  const checked = checkCallOptions(options, ["append"]);
   if (checked.append !== undefined && typeof checked.append !== "boolean")
     throw new InvalidArgumentError("options.append", "a boolean", checked.append);
   const bytes = Buffer.from(data);

@@ -1,5 +1,10 @@
-import { type CallOptions, checkTimeoutMs, InvalidArgumentError } from "@qemu-kvm/core";
-import { checkInteger, checkIntervalMs, checkOptions } from "../options.js";
+import {
+  type CallOptions,
+  checkCallOptions,
+  checkTimeoutMs,
+  InvalidArgumentError,
+} from "@qemu-kvm/core";
+import { checkInteger, checkIntervalMs } from "../options.js";
 
 export interface ConnectGuestAgentOptions extends CallOptions {
   /**
@@ -54,7 +59,7 @@ export function agentSettings(options: ConnectGuestAgentOptions | undefined): {
   call: CallOptions;
   settings: AgentSettings;
 } {
-  const checked = checkOptions(options, Object.keys(DEFAULTS));
+  const checked = checkCallOptions(options, Object.keys(DEFAULTS));
   checkTimeoutMs(checked.commandTimeoutMs, "options.commandTimeoutMs");
   checkIntervalMs(checked.execPollIntervalMs, "options.execPollIntervalMs");
   checkInteger(checked.fileChunkBytes, "options.fileChunkBytes", 1, MAX_FILE_CHUNK_BYTES);

@@ -8,17 +8,6 @@ export interface Reply {
   id?: unknown;
 }
 
-/** The request line (with its newline) for `command`. */
-export function requestLine(
-  command: string,
-  args: Record<string, unknown> | undefined,
-  id: number,
-): string {
-  const request =
-    args === undefined ? { execute: command, id } : { execute: command, arguments: args, id };
-  return `${JSON.stringify(request)}\n`;
-}
-
 /** The line as a JSON object, or undefined (not JSON, or not an object: stray). */
 export function parseReply(line: string): Reply | undefined {
   try {

@@ -2,6 +2,7 @@ import type { Duplex } from "node:stream";
 import {
   type CallOptions,
   type CloseInfo,
+  checkCallOptions,
   excerpt,
   InvalidArgumentError,
   TimeoutError,
@@ -17,7 +18,7 @@ import type {
 import { operations } from "../diagnostics.js";
 import { ControlCommandError } from "../errors.js";
 import { parseIpOutput, pollNetwork } from "../network.js";
-import { checkOptions, checkText } from "../options.js";
+import { checkText } from "../options.js";
 import {
   attachTranscript,
   ConsoleClosedError,
@@ -182,7 +183,7 @@ class DefaultSerialConsole implements SerialConsole {
   write(data: string | Uint8Array, options?: CallOptions): Promise<void> {
     if (typeof data !== "string" && !(data instanceof Uint8Array))
       throw new InvalidArgumentError("data", "a string or a Uint8Array", data);
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     return this.#operation("write", checked, EXPECT_TIMEOUT_MS, () => this.#terminal.write(data));
   }
 
@@ -201,7 +202,7 @@ class DefaultSerialConsole implements SerialConsole {
     if (patterns.length === 0)
       throw new InvalidArgumentError("pattern", "a pattern or a non-empty array of them", pattern);
     const matcher = patternMatcher(patterns);
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     const name = `expect ${patterns.map((item) => String(item)).join(" | ")}`;
     return this.#operation(name, checked, EXPECT_TIMEOUT_MS, (signal) => {
       const buffer = this.#terminal.buffer;
@@ -211,7 +212,7 @@ class DefaultSerialConsole implements SerialConsole {
   }
 
   resync(options?: CallOptions): Promise<void> {
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     return this.#operation("resync", checked, this.#settings.recoveryTimeoutMs, async (signal) => {
       // At a login prompt, the marker line would be taken for a user name.
       if (!this.#shell.loggedIn) throw new ConsoleNotLoggedInError("resync()");
@@ -224,7 +225,7 @@ class DefaultSerialConsole implements SerialConsole {
   }
 
   login(options?: CallOptions): Promise<void> {
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     return operations.trace("login", this.#settings.user, () =>
       this.#operation("login", checked, this.#settings.loginTimeoutMs, (signal) =>
         logIn({ terminal: this.#terminal, shell: this.#shell, settings: this.#settings, signal }),
@@ -238,7 +239,7 @@ class DefaultSerialConsole implements SerialConsole {
 
   run(command: string, options?: RunOptions): Promise<CommandResult> {
     checkText(command, "command");
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     return operations.trace("run", excerpt(command, 80), () =>
       this.#operation(
         `run ${excerpt(command, 80)}`,
@@ -253,7 +254,7 @@ class DefaultSerialConsole implements SerialConsole {
   }
 
   networkInterfaces(options?: CallOptions): Promise<NetworkInterface[]> {
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     const timeoutMs = this.#settings.commandTimeoutMs;
     return this.#operation("networkInterfaces", checked, timeoutMs, async (signal) => {
       if (!this.#shell.loggedIn) throw new ConsoleNotLoggedInError("networkInterfaces()");
@@ -274,7 +275,7 @@ class DefaultSerialConsole implements SerialConsole {
   }
 
   powerdown(options?: CallOptions): Promise<void> {
-    const checked = checkOptions(options);
+    const checked = checkCallOptions(options);
     return this.#operation(
       "powerdown",
       checked,

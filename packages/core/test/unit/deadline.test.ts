@@ -202,10 +202,18 @@ describe("checkCallOptions", () => {
     expect(() => checkCallOptions({ signal: "stop" as never })).toThrow(
       'options.signal must be an AbortSignal (got "stop")',
     );
-    expect(() => checkCallOptions({ timeoutMs: -5 }, "call")).toThrow(
+    expect(() => checkCallOptions({ timeoutMs: -5 }, [], "call")).toThrow(
       "call.timeoutMs must be a number of milliseconds ≥ 0, or Infinity (got -5)",
     );
     expect(() => checkCallOptions(5 as never)).toThrow("options must be an object (got 5)");
+  });
+
+  test("refuses a key the call does not know, and accepts the call's own", () => {
+    expect(() => checkCallOptions({ timeout: 5 } as never)).toThrow(
+      "options.timeout is not an option; expected one of signal, timeoutMs (got 5)",
+    );
+    const options = { timeoutMs: 5, retries: 2 };
+    expect(checkCallOptions(options, ["retries"])).toBe(options);
   });
 });
 

@@ -4,10 +4,8 @@
  * synchronously, before anything runs.
  */
 import {
-  type CallOptions,
+  checkCallOptions,
   checkObject,
-  checkOptionKeys,
-  checkTimeoutMs,
   InvalidArgumentError,
   linuxSignalName,
 } from "@qemu-kvm/core";
@@ -128,27 +126,6 @@ export function checkData(value: unknown, field: string): void {
   throw new InvalidArgumentError(field, "a string or a Uint8Array", value);
 }
 
-/** The options every call of a host takes. */
-export const CALL_OPTION_KEYS = ["signal", "timeoutMs"] as const;
-
-/**
- * Checks an options object: absent or a plain object, no key outside `known`
- * (`options.sock is not an option…`), `signal` an `AbortSignal`, `timeoutMs`
- * as core's deadline rule says. Returns the options (`{}` when absent).
- */
-export function checkOptions<T extends CallOptions>(
-  options: T | undefined,
-  known: readonly string[],
-): T | Record<string, never> {
-  if (options === undefined) return {};
-  checkObject(options, "options");
-  checkOptionKeys(options, known);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
-    throw new InvalidArgumentError("signal", "an AbortSignal", options.signal);
-  checkTimeoutMs(options.timeoutMs);
-  return options;
-}
-
 /** Throws unless `value` is absent or a delay in milliseconds (`Infinity`: never). */
 function checkDelayMs(value: unknown, field: string): void {
   if (value === undefined) return;
@@ -156,20 +133,11 @@ function checkDelayMs(value: unknown, field: string): void {
     throw new InvalidArgumentError(field, "a number of milliseconds ≥ 0, or Infinity", value);
 }
 
-const EXEC_KEYS = [
-  ...CALL_OPTION_KEYS,
-  "input",
-  "env",
-  "cwd",
-  "reject",
-  "encoding",
-  "maxBuffer",
-  "forceKillAfterMs",
-];
+const EXEC_KEYS = ["input", "env", "cwd", "reject", "encoding", "maxBuffer", "forceKillAfterMs"];
 
 /** `exec`'s options, checked (the command's `env` and `cwd` are checked with it). */
 export function checkExecOptions(options: ExecOptions | undefined): ExecOptions {
-  const checked: ExecOptions = checkOptions(options, EXEC_KEYS);
+  const checked: ExecOptions = checkCallOptions(options, EXEC_KEYS);
   checkByteCount(checked.maxBuffer, "maxBuffer");
   checkDelayMs(checked.forceKillAfterMs, "forceKillAfterMs");
   checkData(checked.input, "input");
@@ -180,19 +148,14 @@ export function checkExecOptions(options: ExecOptions | undefined): ExecOptions 
 
 /** `spawn`'s options, checked. */
 export function checkSpawnOptions(options: SpawnOptions | undefined): SpawnOptions {
-  const checked: SpawnOptions = checkOptions(options, [
-    ...CALL_OPTION_KEYS,
-    "env",
-    "cwd",
-    "forceKillAfterMs",
-  ]);
+  const checked: SpawnOptions = checkCallOptions(options, ["env", "cwd", "forceKillAfterMs"]);
   checkDelayMs(checked.forceKillAfterMs, "forceKillAfterMs");
   return checked;
 }
 
 /** `isAlive`'s and `kill`'s options, checked. */
 export function checkProcessOptions(options: ProcessOptions | undefined): ProcessOptions {
-  const checked: ProcessOptions = checkOptions(options, [...CALL_OPTION_KEYS, "startTime"]);
+  const checked: ProcessOptions = checkCallOptions(options, ["startTime"]);
   if (checked.startTime !== undefined && typeof checked.startTime !== "bigint")
     throw new InvalidArgumentError("startTime", "a bigint (from processInfo)", checked.startTime);
   return checked;

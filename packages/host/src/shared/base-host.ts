@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type { Duplex } from "node:stream";
-import { type CallOptions, Deadline, InvalidArgumentError } from "@qemu-kvm/core";
+import { type CallOptions, checkCallOptions, Deadline, InvalidArgumentError } from "@qemu-kvm/core";
 import { HostExitError } from "../errors/command-errors.js";
 import { describeArgv } from "../errors/describe.js";
 import { HostClosedError } from "../errors/host-errors.js";
@@ -20,13 +20,11 @@ import type {
   WriteFileOptions,
 } from "../host.js";
 import {
-  CALL_OPTION_KEYS,
   checkCommand,
   checkData,
   checkExecOptions,
   checkMode,
   checkOneOf,
-  checkOptions,
   checkPid,
   checkProcessOptions,
   checkSpawnOptions,
@@ -255,7 +253,7 @@ export abstract class BaseHost implements Host {
   readFile(path: string, options: ReadFileOptions & { encoding: "utf8" }): Promise<string>;
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string>;
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string> {
-    const checked: ReadFileOptions = checkOptions(options, [...CALL_OPTION_KEYS, "encoding"]);
+    const checked: ReadFileOptions = checkCallOptions(options, ["encoding"]);
     checkValue(path, "path");
     checkOneOf(checked.encoding, ["buffer", "utf8"], "encoding");
     return this.run("readFile", path, checked, async (deadline) => {
@@ -265,7 +263,7 @@ export abstract class BaseHost implements Host {
   }
 
   writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void> {
-    const checked: WriteFileOptions = checkOptions(options, [...CALL_OPTION_KEYS, "mode"]);
+    const checked: WriteFileOptions = checkCallOptions(options, ["mode"]);
     checkValue(path, "path");
     if (data === undefined)
       throw new InvalidArgumentError("data", "a string or a Uint8Array", data);
@@ -281,7 +279,7 @@ export abstract class BaseHost implements Host {
   }
 
   remove(path: string, options?: RemoveOptions): Promise<void> {
-    const checked: RemoveOptions = checkOptions(options, [...CALL_OPTION_KEYS, "recursive"]);
+    const checked: RemoveOptions = checkCallOptions(options, ["recursive"]);
     checkValue(path, "path");
     checkOneOf(checked.recursive, [true, false], "recursive");
     if (path === "" || path === "/")
@@ -294,11 +292,7 @@ export abstract class BaseHost implements Host {
   }
 
   makePrivateDir(options?: PrivateDirOptions): Promise<string> {
-    const checked: PrivateDirOptions = checkOptions(options, [
-      ...CALL_OPTION_KEYS,
-      "prefix",
-      "parent",
-    ]);
+    const checked: PrivateDirOptions = checkCallOptions(options, ["prefix", "parent"]);
     const prefix = checked.prefix ?? "qk-";
     checkValue(prefix, "prefix");
     if (prefix.includes("/")) throw new InvalidArgumentError("prefix", "a name without /", prefix);
@@ -309,13 +303,13 @@ export abstract class BaseHost implements Host {
   }
 
   exists(path: string, options?: CallOptions): Promise<boolean> {
-    const checked = checkOptions(options, CALL_OPTION_KEYS);
+    const checked = checkCallOptions(options);
     checkValue(path, "path");
     return this.run("exists", path, checked, (deadline) => this.existsImpl(path, deadline));
   }
 
   connectUnix(path: string, options?: CallOptions): Promise<Duplex> {
-    const checked = checkOptions(options, CALL_OPTION_KEYS);
+    const checked = checkCallOptions(options);
     checkValue(path, "path");
     return this.run("connectUnix", path, checked, async (deadline) =>
       this.#trackStream(await this.connectUnixImpl(path, deadline)),
@@ -323,7 +317,7 @@ export abstract class BaseHost implements Host {
   }
 
   connectTcp(host: string, port: number, options?: CallOptions): Promise<Duplex> {
-    const checked = checkOptions(options, CALL_OPTION_KEYS);
+    const checked = checkCallOptions(options);
     checkValue(host, "host");
     if (host === "") throw new InvalidArgumentError("host", "an address or host name", host);
     if (!Number.isInteger(port) || port < 1 || port > 65535)
@@ -344,7 +338,7 @@ export abstract class BaseHost implements Host {
   }
 
   processInfo(pid: number, options?: CallOptions): Promise<ProcessInfo | undefined> {
-    const checked = checkOptions(options, CALL_OPTION_KEYS);
+    const checked = checkCallOptions(options);
     checkPid(pid);
     return this.run("processInfo", String(pid), checked, (deadline) =>
       readProcessInfo(pid, (path) => this.readProcFile(path, deadline)),

@@ -45,7 +45,6 @@ function opener(open: () => Promise<Host>, onCleanup: (fn: () => Promise<void>) 
 
 /** The two transports, as testkit's `test` with a file-scoped `openHost`. */
 const transports = {
-  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
   createLocalHost: base.extend("openHost", { scope: "file" }, async ({}, { onCleanup }) =>
     opener(async () => createLocalHost(), onCleanup),
   ),
@@ -204,8 +203,8 @@ export function hostConformance(name: keyof typeof transports): void {
         expect(call([], { env: { OK: "nul\0" } })).toThrow(invalid("env.OK"));
         expect(call([], { cwd: "/tmp\0" })).toThrow(invalid("cwd"));
         expect(() => host.exec("", [])).toThrow(invalid("file"));
-        expect(call([], { timeoutMs: -1 })).toThrow(invalid("timeoutMs"));
-        expect(call([], { timeoutMs: Number.NaN })).toThrow(invalid("timeoutMs"));
+        expect(call([], { timeoutMs: -1 })).toThrow(invalid("options.timeoutMs"));
+        expect(call([], { timeoutMs: Number.NaN })).toThrow(invalid("options.timeoutMs"));
         expect(call([], { sock: "/tmp/x" })).toThrow(invalid("options.sock"));
         expect(existsSync(marker)).toBe(false);
       });

@@ -15,7 +15,6 @@ import {
 } from "../../src/index.js";
 
 const test = base
-  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
   .extend("host", { scope: "file" }, async ({}, { onCleanup }): Promise<Host> => {
     const host = createLocalHost();
     onCleanup(() => host.close());
@@ -58,11 +57,17 @@ describe("the deadline rule", () => {
   });
 
   test("a negative or NaN timeoutMs throws ERR_INVALID_ARGUMENT synchronously", ({ host }) => {
-    expect(() => host.exec("true", [], { timeoutMs: -1 })).toThrow(invalid("timeoutMs"));
-    expect(() => host.exec("true", [], { timeoutMs: Number.NaN })).toThrow(invalid("timeoutMs"));
-    expect(() => host.spawn("true", [], { timeoutMs: -1 })).toThrow(invalid("timeoutMs"));
-    expect(() => host.readFile("/etc/hostname", { timeoutMs: -5 })).toThrow(invalid("timeoutMs"));
-    expect(() => host.connectTcp("127.0.0.1", 1, { timeoutMs: -1 })).toThrow(invalid("timeoutMs"));
+    expect(() => host.exec("true", [], { timeoutMs: -1 })).toThrow(invalid("options.timeoutMs"));
+    expect(() => host.exec("true", [], { timeoutMs: Number.NaN })).toThrow(
+      invalid("options.timeoutMs"),
+    );
+    expect(() => host.spawn("true", [], { timeoutMs: -1 })).toThrow(invalid("options.timeoutMs"));
+    expect(() => host.readFile("/etc/hostname", { timeoutMs: -5 })).toThrow(
+      invalid("options.timeoutMs"),
+    );
+    expect(() => host.connectTcp("127.0.0.1", 1, { timeoutMs: -1 })).toThrow(
+      invalid("options.timeoutMs"),
+    );
     expect(() => host.exec("true", [], { forceKillAfterMs: -1 })).toThrow(
       invalid("forceKillAfterMs"),
     );
@@ -110,7 +115,7 @@ describe("options are checked alike", () => {
       invalid("input"),
     );
     expect(() => host.exec("true", [], { signal: "x" as unknown as AbortSignal })).toThrow(
-      invalid("signal"),
+      invalid("options.signal"),
     );
     expect(() => host.writeFile("/x", "", { mode: 0o10000 })).toThrow(invalid("mode"));
     expect(() => host.isAlive(1, { startTime: 5 as unknown as bigint })).toThrow(

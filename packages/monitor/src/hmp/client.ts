@@ -3,6 +3,7 @@ import {
   armDeadline,
   type CallOptions,
   type CloseInfo,
+  checkCallOptions,
   checkTimeoutMs,
   InvalidArgumentError,
   preview,
@@ -12,13 +13,7 @@ import {
 } from "@qemu-kvm/core";
 import { debug, operations } from "../diagnostics.js";
 import { HmpClosedError, HmpProtocolError } from "../errors.js";
-import {
-  asError,
-  checkByteLimit,
-  checkCall,
-  checkOptions,
-  DEFAULT_MAX_LINE_BYTES,
-} from "../options.js";
+import { asError, checkByteLimit, DEFAULT_MAX_LINE_BYTES } from "../options.js";
 import { PromptFramer } from "./prompt-framer.js";
 
 export interface ConnectHmpOptions extends CallOptions {
@@ -100,7 +95,7 @@ interface HmpSettings {
  * destroyed.
  */
 export function connectHmp(stream: Duplex, options?: ConnectHmpOptions): Promise<HmpClient> {
-  const checked = checkOptions(options, CONNECT_OPTION_KEYS);
+  const checked = checkCallOptions(options, CONNECT_OPTION_KEYS);
   checkTimeoutMs(checked.commandTimeoutMs, "options.commandTimeoutMs");
   checkByteLimit(checked.maxLineBytes, "options.maxLineBytes");
   checkByteLimit(checked.maxOutputBytes, "options.maxOutputBytes");
@@ -192,12 +187,12 @@ class DefaultHmpClient implements HmpClient {
       throw new InvalidArgumentError("commandLine", "an HMP command line", commandLine, {
         problem: "has a control character, which would drive QEMU's readline",
       });
-    const { signal, timeoutMs } = checkCall(options);
+    const { signal, timeoutMs } = checkCallOptions(options);
     return this.#enqueue("command", commandLine, signal, timeoutMs ?? this.#commandTimeoutMs);
   }
 
   quit(options?: CallOptions): Promise<void> {
-    const checked = checkCall(options);
+    const checked = checkCallOptions(options);
     const settings = { defaultTimeoutMs: DEFAULT_QUIT_TIMEOUT_MS };
     return withDeadline("HMP quit", checked, settings, async (signal) => {
       await this.#enqueue("quit", "quit", signal, Number.POSITIVE_INFINITY);

@@ -1,14 +1,14 @@
 import type { Duplex } from "node:stream";
-import { type CallOptions, type CloseInfo, checkTimeoutMs, withDeadline } from "@qemu-kvm/core";
+import {
+  type CallOptions,
+  type CloseInfo,
+  checkCallOptions,
+  checkTimeoutMs,
+  withDeadline,
+} from "@qemu-kvm/core";
 import { operations } from "../diagnostics.js";
 import { QmpClosedError, QmpProtocolError } from "../errors.js";
-import {
-  asError,
-  checkBufferSize,
-  checkByteLimit,
-  checkOptions,
-  DEFAULT_MAX_LINE_BYTES,
-} from "../options.js";
+import { asError, checkBufferSize, checkByteLimit, DEFAULT_MAX_LINE_BYTES } from "../options.js";
 import * as commands from "./commands.js";
 import { type ConnectionSettings, type EventsOptions, QmpConnection } from "./connection.js";
 import type { QmpEventStream } from "./event-stream.js";
@@ -206,7 +206,7 @@ const CONNECT_OPTION_KEYS = [
  * `ERR_QMP_COMMAND`.
  */
 export function connectQmp(stream: Duplex, options?: ConnectQmpOptions): Promise<QmpClient> {
-  const checked = checkOptions(options, CONNECT_OPTION_KEYS);
+  const checked = checkCallOptions(options, CONNECT_OPTION_KEYS);
   checkBufferSize(checked.eventBufferSize, "options.eventBufferSize");
   checkTimeoutMs(checked.commandTimeoutMs, "options.commandTimeoutMs");
   checkByteLimit(checked.maxLineBytes, "options.maxLineBytes");

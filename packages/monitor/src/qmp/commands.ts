@@ -1,5 +1,9 @@
-import { type CallOptions, InvalidArgumentError, withDeadline } from "@qemu-kvm/core";
-import { checkCall } from "../options.js";
+import {
+  type CallOptions,
+  checkCallOptions,
+  InvalidArgumentError,
+  withDeadline,
+} from "@qemu-kvm/core";
 import type { QmpConnection } from "./connection.js";
 import { flattenQueryPci, type PciDevice, type QueryPciDevice } from "./pci.js";
 import type { DeviceSpec, QmpEvent, Vcpu, VmStatus } from "./types.js";
@@ -90,7 +94,7 @@ export function deviceDel(
 ): Promise<QmpEvent<"DEVICE_DELETED">> {
   if (typeof id !== "string" || id.length === 0)
     throw new InvalidArgumentError("id", "a device id or QOM path", id);
-  const checked = checkCall(options);
+  const checked = checkCallOptions(options);
   const path = id.startsWith("/") ? id : `/machine/peripheral/${id}`;
   const settings = { defaultTimeoutMs: DEFAULT_DEVICE_DEL_TIMEOUT_MS, hint: UNPLUG_HINT };
   return withDeadline(`device_del ${id}`, checked, settings, async (signal) => {

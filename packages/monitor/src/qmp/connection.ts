@@ -2,6 +2,10 @@ import type { Duplex } from "node:stream";
 import {
   type CallOptions,
   type CloseInfo,
+  checkCallOptions,
+  checkObject,
+  checkOptionKeys,
+  encodeQapiRequest,
   InvalidArgumentError,
   LineReader,
   LineTooLongError,
@@ -11,11 +15,11 @@ import {
 } from "@qemu-kvm/core";
 import { debug, operations } from "../diagnostics.js";
 import { QmpClosedError, QmpProtocolError } from "../errors.js";
-import { checkBufferSize, checkCall, checkOptions } from "../options.js";
+import { checkBufferSize } from "../options.js";
 import { checkArguments } from "./arguments.js";
 import { EventHub } from "./event-hub.js";
 import type { QmpEventStream } from "./event-stream.js";
-import { encodeRequest, notJsonMessage, toEvent } from "./messages.js";
+import { notJsonMessage, toEvent } from "./messages.js";
 import { PendingCalls } from "./pending-calls.js";
 import type { QmpEvent, QmpEventFilter, QmpEventName, QmpVersion } from "./types.js";
 
@@ -110,7 +114,7 @@ export class QmpConnection implements AsyncDisposable {
     if (typeof command !== "string" || command.length === 0)
       throw new InvalidArgumentError("command", "a QMP command name (a non-empty string)", command);
     checkArguments(command, args);
-    const { signal, timeoutMs } = checkCall(options);
+    const { signal, timeoutMs } = checkCallOptions(options);
     return this.#send(command, args, signal, timeoutMs ?? this.commandTimeoutMs);
   }
 
@@ -119,7 +123,7 @@ export class QmpConnection implements AsyncDisposable {
    * before its reply is flushed: both orders are success.
    */
   quit(options?: CallOptions): Promise<void> {
-    const checked = checkCall(options);
+    const checked = checkCallOptions(options);
     const settings = { defaultTimeoutMs: DEFAULT_QUIT_TIMEOUT_MS };
     return withDeadline("quit", checked, settings, async (signal) => {
       if (this.#session.isClosing)
@@ -142,7 +146,14 @@ export class QmpConnection implements AsyncDisposable {
   ): QmpEventStream<QmpEvent<N>>;
   events(filter?: QmpEventFilter, options?: EventsOptions): QmpEventStream<QmpEvent>;
   events(filter?: QmpEventFilter, options?: EventsOptions): QmpEventStream<QmpEvent> {
-    const { signal, bufferSize } = checkOptions(options, EVENTS_OPTION_KEYS);
+    // Not a call's options: no `timeoutMs` (a subscription ends by its signal).
+    if (options !== undefined) {
+      checkObject(options, "options");
+      checkOptionKeys(options, EVENTS_OPTION_KEYS);
+      if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+        throw new InvalidArgumentError("options.signal", "an AbortSignal", options.signal);
+    }
+    const { signal, bufferSize } = options ?? {};
     checkBufferSize(bufferSize, "options.bufferSize");
     return this.#hub.stream(filter, bufferSize ?? this.#eventBufferSize, signal);
   }
@@ -152,7 +163,7 @@ export class QmpConnection implements AsyncDisposable {
     predicate?: (event: QmpEvent<N>) => boolean,
     options?: CallOptions,
   ): Promise<QmpEvent<N>> {
-    const { signal, timeoutMs } = checkCall(options);
+    const { signal, timeoutMs } = checkCallOptions(options);
     return this.#hub.wait(name, predicate, signal, timeoutMs ?? Number.POSITIVE_INFINITY);
   }
 
@@ -222,7 +233,7 @@ export class QmpConnection implements AsyncDisposable {
         reject,
       );
       // Undefined: already aborted, or timeoutMs 0: rejected, and nothing is sent.
-      if (id !== undefined) this.#write(encodeRequest(command, args, id));
+      if (id !== undefined) this.#write(encodeQapiRequest(command, args, id));
     });
   }
 

@@ -1,16 +1,5 @@
 import type { QmpEvent } from "./types.js";
 
-/** A request line: `{"execute", "arguments"?, "id"}` and its newline. */
-export function encodeRequest(
-  command: string,
-  args: Record<string, unknown> | undefined,
-  id: number,
-): string {
-  return args === undefined
-    ? `{"execute":${JSON.stringify(command)},"id":${id}}\n`
-    : `${JSON.stringify({ execute: command, arguments: args, id })}\n`;
-}
-
 /** Why a line that is not JSON is not QMP, as precisely as can be told. */
 export function notJsonMessage(line: string): string {
   if (line.startsWith("QEMU ") && line.includes("monitor"))

@@ -1,6 +1,10 @@
-import { type CallOptions, InvalidArgumentError, withDeadline } from "@qemu-kvm/core";
+import {
+  type CallOptions,
+  checkCallOptions,
+  InvalidArgumentError,
+  withDeadline,
+} from "@qemu-kvm/core";
 import { QmpMigrationError } from "../errors.js";
-import { checkCall } from "../options.js";
 import type { QmpConnection } from "./connection.js";
 import type { MigrationInfo, MigrationParameters } from "./types.js";
 
@@ -47,7 +51,7 @@ export function migrate(
 ): Promise<void> {
   if (typeof uri !== "string" || uri.length === 0)
     throw new InvalidArgumentError("uri", "a migration URI (a non-empty string)", uri);
-  const checked = checkCall(options);
+  const checked = checkCallOptions(options);
   return withDeadline("migrate", checked, { defaultTimeoutMs }, async (signal) => {
     const inner = { signal, timeoutMs: NO_DEADLINE };
     await setMigrationCapabilities(qmp, { events: true }, inner);
@@ -68,7 +72,7 @@ export function queryMigration(qmp: Qmp, options?: CallOptions): Promise<Migrati
  * cannot be followed (the `events` capability is off). Default deadline: none.
  */
 export function waitForMigration(qmp: Qmp, options?: CallOptions): Promise<MigrationInfo> {
-  const checked = checkCall(options);
+  const checked = checkCallOptions(options);
   return withDeadline("waitForMigration", checked, {}, async (signal) => {
     const inner = { signal, timeoutMs: NO_DEADLINE };
     // Armed before the first query, so the end cannot slip between the two.

@@ -4,8 +4,6 @@
  * synchronously, before anything is sent to the host.
  */
 import {
-  type CallOptions,
-  checkCallOptions,
   checkObject,
   checkOptionKeys,
   checkVmName,
@@ -21,19 +19,6 @@ import type {
   PortRange,
   ProcessRef,
 } from "../types.js";
-
-/** The keys of every call's options. */
-const CALL_OPTION_KEYS = ["signal", "timeoutMs"] as const;
-
-/** A call's `{ signal, timeoutMs }` (plus `extra` keys the call knows), checked. */
-export function checkCall<T extends CallOptions>(
-  options: T | undefined,
-  extra: readonly string[] = [],
-): T | Record<string, never> {
-  const checked = checkCallOptions(options);
-  checkOptionKeys(checked, [...CALL_OPTION_KEYS, ...extra]);
-  return checked;
-}
 
 /** An integer within `min`–`max`. */
 export function checkInteger(value: unknown, field: string, min: number, max: number): number {

@@ -153,8 +153,7 @@ function checkFileMode(fileMode: number | undefined): string {
 }
 
 export function resolveOptions(options: PoolOptions): ResolvedOptions {
-  checkCallOptions(options);
-  checkOptionKeys(options, OPTION_KEYS);
+  checkCallOptions(options, OPTION_KEYS);
   const { stateDir } = options;
   if (
     stateDir !== undefined &&

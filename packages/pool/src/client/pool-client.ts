@@ -1,7 +1,13 @@
 /** The pool client: the public API of a pool, over its anchor and its queue of calls. */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { type CallOptions, Deadline, debugLog, OperationChannel } from "@qemu-kvm/core";
+import {
+  type CallOptions,
+  checkCallOptions,
+  Deadline,
+  debugLog,
+  OperationChannel,
+} from "@qemu-kvm/core";
 import type { Host } from "@qemu-kvm/host";
 import { Anchor, type AnchorSettings } from "../anchor/anchor.js";
 import { PoolClosedError } from "../errors.js";
@@ -11,7 +17,6 @@ import { anchorHolder, runBatch } from "../transactions/runner.js";
 import type { Transaction } from "../transactions/transaction.js";
 import type { CpuTopology, Holder, OwnerInfo, PortRange } from "../types.js";
 import { AnchorKeeper } from "./anchors.js";
-import { checkCall } from "./arguments.js";
 import { toHolder, toOwnerInfo } from "./leases.js";
 import type { ResolvedOptions } from "./options.js";
 import { OperationQueue, type Work } from "./queue.js";
@@ -138,7 +143,7 @@ export class PoolClient {
     options: CallOptions | undefined,
     checked = false,
   ): Promise<T> {
-    const call = checked ? (options ?? {}) : checkCall(options);
+    const call = checked ? (options ?? {}) : checkCallOptions(options);
     const name = target === undefined ? operation : `${operation} ${target}`;
     if (this.#closed || this.#closing)
       return Promise.reject(this.#closedError(name) ?? new PoolClosedError({ operation: name }));

@@ -1,5 +1,6 @@
 /** `openPool()` and the `ResourcePool` it resolves. */
 import type { CallOptions, PortKind } from "@qemu-kvm/core";
+import { checkCallOptions } from "@qemu-kvm/core";
 import type { Host } from "@qemu-kvm/host";
 import { adoptOwner, leaseAll, releaseOwner, transferOwner } from "../transactions/owners.js";
 import { holderAlive, type Transaction } from "../transactions/transaction.js";
@@ -19,7 +20,6 @@ import type {
   ResourcePool,
 } from "../types.js";
 import {
-  checkCall,
   checkCpuAsk,
   checkGivenPort,
   checkLeaseRequest,
@@ -63,7 +63,7 @@ class Pool extends PoolClient implements ResourcePool {
     options: LeasePortOptions = {},
   ): Promise<PortLease> {
     checkOwner(owner);
-    const { port, ...call } = checkCall(options, ["port"]);
+    const { port, ...call } = checkCallOptions(options, ["port"]);
     const ask = { ...checkPortAsk(kind, "kind", this.portRanges), port: checkGivenPort(port) };
     const run = (tx: Transaction) =>
       toPortLease(leaseAll(tx, owner, { ports: [ask], cpus: undefined, pci: [] }).ports[0]!);
