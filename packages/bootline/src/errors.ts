@@ -29,7 +29,6 @@ export function describeSpecIssue(issue: SpecIssue): string {
  */
 export class InvalidSpecError extends QemuKvmError {
   static override readonly errorId: string = "InvalidSpecError";
-  override name = "InvalidSpecError";
   readonly code = "ERR_BOOTLINE_INVALID_SPEC" as const;
   readonly issues: readonly SpecIssue[];
 
@@ -78,7 +77,6 @@ function describeDtsIssue(issue: DtsConfigIssue): string {
  */
 export class DtsConfigError extends QemuKvmError {
   static override readonly errorId: string = "DtsConfigError";
-  override name = "DtsConfigError";
   readonly code = "ERR_BOOTLINE_DTS_CONFIG" as const;
   readonly issues: readonly DtsConfigIssue[];
 

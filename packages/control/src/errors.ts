@@ -29,7 +29,6 @@ export type ControlErrorCode =
  */
 export class ControlCommandError extends QemuKvmError {
   static override readonly errorId: string = "ControlCommandError";
-  override name = "ControlCommandError";
   readonly code = "ERR_CONTROL_COMMAND" as const;
   readonly command: string;
   readonly exitCode: number | null;

@@ -25,7 +25,6 @@ export type MonitorErrorCode =
 /** QEMU answered `command` with `{"error": {"class", "desc"}}` (`command`, `errorClass`, `description`). */
 export class QmpCommandError extends QapiCommandError {
   static override readonly errorId: string = "QmpCommandError";
-  override name = "QmpCommandError";
   readonly code = "ERR_QMP_COMMAND" as const;
 
   constructor(fields: { command: string; errorClass: string; description: string }) {
@@ -40,7 +39,6 @@ export class QmpCommandError extends QapiCommandError {
  */
 export class QmpClosedError extends ClosedError {
   static override readonly errorId: string = "QmpClosedError";
-  override name = "QmpClosedError";
   readonly code = "ERR_QMP_CLOSED" as const;
 
   constructor(fields: { operation?: string; cause?: unknown } = {}) {
@@ -57,7 +55,6 @@ export class QmpClosedError extends ClosedError {
  */
 export class QmpProtocolError extends QemuKvmError {
   static override readonly errorId: string = "QmpProtocolError";
-  override name = "QmpProtocolError";
   readonly code = "ERR_QMP_PROTOCOL" as const;
   /** The offending line (at most its first 200 characters). */
   readonly line: string;
@@ -76,7 +73,6 @@ export class QmpProtocolError extends QemuKvmError {
  */
 export class QmpEventOverflowError extends QemuKvmError {
   static override readonly errorId: string = "QmpEventOverflowError";
-  override name = "QmpEventOverflowError";
   readonly code = "ERR_QMP_EVENT_OVERFLOW" as const;
   readonly bufferSize: number;
   /** The name of the first event that could not be queued. */
@@ -94,7 +90,6 @@ export class QmpEventOverflowError extends QemuKvmError {
 /** A migration ended without completing, or cannot be followed. */
 export class QmpMigrationError extends QemuKvmError {
   static override readonly errorId: string = "QmpMigrationError";
-  override name = "QmpMigrationError";
   readonly code = "ERR_QMP_MIGRATION" as const;
   /** `failed`, `cancelled`, or the status of a migration that cannot be followed. */
   readonly status: string;
@@ -114,7 +109,6 @@ export class QmpMigrationError extends QemuKvmError {
 /** The HMP connection closed before `operation` got its prompt back. */
 export class HmpClosedError extends ClosedError {
   static override readonly errorId: string = "HmpClosedError";
-  override name = "HmpClosedError";
   readonly code = "ERR_HMP_CLOSED" as const;
 
   constructor(fields: { operation?: string; cause?: unknown } = {}) {
@@ -129,7 +123,6 @@ export class HmpClosedError extends ClosedError {
  */
 export class HmpProtocolError extends QemuKvmError {
   static override readonly errorId: string = "HmpProtocolError";
-  override name = "HmpProtocolError";
   readonly code = "ERR_HMP_PROTOCOL" as const;
   /** What was received (at most 200 characters). */
   readonly received: string;
@@ -143,7 +136,6 @@ export class HmpProtocolError extends QemuKvmError {
 /** An HMP parser met text it does not understand. */
 export class HmpParseError extends QemuKvmError {
   static override readonly errorId: string = "HmpParseError";
-  override name = "HmpParseError";
   readonly code = "ERR_HMP_PARSE" as const;
   /** The parser: `info pci`, `info status`… */
   readonly parser: string;

@@ -62,7 +62,6 @@ export function describeResource(resource: ResourceRef): string {
 /** Nothing left to lease: every port of the range is leased or in use, or too few CPUs are free. */
 export class PoolExhaustedError extends QemuKvmError {
   static override readonly errorId = "PoolExhaustedError";
-  override name = "PoolExhaustedError";
   readonly code = "ERR_POOL_EXHAUSTED" as const;
   readonly resource: "port" | "cpu";
   /** The port kind (ports). */
@@ -106,7 +105,6 @@ export class PoolExhaustedError extends QemuKvmError {
  */
 export class PoolBusyError extends QemuKvmError {
   static override readonly errorId = "PoolBusyError";
-  override name = "PoolBusyError";
   readonly code = "ERR_POOL_BUSY" as const;
   readonly resource: ResourceRef;
   /** The owner that holds it, if the pool leased it. */
@@ -137,7 +135,6 @@ export class PoolBusyError extends QemuKvmError {
 /** No such CPU (offline, or outside the pool's CPUs), NUMA node, PCI device, port kind or owner. */
 export class PoolUnknownResourceError extends QemuKvmError {
   static override readonly errorId = "PoolUnknownResourceError";
-  override name = "PoolUnknownResourceError";
   readonly code = "ERR_POOL_UNKNOWN_RESOURCE" as const;
   readonly resource: ResourceRef;
 
@@ -150,7 +147,6 @@ export class PoolUnknownResourceError extends QemuKvmError {
 /** A PF and one of its VFs can never be leased at the same time (to any owners, even one). */
 export class PoolConflictError extends QemuKvmError {
   static override readonly errorId = "PoolConflictError";
-  override name = "PoolConflictError";
   readonly code = "ERR_POOL_CONFLICT" as const;
   /** The device asked for. */
   readonly address: string;
@@ -179,7 +175,6 @@ export class PoolConflictError extends QemuKvmError {
 /** `transfer()` was given a process that is not running on the host (or not with that start time). */
 export class PoolHolderGoneError extends QemuKvmError {
   static override readonly errorId = "PoolHolderGoneError";
-  override name = "PoolHolderGoneError";
   readonly code = "ERR_POOL_HOLDER_GONE" as const;
   readonly pid: number;
   readonly startTime: bigint;
@@ -199,7 +194,6 @@ export class PoolHolderGoneError extends QemuKvmError {
  */
 export class PoolStateError extends QemuKvmError {
   static override readonly errorId = "PoolStateError";
-  override name = "PoolStateError";
   readonly code = "ERR_POOL_STATE" as const;
   /** The state file on the host. */
   readonly path: string;
@@ -224,7 +218,6 @@ export class PoolStateError extends QemuKvmError {
  */
 export class PoolHostError extends QemuKvmError {
   static override readonly errorId = "PoolHostError";
-  override name = "PoolHostError";
   readonly code = "ERR_POOL_HOST" as const;
   readonly host: string;
   /** A short reason from the host script (`missing-tool`, `state-dir`, `lock`…), or `anchor-exited`. */
@@ -251,7 +244,6 @@ export class PoolHostError extends QemuKvmError {
  */
 export class PoolClosedError extends ClosedError {
   static override readonly errorId = "PoolClosedError";
-  override name = "PoolClosedError";
   readonly code = "ERR_POOL_CLOSED" as const;
 
   constructor(fields: { operation?: string; cause?: unknown } = {}) {

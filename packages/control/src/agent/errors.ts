@@ -3,7 +3,6 @@ import { ClosedError, excerpt, QapiCommandError, QemuKvmError } from "@qemu-kvm/
 /** The guest agent answered `command` with `{"error": {"class", "desc"}}` (`command`, `errorClass`, `description`). */
 export class GuestAgentCommandError extends QapiCommandError {
   static override readonly errorId: string = "GuestAgentCommandError";
-  override name = "GuestAgentCommandError";
   readonly code = "ERR_QGA_COMMAND" as const;
 
   constructor(fields: { command: string; errorClass: string; description: string }) {
@@ -14,7 +13,6 @@ export class GuestAgentCommandError extends QapiCommandError {
 /** The guest agent channel closed (QEMU exited, the client was closed) before `operation` completed. */
 export class GuestAgentClosedError extends ClosedError {
   static override readonly errorId: string = "GuestAgentClosedError";
-  override name = "GuestAgentClosedError";
   readonly code = "ERR_QGA_CLOSED" as const;
 
   constructor(fields: { operation?: string; cause?: unknown } = {}) {
@@ -29,7 +27,6 @@ export class GuestAgentClosedError extends ClosedError {
  */
 export class GuestAgentProtocolError extends QemuKvmError {
   static override readonly errorId: string = "GuestAgentProtocolError";
-  override name = "GuestAgentProtocolError";
   readonly code = "ERR_QGA_PROTOCOL" as const;
   /** What was received last (at most 200 characters). */
   readonly received: string;

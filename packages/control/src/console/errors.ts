@@ -31,7 +31,6 @@ export function attachTranscript(error: unknown, transcript: () => string): void
  */
 export class ConsoleTimeoutError extends TimeoutError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleTimeoutError";
-  override name = "ConsoleTimeoutError";
   override readonly code = "ERR_TIMEOUT" as const;
   transcript: string | undefined = undefined;
 }
@@ -39,7 +38,6 @@ export class ConsoleTimeoutError extends TimeoutError implements ConsoleTranscri
 /** The console stream ended (QEMU exited, the socket closed) or the console was closed. */
 export class ConsoleClosedError extends ClosedError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleClosedError";
-  override name = "ConsoleClosedError";
   readonly code = "ERR_CONSOLE_CLOSED" as const;
   transcript: string | undefined = undefined;
 
@@ -51,7 +49,6 @@ export class ConsoleClosedError extends ClosedError implements ConsoleTranscript
 /** The login did not succeed: wrong credentials, or a prompt the options do not answer. */
 export class ConsoleLoginError extends QemuKvmError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleLoginError";
-  override name = "ConsoleLoginError";
   readonly code = "ERR_CONSOLE_LOGIN" as const;
   readonly user: string;
   transcript: string | undefined = undefined;
@@ -68,7 +65,6 @@ export class ConsoleLoginError extends QemuKvmError implements ConsoleTranscript
  */
 export class ConsoleNotGuestError extends QemuKvmError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleNotGuestError";
-  override name = "ConsoleNotGuestError";
   readonly code = "ERR_CONSOLE_NOT_GUEST" as const;
   /** What was checked, e.g. `DMI system vendor is "QEMU"`. */
   readonly check: string;
@@ -91,7 +87,6 @@ export class ConsoleNotGuestError extends QemuKvmError implements ConsoleTranscr
 /** `run()` (or a helper built on it) was called before `login()` succeeded. */
 export class ConsoleNotLoggedInError extends QemuKvmError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleNotLoggedInError";
-  override name = "ConsoleNotLoggedInError";
   readonly code = "ERR_CONSOLE_NOT_LOGGED_IN" as const;
   transcript: string | undefined = undefined;
 
@@ -103,7 +98,6 @@ export class ConsoleNotLoggedInError extends QemuKvmError implements ConsoleTran
 /** The shell went away while a command ran (the command ran `exit`, or killed the shell). */
 export class ConsoleLoggedOutError extends QemuKvmError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleLoggedOutError";
-  override name = "ConsoleLoggedOutError";
   readonly code = "ERR_CONSOLE_LOGGED_OUT" as const;
   readonly command: string;
   transcript: string | undefined = undefined;
@@ -123,7 +117,6 @@ export class ConsoleLoggedOutError extends QemuKvmError implements ConsoleTransc
  */
 export class ConsoleDesyncError extends QemuKvmError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleDesyncError";
-  override name = "ConsoleDesyncError";
   readonly code = "ERR_CONSOLE_DESYNC" as const;
   transcript: string | undefined = undefined;
 }
@@ -135,7 +128,6 @@ export class ConsoleDesyncError extends QemuKvmError implements ConsoleTranscrip
  */
 export class ConsoleOverflowError extends QemuKvmError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleOverflowError";
-  override name = "ConsoleOverflowError";
   readonly code = "ERR_CONSOLE_OVERFLOW" as const;
   readonly droppedChars: number;
   readonly bufferSize: number;
@@ -158,7 +150,6 @@ export class ConsoleOverflowError extends QemuKvmError implements ConsoleTranscr
  */
 export class ConsoleOutputError extends QemuKvmError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleOutputError";
-  override name = "ConsoleOutputError";
   readonly code = "ERR_CONSOLE_OUTPUT" as const;
   readonly reason: "corrupt" | "lost";
   readonly command: string;

@@ -69,8 +69,9 @@ export function isInstanceOf(cls: BrandedClass, value: unknown): boolean {
 /**
  * The base class of every error of qemu-kvm (but one: `InvalidArgumentError`
  * extends `TypeError`, as a programmer error should, and carries the same
- * brand). Subclasses declare a literal `code`, a literal `name` (never derived
- * from `constructor.name`, which minifiers rename) and a static `errorId`.
+ * brand). Subclasses declare a literal `code` and a static `errorId`, which is
+ * also their `name` (a literal, never derived from `constructor.name`, which
+ * minifiers rename).
  */
 export abstract class QemuKvmError extends Error {
   /** The brand `isInstance` looks for; each class that can be matched declares its own. */
@@ -86,12 +87,13 @@ export abstract class QemuKvmError extends Error {
     return isInstanceOf(this as unknown as BrandedClass, value);
   }
 
-  override name = "QemuKvmError";
   /** Stable: match on it. `ERR_TIMEOUT`, `ERR_ABORTED`, `ERR_INVALID_ARGUMENT` or `ERR_<AREA>_<WHAT>`. */
   abstract readonly code: string;
 
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     markFamily(this, new.target);
+    // The class's own literal id, never `constructor.name` (which minifiers rename).
+    this.name = (new.target as unknown as BrandedClass).errorId;
   }
 }

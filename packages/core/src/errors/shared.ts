@@ -8,7 +8,6 @@ import { hasBrand, markFamily, QemuKvmError } from "./error.js";
  */
 export class TimeoutError extends QemuKvmError {
   static override readonly errorId: string = "TimeoutError";
-  override name = "TimeoutError";
   readonly code = "ERR_TIMEOUT" as const;
   /** What timed out, e.g. `QMP query-status`, `exec sleep 10`, `openPool`. */
   readonly operation: string;
@@ -27,7 +26,6 @@ export class TimeoutError extends QemuKvmError {
 /** `operation` was cancelled through its `signal`; `cause` is `signal.reason`. */
 export class AbortError extends QemuKvmError {
   static override readonly errorId: string = "AbortError";
-  override name = "AbortError";
   readonly code = "ERR_ABORTED" as const;
   readonly operation: string;
 
@@ -121,7 +119,6 @@ export class InvalidArgumentError extends TypeError {
  */
 export class LineTooLongError extends QemuKvmError {
   static override readonly errorId: string = "LineTooLongError";
-  override name = "LineTooLongError";
   readonly code = "ERR_LINE_TOO_LONG" as const;
   readonly maxLineBytes: number;
   /** The start of the line (at most 200 characters). */

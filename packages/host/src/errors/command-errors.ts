@@ -14,7 +14,6 @@ export interface CommandFacts {
 /** A command exited with a non-zero code, or was killed by a signal it was not sent by us. */
 export class HostExitError extends QemuKvmError {
   static override readonly errorId: string = "HostExitError";
-  override name = "HostExitError";
   readonly code = "ERR_HOST_EXIT" as const;
   /** The host the command ran on: `"local"` or `"user@host:port"`. */
   readonly host: string;
@@ -66,7 +65,6 @@ export type SpawnFailure =
 /** A command could not be started at all. */
 export class HostSpawnError extends QemuKvmError {
   static override readonly errorId: string = "HostSpawnError";
-  override name = "HostSpawnError";
   readonly code = "ERR_HOST_SPAWN" as const;
   readonly host: string;
   readonly argv: readonly string[];
@@ -92,7 +90,6 @@ export class HostSpawnError extends QemuKvmError {
 /** A command wrote more than `maxBuffer` bytes to stdout or stderr; it was stopped. */
 export class HostMaxBufferError extends QemuKvmError {
   static override readonly errorId: string = "HostMaxBufferError";
-  override name = "HostMaxBufferError";
   readonly code = "ERR_HOST_MAX_BUFFER" as const;
   readonly host: string;
   readonly argv: readonly string[];
@@ -122,7 +119,6 @@ export class HostMaxBufferError extends QemuKvmError {
  */
 export class HostTimeoutError extends TimeoutError {
   static override readonly errorId: string = "HostTimeoutError";
-  override name = "HostTimeoutError";
   readonly host: string;
   /** For `exec`: the argv, and what the command wrote before it was stopped. */
   readonly argv: readonly string[] | undefined;
@@ -153,7 +149,6 @@ export class HostTimeoutError extends TimeoutError {
  */
 export class HostAbortError extends AbortError {
   static override readonly errorId: string = "HostAbortError";
-  override name = "HostAbortError";
   readonly host: string;
   readonly argv: readonly string[] | undefined;
   readonly stdout: string | Buffer | undefined;

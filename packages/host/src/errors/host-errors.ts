@@ -19,7 +19,6 @@ export type HostErrorCode =
 /** The SSH connection could not be established (DNS, refused, unreachable, handshake). */
 export class HostConnectError extends QemuKvmError {
   static override readonly errorId: string = "HostConnectError";
-  override name = "HostConnectError";
   readonly code = "ERR_HOST_CONNECT" as const;
   /** `"user@host:port"`. */
   readonly host: string;
@@ -33,7 +32,6 @@ export class HostConnectError extends QemuKvmError {
 /** The SSH connection dropped while the operation was in flight. The next call reconnects. */
 export class HostConnectionLostError extends QemuKvmError {
   static override readonly errorId: string = "HostConnectionLostError";
-  override name = "HostConnectionLostError";
   readonly code = "ERR_HOST_CONNECTION_LOST" as const;
   readonly host: string;
 
@@ -46,7 +44,6 @@ export class HostConnectionLostError extends QemuKvmError {
 /** The SSH server refused every authentication method offered, or the key is unusable. */
 export class HostAuthError extends QemuKvmError {
   static override readonly errorId: string = "HostAuthError";
-  override name = "HostAuthError";
   readonly code = "ERR_HOST_AUTH" as const;
   readonly host: string;
   readonly user: string;
@@ -70,7 +67,6 @@ export type HostKeyProblem =
 /** The server's host key failed verification; nothing was sent to it. */
 export class HostKeyMismatchError extends QemuKvmError {
   static override readonly errorId: string = "HostKeyMismatchError";
-  override name = "HostKeyMismatchError";
   readonly code = "ERR_HOST_KEY_MISMATCH" as const;
   readonly host: string;
   readonly problem: HostKeyProblem;
@@ -96,7 +92,6 @@ export class HostKeyMismatchError extends QemuKvmError {
  */
 export class HostClosedError extends ClosedError {
   static override readonly errorId: string = "HostClosedError";
-  override name = "HostClosedError";
   readonly code = "ERR_HOST_CLOSED" as const;
   readonly host: string;
 
@@ -114,7 +109,6 @@ export class HostClosedError extends ClosedError {
  */
 export class HostSystemError extends QemuKvmError {
   static override readonly errorId: string = "HostSystemError";
-  override name = "HostSystemError";
   readonly code = "ERR_HOST_SYSTEM" as const;
   readonly host: string;
   readonly systemCode: string;
@@ -144,7 +138,6 @@ export class HostSystemError extends QemuKvmError {
 /** `connectUnix`/`connectTcp` could not reach the socket or port on the host. */
 export class HostSocketError extends QemuKvmError {
   static override readonly errorId: string = "HostSocketError";
-  override name = "HostSocketError";
   readonly code = "ERR_HOST_SOCKET" as const;
   readonly host: string;
   /** The unix socket path, or `address:port`. */
