@@ -106,36 +106,38 @@ function typed(value: string, impliedKey: string): Typed {
 
 type OptionHandler = (scanned: Scanned, value: string) => void;
 
-const OPTIONS: Readonly<Record<string, OptionHandler>> = {
-  name: (scanned, value) => {
-    scanned.name = lastOption(splitOptionList(value, "guest"), "guest");
-  },
-  pidfile: (scanned, value) => {
-    scanned.pidfile = value;
-  },
-  chardev: (scanned, value) => {
-    const parts = splitOptionList(value, "backend");
-    const id = lastOption(parts, "id");
-    if (id !== undefined)
-      scanned.chardevs.set(id, { backend: lastOption(parts, "backend") ?? "", parts });
-  },
-  mon: (scanned, value) => scanned.mons.push(splitOptionList(value, "chardev")),
-  qmp: (scanned, value) => scanned.qmp.push(value),
-  "qmp-pretty": (scanned, value) => scanned.qmp.push(value),
-  monitor: (scanned, value) => scanned.monitors.push(value),
-  serial: (scanned, value) => scanned.serials.push(value),
-  netdev: (scanned, value) => scanned.netdevs.push(typed(value, "type")),
-  net: legacyNet,
-  nic: legacyNet,
-  device: (scanned, value) => scanned.devices.push(typed(value, "driver")),
-  object: (scanned, value) => scanned.objects.push(typed(value, "qom-type")),
-  vnc: (scanned, value) => {
-    scanned.vnc = value;
-  },
-  incoming: (scanned, value) => {
-    scanned.incoming = value;
-  },
-};
+const OPTIONS = new Map<string, OptionHandler>(
+  Object.entries({
+    name: (scanned, value) => {
+      scanned.name = lastOption(splitOptionList(value, "guest"), "guest");
+    },
+    pidfile: (scanned, value) => {
+      scanned.pidfile = value;
+    },
+    chardev: (scanned, value) => {
+      const parts = splitOptionList(value, "backend");
+      const id = lastOption(parts, "id");
+      if (id !== undefined)
+        scanned.chardevs.set(id, { backend: lastOption(parts, "backend") ?? "", parts });
+    },
+    mon: (scanned, value) => scanned.mons.push(splitOptionList(value, "chardev")),
+    qmp: (scanned, value) => scanned.qmp.push(value),
+    "qmp-pretty": (scanned, value) => scanned.qmp.push(value),
+    monitor: (scanned, value) => scanned.monitors.push(value),
+    serial: (scanned, value) => scanned.serials.push(value),
+    netdev: (scanned, value) => scanned.netdevs.push(typed(value, "type")),
+    net: legacyNet,
+    nic: legacyNet,
+    device: (scanned, value) => scanned.devices.push(typed(value, "driver")),
+    object: (scanned, value) => scanned.objects.push(typed(value, "qom-type")),
+    vnc: (scanned, value) => {
+      scanned.vnc = value;
+    },
+    incoming: (scanned, value) => {
+      scanned.incoming = value;
+    },
+  } satisfies Record<string, OptionHandler>),
+);
 
 function legacyNet(scanned: Scanned, value: string): void {
   const parts = splitOptionList(value, "type");
@@ -159,14 +161,14 @@ export function scanOptions(args: readonly string[]): Scanned {
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
     if (!arg.startsWith("-") || arg === "-") continue; // a bare disk image
-    const option = arg.replace(/^--?/, "");
+    const option = arg.slice(arg.charCodeAt(1) === 45 ? 2 : 1); // `-x` or `--x`
     if (FLAGS.has(option)) {
       if (option === "daemonize") scanned.daemonize = true;
       continue;
     }
     const value = args[++index];
     if (value === undefined) break;
-    if (Object.hasOwn(OPTIONS, option)) OPTIONS[option]!(scanned, value);
+    OPTIONS.get(option)?.(scanned, value);
   }
   return scanned;
 }
