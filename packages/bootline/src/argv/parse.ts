@@ -1,7 +1,7 @@
 /** `parseArgs`: a QEMU command line (as in `/proc/PID/cmdline`) back into the facts of the VM. */
 import { formatPciAddress, parseGuestSlot, parsePciAddress } from "@qemu-kvm/core";
 import { checkString, checkStringArray } from "../arguments.js";
-import { assembleFacts, passthroughFacts } from "../facts/assemble.js";
+import { assembleFacts, type FactParts, passthroughFacts } from "../facts/assemble.js";
 import type {
   Endpoint,
   HostForwardFacts,
@@ -180,21 +180,23 @@ export function parseArgs(argv: readonly string[]): VmFacts {
   const { guestAgent, passthrough } = deviceFacts(scanned);
   const { vnc, incoming } = listenerFacts(scanned);
   const { hostForwards, vhostUser, crypto } = backendFacts(scanned);
-  return assembleFacts({
-    ...(file !== undefined ? { file } : {}),
-    ...(hostCpus !== undefined ? { hostCpus } : {}),
-    ...(scanned.name !== undefined ? { name: scanned.name } : {}),
-    ...(scanned.pidfile !== undefined ? { pidfile: scanned.pidfile } : {}),
+  // Assigned one by one, not spread: this runs once per VM listed or attached.
+  const parts: { -readonly [K in keyof FactParts]: FactParts[K] } = {
     daemonize: scanned.daemonize,
     qmp,
     monitors,
     serials,
-    ...(guestAgent ? { guestAgent } : {}),
-    ...(vnc ? { vnc } : {}),
-    ...(incoming ? { incoming } : {}),
     hostForwards,
     passthrough,
     vhostUser,
     crypto,
-  });
+  };
+  if (file !== undefined) parts.file = file;
+  if (hostCpus !== undefined) parts.hostCpus = hostCpus;
+  if (scanned.name !== undefined) parts.name = scanned.name;
+  if (scanned.pidfile !== undefined) parts.pidfile = scanned.pidfile;
+  if (guestAgent) parts.guestAgent = guestAgent;
+  if (vnc) parts.vnc = vnc;
+  if (incoming) parts.incoming = incoming;
+  return assembleFacts(parts);
 }
