@@ -1,6 +1,11 @@
 /** `parseArgs`: a QEMU command line (as in `/proc/PID/cmdline`) back into the facts of the VM. */
-import { formatPciAddress, parseGuestSlot, parsePciAddress } from "@qemu-kvm/core";
-import { checkString, checkStringArray } from "../arguments.js";
+import {
+  formatPciAddress,
+  InvalidArgumentError,
+  parseGuestSlot,
+  parsePciAddress,
+} from "@qemu-kvm/core";
+import { checkString } from "../arguments.js";
 import { assembleFacts, type FactParts, passthroughFacts } from "../facts/assemble.js";
 import type {
   Endpoint,
@@ -173,9 +178,10 @@ function listenerFacts(scanned: Scanned): Pick<VmFacts, "vnc" | "incoming"> {
  * when `argv` is not an array of strings.
  */
 export function parseArgs(argv: readonly string[]): VmFacts {
-  checkStringArray(argv, "argv");
+  // Each element is checked where it is read (one pass, not two): see scanOptions.
+  if (!Array.isArray(argv)) throw new InvalidArgumentError("argv", "an array of strings", argv);
   const { file, hostCpus, args } = programOf(argv);
-  const scanned = scanOptions(args);
+  const scanned = scanOptions(args, argv.length - args.length);
   const { qmp, monitors, serials } = channelFacts(scanned);
   const { guestAgent, passthrough } = deviceFacts(scanned);
   const { vnc, incoming } = listenerFacts(scanned);

@@ -3,6 +3,7 @@
  * option that matters has a small handler in a table; every other option is
  * skipped with its argument (QEMU 7.2's options take one, but the flags below).
  */
+import { InvalidArgumentError } from "@qemu-kvm/core";
 import { lastOption, type OptionPart, splitOptionList } from "../syntax/option-list.js";
 import type { Chardev } from "./endpoints.js";
 
@@ -144,8 +145,16 @@ function legacyNet(scanned: Scanned, value: string): void {
   if (lastOption(parts, "type") === "user") scanned.legacyNets.push(parts);
 }
 
-/** Reads QEMU's options (argv without the program): flags, options and their arguments. */
-export function scanOptions(args: readonly string[]): Scanned {
+/** `offset`: where `args` starts in the argv the caller gave (after the program). */
+function notString(args: readonly unknown[], index: number, offset: number): InvalidArgumentError {
+  return new InvalidArgumentError(`argv[${offset + index}]`, "a string", args[index]);
+}
+
+/**
+ * Reads QEMU's options (argv without the program): flags, options and their
+ * arguments. Throws `ERR_INVALID_ARGUMENT` for an element that is not a string.
+ */
+export function scanOptions(args: readonly string[], offset = 0): Scanned {
   const scanned: Scanned = {
     daemonize: false,
     chardevs: new Map(),
@@ -160,6 +169,7 @@ export function scanOptions(args: readonly string[]): Scanned {
   };
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
+    if (typeof arg !== "string") throw notString(args, index, offset);
     if (!arg.startsWith("-") || arg === "-") continue; // a bare disk image
     const option = arg.slice(arg.charCodeAt(1) === 45 ? 2 : 1); // `-x` or `--x`
     if (FLAGS.has(option)) {
@@ -168,6 +178,7 @@ export function scanOptions(args: readonly string[]): Scanned {
     }
     const value = args[++index];
     if (value === undefined) break;
+    if (typeof value !== "string") throw notString(args, index, offset);
     OPTIONS.get(option)?.(scanned, value);
   }
   return scanned;

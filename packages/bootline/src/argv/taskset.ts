@@ -1,18 +1,26 @@
 /** The program at the start of a command line, and a `taskset` prefix before it. */
-import { parseCpuList } from "@qemu-kvm/core";
+import { InvalidArgumentError, parseCpuList } from "@qemu-kvm/core";
+
+/** `argv[index]`, which must be a string (`ERR_INVALID_ARGUMENT` otherwise). */
+export function stringAt(argv: readonly unknown[], index: number): string {
+  const value = argv[index];
+  if (typeof value !== "string")
+    throw new InvalidArgumentError(`argv[${index}]`, "a string", value);
+  return value;
+}
 
 /** The host CPUs of `taskset [options] LIST|MASK` (argv[0] is taskset), and what follows. */
 function taskset(argv: readonly string[]): { hostCpus?: number[]; rest: readonly string[] } {
   let index = 1;
   let listMode = false;
-  while (index < argv.length && argv[index]!.startsWith("-")) {
+  while (index < argv.length && stringAt(argv, index).startsWith("-")) {
     const option = argv[index]!;
     if (option === "--cpu-list" || (/^-[a-z]+$/.test(option) && option.includes("c")))
       listMode = true;
     index++;
   }
-  const cpus = argv[index];
-  if (cpus === undefined) return { rest: [] };
+  if (index >= argv.length) return { rest: [] };
+  const cpus = stringAt(argv, index);
   let hostCpus: number[] | undefined;
   if (listMode) {
     // An empty list pins to nothing: taskset refuses it, and so it is no pinning here.
@@ -35,13 +43,13 @@ export function programOf(argv: readonly string[]): {
 } {
   let args = argv;
   let hostCpus: number[] | undefined;
-  if (args.length === 0 || args[0]!.startsWith("-")) return { args };
+  if (args.length === 0 || stringAt(args, 0).startsWith("-")) return { args };
   const program = args[0]!;
   if (program === "taskset" || program.endsWith("/taskset")) {
     const pinned = taskset(args);
     hostCpus = pinned.hostCpus;
     args = pinned.rest;
-    if (args.length === 0 || args[0]!.startsWith("-"))
+    if (args.length === 0 || stringAt(args, 0).startsWith("-"))
       return { ...(hostCpus ? { hostCpus } : {}), args };
   }
   return { file: args[0]!, ...(hostCpus ? { hostCpus } : {}), args: args.slice(1) };

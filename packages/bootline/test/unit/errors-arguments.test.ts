@@ -150,6 +150,17 @@ describe("options are checked alike: an unknown or mistyped option is refused", 
 describe("arguments of the wrong type are refused with their name, not a TypeError of JavaScript", () => {
   const cases: [string, () => unknown, string][] = [
     ["parseArgs(argv with a number)", () => parseArgs(["-name", 5] as never), "argv[1]"],
+    ["parseArgs(a number as program)", () => parseArgs([5, "-S"] as never), "argv[0]"],
+    [
+      "parseArgs(a number after the program)",
+      () => parseArgs(["qemu-system-x86_64", "-S", null] as never),
+      "argv[2]",
+    ],
+    [
+      "parseArgs(a number in a taskset prefix)",
+      () => parseArgs(["taskset", "-c", 3, "qemu-system-x86_64"] as never),
+      "argv[2]",
+    ],
     ["splitProcCmdline(buffer)", () => splitProcCmdline(Buffer.from("a\0") as never), "text"],
     ["formatCommandLine(file, string)", () => formatCommandLine("q", "-S" as never), "args"],
     ["formatCommandLine(undefined)", () => formatCommandLine(undefined as never, []), "file"],
