@@ -44,7 +44,11 @@ export interface SerialConsoleOptions {
   filterKernelMessages?: boolean;
   /** How long a timed-out command may take to give the prompt back after Ctrl-C (then Ctrl-\). Default 15_000. */
   recoveryTimeoutMs?: number;
-  /** Default deadline of `logout()`, and how long `close()` waits for the login prompt after `exit`. Default 5_000. */
+  /**
+   * Default deadline of `logout()`, and how long `close()` waits for the login
+   * prompt after `exit` (busybox init respawns getty about 1 s after the shell
+   * exits). Default 10_000.
+   */
   logoutTimeoutMs?: number;
 }
 
@@ -96,7 +100,7 @@ const DEFAULTS = {
   maxOutputBytes: 16 * 1024 * 1024,
   filterKernelMessages: true,
   recoveryTimeoutMs: 15_000,
-  logoutTimeoutMs: 5_000,
+  logoutTimeoutMs: 10_000,
 } as const;
 
 /** Default deadline of `expect()`, `write()` and `sendLine()`. */

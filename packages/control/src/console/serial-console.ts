@@ -98,17 +98,17 @@ export interface SerialConsole extends ControlChannel {
     options?: CallOptions,
   ): Promise<ExpectMatch>;
   /**
-   * Ends the logged-in shell (`exit`) and waits for the login prompt; resolves at
-   * once when not logged in. Default deadline `logoutTimeoutMs` (5 s). Rejects with `ERR_TIMEOUT`
-   * (no login prompt: e.g. a nested shell answered), `ERR_CONSOLE_DESYNC`,
-   * `ERR_CONSOLE_CLOSED`, `ERR_ABORTED`.
+   * Ends the logged-in shell (`exit`) and waits for the login prompt; resolves
+   * at once when not logged in. Default deadline `logoutTimeoutMs` (10 s).
+   * Rejects with `ERR_TIMEOUT` (no login prompt: e.g. a nested shell answered),
+   * `ERR_CONSOLE_DESYNC`, `ERR_CONSOLE_CLOSED`, `ERR_ABORTED`.
    */
   logout(options?: CallOptions): Promise<void>;
   /**
    * Graceful: after the operations already called, logs out a logged-in shell
-   * (as `logout()`, for at most `logoutTimeoutMs`; a failure is noted in the transcript, not
-   * thrown) unless `logout: false`, removes the last output file, and closes.
-   * `destroy()` never logs out.
+   * (as `logout()`, for at most `logoutTimeoutMs`; a failure is noted in the
+   * transcript, not thrown) unless `logout: false`, removes the last output
+   * file, and closes. `destroy()` never logs out.
    */
   close(options?: SerialConsoleCloseOptions): Promise<void>;
   /** Writes raw text or bytes (telnet-escaped when needed); resolves once flushed. */
