@@ -41,9 +41,8 @@ export async function logOut(context: LogoutContext): Promise<void> {
     "logout",
     (text) => {
       const view = promptView(text, settings.filterKernelMessages);
-      return settings.loginPrompt.test(view)
-        ? { consume: text.length, done: true, value: undefined }
-        : undefined;
+      // The prompt stays unread: a login() that follows answers it at once.
+      return settings.loginPrompt.test(view) ? { consume: 0, done: true } : undefined;
     },
     { signal },
   );

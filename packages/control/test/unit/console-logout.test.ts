@@ -111,7 +111,9 @@ describe("serial console: logging out", () => {
     const written = peer.allWritten.length;
     await console.logout(); // nothing to do
     expect(peer.allWritten.length).toBe(written);
+    expect(console.buffer).toMatch(/guest login: $/); // left for the next login()
     await console.login();
+    expect(peer.allWritten.slice(written).startsWith("root\n")).toBe(true); // no nudge needed
     expect(await console.run("again")).toMatchObject({ exitCode: 0, output: "again\n" });
   });
 
