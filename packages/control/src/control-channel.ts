@@ -83,7 +83,10 @@ export interface ControlChannel extends AsyncDisposable {
    * await `closed` to know that QEMU has exited (it closes the channel).
    */
   powerdown(options?: CallOptions): Promise<void>;
-  /** Graceful: lets queued operations finish, then closes the stream. */
+  /**
+   * Graceful: lets queued operations finish, then closes the stream (the serial
+   * console logs a logged-in shell out first: see `SerialConsole.close`).
+   */
   close(): Promise<void>;
   /** Abrupt: everything pending rejects, the stream is destroyed. */
   destroy(reason?: Error): void;

@@ -54,3 +54,4 @@ export {
   qemuDmiVendor,
 } from "./guest-identity.js";
 export { networkMatches, parseIpOutput } from "./network.js";
+export { type GuestSshHostKey, parseSshHostKey } from "./ssh-host-key.js";

@@ -13,9 +13,6 @@ import { debugView, parseReply, type Reply } from "./wire.js";
 
 const debug = debugLog("control");
 
-/** While the first sync waits for the agent, send it again this often. */
-const SYNC_RESEND_MS = 5_000;
-
 interface SyncState {
   id: number;
   /** A 0xFF came after the request was written: the next line may be the answer. */
@@ -177,8 +174,8 @@ export class AgentChannel {
     });
   }
 
-  /** The first sync: the agent may not run yet, so the request is sent again every 5 s. */
-  connect(signal: AbortSignal): Promise<void> {
-    return this.synchronize(signal, SYNC_RESEND_MS);
+  /** The first sync: the agent may not run yet, so the request is sent again every `resendMs`. */
+  connect(signal: AbortSignal, resendMs: number): Promise<void> {
+    return this.synchronize(signal, resendMs);
   }
 }

@@ -144,7 +144,7 @@ export class AgentConnection {
   async connect(signal: AbortSignal): Promise<void> {
     this.#connecting = true;
     try {
-      await this.#channel.connect(signal);
+      await this.#channel.connect(signal, this.#settings.syncIntervalMs);
       this.#needSync = false;
     } finally {
       this.#connecting = false;

@@ -9,10 +9,17 @@ import { checkInteger, checkIntervalMs } from "../options.js";
 export interface ConnectGuestAgentOptions extends CallOptions {
   /**
    * Deadline for the first synchronization. The agent may not be running yet
-   * (the guest is booting): the request waits in QEMU until it is, and is sent
-   * again every 5 s. Default 60_000.
+   * (the guest is booting): the request waits in QEMU until the guest opens the
+   * port, and is sent again every `syncIntervalMs`. Default 60_000.
    */
   timeoutMs?: number;
+  /**
+   * While the first synchronization has no answer, send a fresh one this often
+   * (in case the guest lost the first: the agent restarted, the guest
+   * rebooted). Default 5_000. Connecting after QEMU's `VSERPORT_CHANGE` event
+   * (`open: true`) needs no resend: the agent answers the first one.
+   */
+  syncIntervalMs?: number;
   /** Default deadline of each call that does not pass its own. Default 60_000; `Infinity` = none. */
   commandTimeoutMs?: number;
   /** Bytes per `guest-file-read`/`guest-file-write` in `readFile`/`writeFile`. Default 256 KiB (the agent allows 48 MB; larger chunks measured no faster). At most 32 MiB. */
@@ -32,6 +39,7 @@ export interface ConnectGuestAgentOptions extends CallOptions {
 /** The options that outlive the connect, with their defaults. */
 export interface AgentSettings {
   readonly commandTimeoutMs: number;
+  readonly syncIntervalMs: number;
   readonly fileChunkBytes: number;
   readonly execPollIntervalMs: number;
   readonly maxReplyBytes: number;
@@ -42,6 +50,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 export const MAX_FILE_CHUNK_BYTES = 32 * 1024 * 1024;
 const DEFAULTS: AgentSettings = {
   commandTimeoutMs: 60_000,
+  syncIntervalMs: 5_000,
   fileChunkBytes: 256 * 1024,
   execPollIntervalMs: 100,
   maxReplyBytes: 48 * 1024 * 1024,
@@ -62,10 +71,12 @@ export function agentSettings(options: ConnectGuestAgentOptions | undefined): {
   const checked = checkCallOptions(options, Object.keys(DEFAULTS));
   checkTimeoutMs(checked.commandTimeoutMs, "options.commandTimeoutMs");
   checkIntervalMs(checked.execPollIntervalMs, "options.execPollIntervalMs");
+  checkIntervalMs(checked.syncIntervalMs, "options.syncIntervalMs");
   checkInteger(checked.fileChunkBytes, "options.fileChunkBytes", 1, MAX_FILE_CHUNK_BYTES);
   checkInteger(checked.maxReplyBytes, "options.maxReplyBytes", 1024);
   const settings: AgentSettings = {
     commandTimeoutMs: checked.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
+    syncIntervalMs: checked.syncIntervalMs ?? DEFAULTS.syncIntervalMs,
     fileChunkBytes: checked.fileChunkBytes ?? DEFAULTS.fileChunkBytes,
     execPollIntervalMs: checked.execPollIntervalMs ?? DEFAULTS.execPollIntervalMs,
     maxReplyBytes: checked.maxReplyBytes ?? DEFAULTS.maxReplyBytes,

@@ -1,3 +1,5 @@
+import { stripTerminalEscapes } from "@qemu-kvm/core";
+
 /**
  * Pure text helpers for a serial console: kernel messages interleaved with
  * other output, and secrets in text shown to people. (Terminal escapes:
@@ -124,6 +126,16 @@ function kernelHeaderEnd(text: string, start: number): number {
     if (i === end) return INCOMPLETE;
   }
   return text[i] === " " ? i + 1 : NOT_A_HEADER;
+}
+
+/**
+ * Console text as a person reads its prompts: complete kernel messages cut out
+ * (unless `filterKernel` is false), terminal escapes and CRs removed, so that
+ * `guest lo[   5.1] e1000: Link is Up` `gin: ` ends in `login: `.
+ */
+export function promptView(text: string, filterKernel: boolean): string {
+  const clean = filterKernel ? filterKernelMessages(text).clean : text;
+  return stripTerminalEscapes(clean).replace(/\r/g, "");
 }
 
 /** Shown instead of a secret. */

@@ -242,3 +242,19 @@ export function patternMatcher(patterns: readonly ExpectPattern[]): Matcher<Expe
     };
   };
 }
+
+/** The patterns of `expect()`/`waitForOutput()`, checked, as one matcher, and as errors name them. */
+export function compilePatterns(pattern: ExpectPattern | readonly ExpectPattern[]): {
+  matcher: Matcher<ExpectMatch>;
+  described: string;
+} {
+  const patterns: readonly ExpectPattern[] = Array.isArray(pattern)
+    ? pattern
+    : [pattern as ExpectPattern];
+  if (patterns.length === 0)
+    throw new InvalidArgumentError("pattern", "a pattern or a non-empty array of them", pattern);
+  return {
+    matcher: patternMatcher(patterns),
+    described: patterns.map((item) => String(item)).join(" | "),
+  };
+}

@@ -1,5 +1,5 @@
-import { debugLog, stripTerminalEscapes, TimeoutError } from "@qemu-kvm/core";
-import { filterKernelMessages } from "./console-text.js";
+import { debugLog, TimeoutError } from "@qemu-kvm/core";
+import { promptView } from "./console-text.js";
 import { ConsoleLoginError, ConsoleNotGuestError } from "./errors.js";
 import type { ConsoleSettings } from "./options.js";
 import { TRANSFER_FUNCTION } from "./run-protocol.js";
@@ -97,8 +97,7 @@ class LoginAttempt {
   /** What the end of the console output shows, kernel messages and escapes removed. */
   #classify(text: string): LoginState | undefined {
     const settings = this.#context.settings;
-    const { clean } = settings.filterKernelMessages ? filterKernelMessages(text) : { clean: text };
-    const view = stripTerminalEscapes(clean).replace(/\r/g, "");
+    const view = promptView(text, settings.filterKernelMessages);
     if (view.length === 0) return undefined;
     if (this.#passwordsSent > 0 && settings.loginFailed.test(view)) return { kind: "failed" };
     if (settings.passwordPrompt.test(view)) {

@@ -44,6 +44,21 @@ export interface SerialConsoleOptions {
   filterKernelMessages?: boolean;
   /** How long a timed-out command may take to give the prompt back after Ctrl-C (then Ctrl-\). Default 15_000. */
   recoveryTimeoutMs?: number;
+  /**
+   * Default deadline of `logout()`, and how long `close()` waits for the login
+   * prompt after `exit` (busybox init respawns getty about 1 s after the shell
+   * exits). Default 10_000.
+   */
+  logoutTimeoutMs?: number;
+}
+
+/** Options of `SerialConsole.close()`. */
+export interface SerialConsoleCloseOptions {
+  /**
+   * Log out a logged-in shell before closing, so that the next client of the
+   * console never finds a shell it did not open. Default true.
+   */
+  logout?: boolean;
 }
 
 /** The options with their defaults filled in, checked. */
@@ -66,6 +81,7 @@ export interface ConsoleSettings {
   readonly maxOutputBytes: number;
   readonly filterKernelMessages: boolean;
   readonly recoveryTimeoutMs: number;
+  readonly logoutTimeoutMs: number;
 }
 
 const DEFAULTS = {
@@ -84,6 +100,7 @@ const DEFAULTS = {
   maxOutputBytes: 16 * 1024 * 1024,
   filterKernelMessages: true,
   recoveryTimeoutMs: 15_000,
+  logoutTimeoutMs: 10_000,
 } as const;
 
 /** Default deadline of `expect()`, `write()` and `sendLine()`. */
@@ -99,7 +116,12 @@ export function consoleSettings(options: SerialConsoleOptions | undefined): Cons
   if (options === undefined) return settingsOf({});
   checkObject(options, "options");
   checkOptionKeys(options, KNOWN_KEYS);
-  for (const key of ["commandTimeoutMs", "loginTimeoutMs", "recoveryTimeoutMs"] as const)
+  for (const key of [
+    "commandTimeoutMs",
+    "loginTimeoutMs",
+    "recoveryTimeoutMs",
+    "logoutTimeoutMs",
+  ] as const)
     checkTimeoutMs(options[key], `options.${key}`);
   checkIntervalMs(options.nudgeIntervalMs, "options.nudgeIntervalMs");
   for (const key of SIZE_KEYS) checkInteger(options[key], `options.${key}`, 1024);
@@ -145,4 +167,15 @@ function withoutUndefined<T extends object>(object: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(object).filter(([, value]) => value !== undefined),
   ) as Partial<T>;
+}
+
+/** Checks `close()`'s options (throws `ERR_INVALID_ARGUMENT`); true to log out. */
+export function closeOptions(options: SerialConsoleCloseOptions | undefined): boolean {
+  if (options === undefined) return true;
+  checkObject(options, "options");
+  checkOptionKeys(options, ["logout"]);
+  const logout = options.logout;
+  if (logout !== undefined && typeof logout !== "boolean")
+    throw new InvalidArgumentError("options.logout", "a boolean", logout);
+  return logout ?? true;
 }

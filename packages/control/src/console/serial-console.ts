@@ -3,6 +3,7 @@ import {
   type CallOptions,
   type CloseInfo,
   checkCallOptions,
+  debugLog,
   excerpt,
   InvalidArgumentError,
   TimeoutError,
@@ -26,13 +27,16 @@ import {
   ConsoleNotLoggedInError,
   ConsoleTimeoutError,
 } from "./errors.js";
-import { type ExpectMatch, type ExpectPattern, patternMatcher } from "./expect-buffer.js";
+import { compilePatterns, type ExpectMatch, type ExpectPattern } from "./expect-buffer.js";
 import { logIn } from "./login.js";
+import { logOut } from "./logout.js";
 import { OperationQueue } from "./operation-queue.js";
 import {
   type ConsoleSettings,
+  closeOptions,
   consoleSettings,
   EXPECT_TIMEOUT_MS,
+  type SerialConsoleCloseOptions,
   type SerialConsoleOptions,
 } from "./options.js";
 import { ConsoleShell } from "./shell.js";
@@ -78,6 +82,35 @@ export interface SerialConsole extends ControlChannel {
     pattern: ExpectPattern | readonly ExpectPattern[],
     options?: CallOptions,
   ): Promise<ExpectMatch>;
+  /**
+   * Waits for `pattern` (or the earliest of several) in the console output
+   * without consuming it: looks at the unread text (`buffer`) and at everything
+   * received from now on, whoever reads it, so the `login()` or `expect()` that
+   * follows still finds it. Not queued behind other operations (it may run
+   * beside `login()`); sends nothing (a console that shows nothing stays
+   * silent: `login()` nudges, this does not). Bounded as `expect()` is: a match
+   * may start at most `bufferSize` characters back. Resolves an `ExpectMatch`
+   * (`before`: the text seen before the match). Default deadline 30_000; rejects
+   * with `ERR_TIMEOUT` (the buffer as it was), `ERR_ABORTED`, `ERR_CONSOLE_CLOSED`.
+   */
+  waitForOutput(
+    pattern: ExpectPattern | readonly ExpectPattern[],
+    options?: CallOptions,
+  ): Promise<ExpectMatch>;
+  /**
+   * Ends the logged-in shell (`exit`) and waits for the login prompt; resolves
+   * at once when not logged in. Default deadline `logoutTimeoutMs` (10 s).
+   * Rejects with `ERR_TIMEOUT` (no login prompt: e.g. a nested shell answered),
+   * `ERR_CONSOLE_DESYNC`, `ERR_CONSOLE_CLOSED`, `ERR_ABORTED`.
+   */
+  logout(options?: CallOptions): Promise<void>;
+  /**
+   * Graceful: after the operations already called, logs out a logged-in shell
+   * (as `logout()`, for at most `logoutTimeoutMs`; a failure is noted in the
+   * transcript, not thrown) unless `logout: false`, removes the last output
+   * file, and closes. `destroy()` never logs out.
+   */
+  close(options?: SerialConsoleCloseOptions): Promise<void>;
   /** Writes raw text or bytes (telnet-escaped when needed); resolves once flushed. */
   write(data: string | Uint8Array, options?: CallOptions): Promise<void>;
   /** `write(line + "\n")`: a bare newline, as a terminal's Enter (not CR LF). */
@@ -91,6 +124,8 @@ export interface SerialConsole extends ControlChannel {
   /** The last `maxChars` of everything read and written (password masked). */
   transcript(maxChars?: number): string;
 }
+
+const debug = debugLog("control");
 
 /** Transcript characters attached to errors. */
 const ERROR_TRANSCRIPT_CHARS = 4_096;
@@ -196,18 +231,29 @@ class DefaultSerialConsole implements SerialConsole {
     pattern: ExpectPattern | readonly ExpectPattern[],
     options?: CallOptions,
   ): Promise<ExpectMatch> {
-    const patterns: readonly ExpectPattern[] = Array.isArray(pattern)
-      ? pattern
-      : [pattern as ExpectPattern];
-    if (patterns.length === 0)
-      throw new InvalidArgumentError("pattern", "a pattern or a non-empty array of them", pattern);
-    const matcher = patternMatcher(patterns);
+    const { matcher, described } = compilePatterns(pattern);
     const checked = checkCallOptions(options);
-    const name = `expect ${patterns.map((item) => String(item)).join(" | ")}`;
+    const name = `expect ${described}`;
     return this.#operation(name, checked, EXPECT_TIMEOUT_MS, (signal) => {
       const buffer = this.#terminal.buffer;
       buffer.checkOverflow();
       return buffer.wait(name, matcher, { signal });
+    });
+  }
+
+  waitForOutput(
+    pattern: ExpectPattern | readonly ExpectPattern[],
+    options?: CallOptions,
+  ): Promise<ExpectMatch> {
+    const { matcher, described } = compilePatterns(pattern);
+    const checked = checkCallOptions(options);
+    const name = `waitForOutput ${described}`;
+    const terminal = this.#terminal;
+    const defaultTimeoutMs = EXPECT_TIMEOUT_MS;
+    return withDeadline(name, checked, { defaultTimeoutMs }, (signal) =>
+      terminal.watchers.wait(name, matcher, terminal.buffer.text, signal),
+    ).catch((error: unknown) => {
+      throw this.#withTranscript(error);
     });
   }
 
@@ -253,21 +299,21 @@ class DefaultSerialConsole implements SerialConsole {
     );
   }
 
+  /** Runs a helper's command in the logged-in shell; a non-zero exit is `ERR_CONTROL_COMMAND`. */
+  async #runHelper(caller: string, command: string, signal: AbortSignal): Promise<string> {
+    if (!this.#shell.loggedIn) throw new ConsoleNotLoggedInError(`${caller}()`);
+    const { exitCode, output } = await this.#shell.run(command, signal);
+    if (exitCode !== 0) throw new ControlCommandError({ command, exitCode, output });
+    return output;
+  }
+
   networkInterfaces(options?: CallOptions): Promise<NetworkInterface[]> {
     const checked = checkCallOptions(options);
     const timeoutMs = this.#settings.commandTimeoutMs;
-    return this.#operation("networkInterfaces", checked, timeoutMs, async (signal) => {
-      if (!this.#shell.loggedIn) throw new ConsoleNotLoggedInError("networkInterfaces()");
-      const command = "ip -o link show && ip -o addr show";
-      const result = await this.#shell.run(command, signal);
-      if (result.exitCode !== 0)
-        throw new ControlCommandError({
-          command,
-          exitCode: result.exitCode,
-          output: result.output,
-        });
-      return parseIpOutput(result.output);
-    });
+    const command = "ip -o link show && ip -o addr show";
+    return this.#operation("networkInterfaces", checked, timeoutMs, async (signal) =>
+      parseIpOutput(await this.#runHelper("networkInterfaces", command, signal)),
+    );
   }
 
   waitForNetwork(options?: WaitForNetworkOptions): Promise<NetworkInterface[]> {
@@ -276,54 +322,61 @@ class DefaultSerialConsole implements SerialConsole {
 
   powerdown(options?: CallOptions): Promise<void> {
     const checked = checkCallOptions(options);
-    return this.#operation(
-      "powerdown",
-      checked,
-      this.#settings.commandTimeoutMs,
-      async (signal) => {
-        if (!this.#shell.loggedIn) throw new ConsoleNotLoggedInError("powerdown()");
-        const command = "poweroff";
-        this.#poweringDown = true;
-        let result: CommandResult;
-        try {
-          result = await this.#shell.run(command, signal);
-        } catch (error) {
-          if (ConsoleClosedError.isInstance(error)) return; // gone already
-          throw error;
-        }
-        if (result.exitCode !== 0) {
+    const timeoutMs = this.#settings.commandTimeoutMs;
+    return this.#operation("powerdown", checked, timeoutMs, async (signal) => {
+      this.#poweringDown = true;
+      try {
+        await this.#runHelper("powerdown", "poweroff", signal);
+      } catch (error) {
+        if (ConsoleClosedError.isInstance(error)) return; // gone already
+        // The guest is not going down: close() may log out and tidy up as usual.
+        if (ControlCommandError.isInstance(error) || ConsoleNotLoggedInError.isInstance(error))
           this.#poweringDown = false;
-          throw new ControlCommandError({
-            command,
-            exitCode: result.exitCode,
-            output: result.output,
-          });
-        }
-      },
+        throw error;
+      }
+    });
+  }
+
+  logout(options?: CallOptions): Promise<void> {
+    const checked = checkCallOptions(options);
+    return this.#operation("logout", checked, this.#settings.logoutTimeoutMs, (signal) =>
+      logOut({ terminal: this.#terminal, shell: this.#shell, settings: this.#settings, signal }),
     );
   }
 
-  close(): Promise<void> {
-    // Queued behind the operations already called; then tidy up and close.
+  close(options?: SerialConsoleCloseOptions): Promise<void> {
+    const logout = closeOptions(options);
+    // Queued behind the operations already called; then log out or tidy up, and close.
     return this.#terminal.session.close(async () => {
       const release = await this.#queue.acquire();
       this.#closing = true;
       try {
-        const file = this.#shell.lastFile;
-        if (
-          file &&
-          this.#shell.loggedIn &&
-          this.#shell.synced &&
-          !this.#poweringDown &&
-          !this.isClosed
-        )
-          await this.#shell
-            .typeAndSync(`rm -f ${file}`, AbortSignal.timeout(TIDY_UP_MS))
+        const shell = this.#shell;
+        if (!shell.loggedIn || !shell.synced || this.#poweringDown || this.isClosed) return;
+        if (logout) await this.#logOutQuietly();
+        else if (shell.lastFile)
+          await shell
+            .typeAndSync(`rm -f ${shell.lastFile}`, AbortSignal.timeout(TIDY_UP_MS))
             .catch(() => {});
       } finally {
         release();
       }
     });
+  }
+
+  /** `logout()` for `close()`: bounded by `logoutTimeoutMs`, and a failure is only noted. */
+  async #logOutQuietly(): Promise<void> {
+    const timeoutMs = this.#settings.logoutTimeoutMs;
+    const context = { terminal: this.#terminal, shell: this.#shell, settings: this.#settings };
+    try {
+      await withDeadline("logout", { timeoutMs }, {}, (signal) => logOut({ ...context, signal }));
+    } catch (error) {
+      const reason = TimeoutError.isInstance(error)
+        ? `no login prompt within ${timeoutMs} ms`
+        : (error as Error).message;
+      this.#terminal.note(`closing without logging out: ${reason}`);
+      debug("console: closing without logging out: %s", reason);
+    }
   }
 
   destroy(reason?: Error): void {

@@ -3,6 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { type CloseInfo, debugLog, preview, StreamSession } from "@qemu-kvm/core";
 import { ConsoleClosedError } from "./errors.js";
 import { ExpectBuffer } from "./expect-buffer.js";
+import { OutputWatchers } from "./output-watch.js";
 import { TelnetCodec } from "./telnet.js";
 import { Transcript } from "./transcript.js";
 
@@ -25,6 +26,8 @@ export interface TerminalSettings {
 export class ConsoleTerminal {
   readonly session: StreamSession;
   readonly buffer: ExpectBuffer;
+  /** Waits for text without consuming it (`waitForOutput`). */
+  readonly watchers: OutputWatchers;
   readonly transcript: Transcript;
   readonly #telnet: TelnetCodec | undefined;
   readonly #decoder = new StringDecoder("utf8");
@@ -34,6 +37,7 @@ export class ConsoleTerminal {
   constructor(stream: Duplex, settings: TerminalSettings, onEnded: (info: CloseInfo) => void) {
     this.#telnet = settings.telnet ? new TelnetCodec() : undefined;
     this.buffer = new ExpectBuffer(settings.bufferSize);
+    this.watchers = new OutputWatchers(settings.bufferSize);
     this.transcript = new Transcript(settings.transcriptSize);
     if (settings.password) this.transcript.addSecret(settings.password);
     this.session = new StreamSession(
@@ -97,13 +101,18 @@ export class ConsoleTerminal {
     this.transcript.received(text);
     if (debug.enabled) debug("console <- %s", preview(this.transcript.mask(text)));
     this.buffer.push(text);
+    this.watchers.push(text);
   }
 
   #ended(info: CloseInfo): void {
     const { by, error } = info;
     this.transcript.note(`closed by ${by}${error ? `: ${error.message}` : ""}`);
     const rest = this.#decoder.end();
-    if (rest) this.buffer.push(rest);
+    if (rest) {
+      this.buffer.push(rest);
+      this.watchers.push(rest);
+    }
     this.buffer.end(error);
+    this.watchers.end(error);
   }
 }

@@ -4,7 +4,7 @@ import {
   connectGuestAgent,
   type GuestAgentClient,
 } from "../../src/index.js";
-import { FakeAgent, type Handler } from "./fake-agent.js";
+import { FakeAgent, type FakeAgentOptions, type Handler } from "./fake-agent.js";
 
 export interface AgentPair {
   peer: FakeAgent;
@@ -15,7 +15,7 @@ export interface Agents {
   /** A client connected to a fake agent that answers with `handler` (then its defaults). */
   connected(handler?: Handler, options?: ConnectGuestAgentOptions): Promise<AgentPair>;
   /** A fake agent whose stream is destroyed after the test. */
-  peer(handler?: Handler, options?: { running?: boolean }): FakeAgent;
+  peer(handler?: Handler, options?: FakeAgentOptions): FakeAgent;
 }
 
 /** Bytes the client wrote, as latin1 text (0xFF shows as ÿ). */
@@ -26,7 +26,7 @@ export function wire(peer: FakeAgent): string {
 /** `test` with `agents`: every fake agent (and so every client on it) is destroyed after the test. */
 export const test = base.extend("agents", async ({}, { onCleanup }): Promise<Agents> => {
   const peers: FakeAgent[] = [];
-  const peer = (handler?: Handler, options?: { running?: boolean }) => {
+  const peer = (handler?: Handler, options?: FakeAgentOptions) => {
     const fake = new FakeAgent(handler, options);
     peers.push(fake);
     return fake;

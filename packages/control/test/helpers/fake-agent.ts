@@ -6,6 +6,13 @@ export interface Request {
   id?: number;
 }
 
+export interface FakeAgentOptions {
+  /** False: the agent is not running yet (see `start()`). Default true. */
+  running?: boolean;
+  /** While not running, lose what is written instead of holding it. Default false. */
+  losesWhileStopped?: boolean;
+}
+
 /** What the fake does with one request: a reply (return value or error), nothing, or later. */
 export type Handler = (
   request: Request,
@@ -23,23 +30,45 @@ export class FakeAgent extends Duplex {
   readonly raw: Buffer[] = [];
   /** Until `start()`, requests wait (the agent is not running yet). */
   running: boolean;
+  /** While not running, what is written is lost, not held (a guest that dropped it). */
+  readonly #losesWhileStopped: boolean;
   #pending = "";
   #held: Buffer[] = [];
+  #writeWatchers: Array<() => boolean> = [];
   handler: Handler;
 
-  constructor(handler: Handler = () => undefined, options: { running?: boolean } = {}) {
+  constructor(handler: Handler = () => undefined, options: FakeAgentOptions = {}) {
     super();
     this.handler = handler;
     this.running = options.running ?? true;
+    this.#losesWhileStopped = options.losesWhileStopped ?? false;
   }
 
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
     this.raw.push(Buffer.from(chunk));
-    if (!this.running) this.#held.push(Buffer.from(chunk));
-    else this.#receive(chunk);
+    if (this.running) this.#receive(chunk);
+    else if (!this.#losesWhileStopped) this.#held.push(Buffer.from(chunk));
+    this.#writeWatchers = this.#writeWatchers.filter((check) => !check());
     callback();
+  }
+
+  /** Resolves once the client has written `count` guest-sync-delimited requests in all. */
+  syncsWritten(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const done = this.syncCount >= count;
+        if (done) resolve();
+        return done;
+      };
+      if (!check()) this.#writeWatchers.push(check);
+    });
+  }
+
+  /** The guest-sync-delimited requests written so far (received or not). */
+  get syncCount(): number {
+    return Buffer.concat(this.raw).toString("latin1").split('"guest-sync-delimited"').length - 1;
   }
 
   start(): void {

@@ -33,6 +33,8 @@ export interface FakeShellOptions {
    * later turn of the event loop (as a slow serial line delivers it), not at once.
    */
   slowLoginPrompt?: number;
+  /** `exit` ends a shell nested in the login shell (`su`, `sh`): its parent's prompt comes back. */
+  nestedShell?: boolean;
 }
 
 const PROMPT = "root@guest:~# \x1b[6n";
@@ -56,6 +58,8 @@ export class FakeShell extends Duplex {
   #queued: string[] = [];
   /** Whether the console's `__qk` function is defined in this shell. */
   functionDefined = false;
+  /** How many times the console typed `exit` (alone, or after `rm -f FILE; `). */
+  logouts = 0;
   readonly #options: FakeShellOptions;
 
   constructor(options: FakeShellOptions = {}) {
@@ -190,8 +194,7 @@ export class FakeShell extends Duplex {
         return;
       }
       if (effect === "exit") {
-        this.state = "login";
-        this.#sendSlowly("\r\nguest login: ", this.#options.slowLoginPrompt);
+        this.#loggedOut();
         return;
       }
       this.#lastExit = effect.exitCode;
@@ -208,11 +211,24 @@ export class FakeShell extends Duplex {
       this.send(`QKR:${sync[1]}\r\n${PROMPT}`);
       return;
     }
+    if (/^(rm -f \S+; )?exit$/.test(line)) {
+      this.logouts++;
+      if (this.#options.nestedShell) this.send(PROMPT);
+      else this.#loggedOut();
+      return;
+    }
     if (line.startsWith("rm -f ")) {
       this.send(PROMPT);
       return;
     }
     this.send(`-sh: ${line.split(" ")[0]}: not found\r\n${PROMPT}`);
+  }
+
+  /** The shell exited: getty's prompt (in pieces with `slowLoginPrompt`). */
+  #loggedOut(): void {
+    this.state = "login";
+    this.functionDefined = false;
+    this.#sendSlowly("\r\nguest login: ", this.#options.slowLoginPrompt);
   }
 
   #run(command: string): FakeCommand {

@@ -103,7 +103,8 @@ async function launchOnPort(files: TestGuest, port: number): Promise<TelnetGuest
  * - `unixGuest`: the console on a unix socket held with wait=on (the console
  *   sees the boot from its first byte), started with a fresh `-uuid`;
  * - `telnetGuest`: the console on a telnet server with wait=off;
- * - `agentGuest`: with the guest agent's socket (`vm.guestAgentPath`).
+ * - `agentGuest`: with the guest agent's socket (`vm.guestAgentPath`);
+ * - `sshGuest`: with the agent and SSH (dropbear) forwarded to a loopback port.
  */
 export const test = base
   .extend("unixGuest", { scope: "file" }, async ({}, { onCleanup }): Promise<UnixGuest> => {
@@ -132,7 +133,40 @@ export const test = base
       await vm.stop();
     });
     return vm;
+  })
+  .extend("sshGuest", { scope: "file" }, async ({}, { onCleanup }): Promise<SshGuest> => {
+    const guest = await launchSshGuest();
+    onCleanup(async () => {
+      await guest.vm.stop();
+    });
+    return guest;
   });
+
+/** A guest launched by `launchGuest` with the agent and dropbear's port 22 forwarded to `sshPort` on 127.0.0.1. */
+export interface SshGuest {
+  readonly vm: LaunchedGuest;
+  readonly sshPort: number;
+  readonly password: string;
+}
+
+async function launchSshGuest(): Promise<SshGuest> {
+  const files = await testGuest();
+  for (let attempt = 1; ; attempt++) {
+    const sshPort = await freePort();
+    try {
+      const vm = await launchGuest(files, {
+        guestAgent: true,
+        hostForwards: [{ hostPort: sshPort, guestPort: 22 }],
+        timeoutMs: BOOT_TIMEOUT_MS,
+      });
+      return { vm, sshPort, password: files.credentials.password };
+    } catch (error) {
+      // Another process took the port between our probe and QEMU's bind: try another.
+      if (attempt < 3 && /host forwarding rule/.test(String(error))) continue;
+      throw error;
+    }
+  }
+}
 
 /** A connection to the guest agent's socket of `vm`. */
 export async function connectAgentSocket(vm: LaunchedGuest): Promise<Socket> {

@@ -87,6 +87,10 @@ describe("guest agent: options and arguments are checked alike", () => {
     expect(() =>
       connectGuestAgent(agents.peer(), { maxReplyBytes: 64 * 1024, fileChunkBytes: 256 * 1024 }),
     ).toThrow(invalid("options.fileChunkBytes"));
+    for (const syncIntervalMs of [0, -1, Number.POSITIVE_INFINITY, "5" as never])
+      expect(() => connectGuestAgent(agents.peer(), { syncIntervalMs })).toThrow(
+        invalid("options.syncIntervalMs"),
+      );
     expect(() => agent.exec("/bin/true", [], { env: { "A=B": "1" } })).toThrow(
       invalid('options.env["A=B"]'),
     );

@@ -142,7 +142,7 @@ describe("serial console: errors", () => {
 });
 
 describe("serial console: lifecycle", () => {
-  test("close() lets queued operations finish, removes the last output file, then closes", async ({
+  test("close() lets queued operations finish, removes the last output file, logs out, then closes", async ({
     consoles,
   }) => {
     const { peer, console } = await consoles.loggedIn((command) => ({
@@ -156,7 +156,8 @@ describe("serial console: lifecycle", () => {
     await closing;
     expect((await rejection(late)).code).toBe("ERR_CONSOLE_CLOSED");
     expect(await console.closed).toEqual({ by: "client" });
-    expect(peer.allWritten).toMatch(/rm -f \/tmp\/\.qk-[0-9a-f]{8}-\d+; printf/);
+    expect(peer.allWritten).toMatch(/rm -f \/tmp\/\.qk-[0-9a-f]{8}-\d+; exit\n$/);
+    expect(peer.state).toBe("login");
     expect(peer.destroyed).toBe(true);
   });
 

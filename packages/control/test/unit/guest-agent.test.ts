@@ -21,6 +21,33 @@ describe("guest agent: synchronization", () => {
     agent.destroy();
   });
 
+  test("an agent already listening answers the first sync: connected with one sync, no resend", async ({
+    agents,
+  }) => {
+    const peer = agents.peer();
+    // A resend would take a minute: the test's own deadline would fail it first.
+    const agent = await connectGuestAgent(peer, { syncIntervalMs: 60_000 });
+    expect(peer.syncCount).toBe(1);
+    await agent.ready();
+    expect(peer.syncCount).toBe(1);
+    agent.destroy();
+  });
+
+  test("sends the first sync again every syncIntervalMs while it has no answer (one the guest lost)", async ({
+    agents,
+  }) => {
+    const peer = agents.peer(undefined, { running: false, losesWhileStopped: true });
+    const connecting = connectGuestAgent(peer, { syncIntervalMs: 20 });
+    await peer.syncsWritten(3); // the first and two resends, all lost
+    peer.start();
+    const agent = await connecting;
+    await agent.ping();
+    // Answered one of the later syncs: the ones before it were lost, never answered.
+    expect(peer.of("guest-sync-delimited").length).toBeGreaterThanOrEqual(1);
+    expect(peer.syncCount).toBeGreaterThan(peer.of("guest-sync-delimited").length);
+    agent.destroy();
+  });
+
   test("matches replies by id: a stale reply with another id is not taken for the answer", async ({
     agents,
   }) => {

@@ -1,0 +1,51 @@
+import { debugLog } from "@qemu-kvm/core";
+import { promptView } from "./console-text.js";
+import type { ConsoleSettings } from "./options.js";
+import type { ConsoleShell } from "./shell.js";
+import type { ConsoleTerminal } from "./terminal.js";
+
+const debug = debugLog("control");
+
+export interface LogoutContext {
+  readonly terminal: ConsoleTerminal;
+  readonly shell: ConsoleShell;
+  readonly settings: ConsoleSettings;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Ends the logged-in shell: types `exit` (after removing the last run's output
+ * file) and resolves once the login prompt shows. Once `exit` is typed the
+ * console no longer counts as logged in, whether the prompt comes or not.
+ * Nothing to do when not logged in. Rejects with the deadline's error, or
+ * `ERR_CONSOLE_DESYNC` when an interrupted command still holds the terminal.
+ *
+ * One `exit`: a shell that commands nested (`su`, `sh`) gives back its parent's
+ * prompt, not a login prompt, and the deadline passes. Typing `exit` again on a
+ * prompt would be unsafe: the previous command's prompt can arrive after the
+ * typed line (the tty echoes type-ahead), and a second `exit` at a login prompt
+ * becomes a user name.
+ */
+export async function logOut(context: LogoutContext): Promise<void> {
+  const { terminal, shell, settings, signal } = context;
+  if (!shell.loggedIn) return;
+  await shell.ensureSynced(signal);
+  const file = shell.lastFile;
+  const buffer = terminal.buffer;
+  buffer.clear();
+  buffer.resetOverflow();
+  await terminal.write(file ? `rm -f ${file}; exit\n` : "exit\n");
+  shell.loggedIn = false;
+  terminal.note("logging out");
+  await buffer.wait(
+    "logout",
+    (text) => {
+      const view = promptView(text, settings.filterKernelMessages);
+      // The prompt stays unread: a login() that follows answers it at once.
+      return settings.loginPrompt.test(view) ? { consume: 0, done: true } : undefined;
+    },
+    { signal },
+  );
+  terminal.note("logged out");
+  debug("console: logged out");
+}
