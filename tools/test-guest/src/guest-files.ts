@@ -82,7 +82,10 @@ function services(stages: GuestFilesInput["moduleStages"]): string {
     "/etc/init.d/guest-agent &",
     ...load(stages.entropy),
     "stamp modules loaded",
-    // -R: make host keys on first use; forks into the background once listening.
+    // The ed25519 host key (what SSH clients ask for first) exists from boot, so a
+    // controller can read and pin it before connecting; -R makes other types on use.
+    "dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1",
+    // Forks into the background once listening.
     "dropbear -R -p 22 -P /run/dropbear.pid",
     "stamp dropbear started",
   ]);

@@ -47,7 +47,11 @@ export const GUEST_PACKAGES = [
 ] as const;
 
 /** Dynamic programs copied into the guest, with their libraries and loader. */
-export const GUEST_PROGRAMS = ["usr/sbin/qemu-ga", "usr/sbin/dropbear"] as const;
+export const GUEST_PROGRAMS = [
+  "usr/sbin/qemu-ga",
+  "usr/sbin/dropbear",
+  "usr/bin/dropbearkey",
+] as const;
 
 /**
  * Modules the guest loads, in stages: their dependencies are added and ordered
