@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import type ssh2 from "ssh2";
 import type { ClientChannel, SFTPWrapper } from "ssh2";
 import { HostConnectionLostError } from "../errors/host-errors.js";
@@ -30,6 +31,7 @@ export class SshConnection {
   #lastError: Error | undefined;
   readonly #onLost = new Set<(error: HostConnectionLostError) => void>();
   #sftp: Promise<SFTPWrapper> | undefined;
+  readonly #facts = new Map<string, unknown>();
   /** Session channels open (the server confirmed them), the most at once, and how many closed so far. */
   #openChannels = 0;
   #peakChannels = 0;
@@ -42,6 +44,8 @@ export class SshConnection {
     readonly options: ResolvedSshOptions,
     /** The server's host key, `SHA256:…`. */
     readonly fingerprint: string,
+    /** The stream the connection runs over, when it was given one (`sock`): ended with it. */
+    readonly sock?: Duplex,
   ) {
     this.slots = new SessionSlots(options.maxSessions);
     this.supervisor = new Supervisor(this);
@@ -66,6 +70,7 @@ export class SshConnection {
       cause: this.#lastError,
     });
     debug("ssh %s: connection closed%s", this.name, this.#ending ? "" : " (lost)");
+    this.sock?.destroy();
     this.slots.grantAll();
     for (const handler of this.#onLost) handler(this.#lost);
     this.#onLost.clear();
@@ -73,6 +78,17 @@ export class SshConnection {
 
   get name(): string {
     return this.options.name;
+  }
+
+  /**
+   * A fact of the host that holds for the connection (its architecture, our
+   * uid): `ask` the first time, the value kept once it succeeded.
+   */
+  async fact<T>(key: string, ask: () => Promise<T>): Promise<T> {
+    if (this.#facts.has(key)) return this.#facts.get(key) as T;
+    const value = await ask();
+    this.#facts.set(key, value);
+    return value;
   }
 
   /** Set once the connection is gone (lost, or closed by us). */
@@ -298,5 +314,6 @@ export class SshConnection {
   destroy(): void {
     this.#ending = true;
     this.client.destroy();
+    this.sock?.destroy();
   }
 }
