@@ -3,6 +3,7 @@ import type ssh2 from "ssh2";
 import type { ClientChannel, SFTPWrapper } from "ssh2";
 import { HostConnectionLostError } from "../errors/host-errors.js";
 import { debug } from "../shared/observe.js";
+import { settlesWithin } from "../shared/process-base.js";
 import { isRefusal, MIN_SESSIONS, SessionRefusedError, SessionSlots } from "./session-slots.js";
 import type { ResolvedSshOptions } from "./ssh-options.js";
 import { Supervisor } from "./supervisor.js";
@@ -15,6 +16,14 @@ type SshClient = InstanceType<typeof ssh2.Client>;
  * its session limit).
  */
 const MAX_REFUSALS = 20;
+
+/** How long a call refused with "Not connected" waits for the connection to report its close. */
+const NOT_CONNECTED_WAIT_MS = 5000;
+
+/** ssh2's refusal of a request on a client whose socket is no longer writable. */
+function isNotConnected(error: unknown): boolean {
+  return error instanceof Error && error.message === "Not connected";
+}
 
 /** How a session channel is opened: ssh2's call, with its callback. */
 type OpenChannel<T> = (callback: (error: Error | undefined, channel: T) => void) => void;
@@ -118,7 +127,15 @@ export class SshConnection {
         },
         (error: unknown) => {
           unsubscribe();
-          reject(this.#lost ?? error);
+          if (this.#lost || !isNotConnected(error)) {
+            reject(this.#lost ?? error);
+            return;
+          }
+          // ssh2 refuses at once when its socket is gone, a moment before the
+          // connection reports its close: that is a lost connection too.
+          void settlesWithin(this.closed, NOT_CONNECTED_WAIT_MS).then(() =>
+            reject(this.#lost ?? error),
+          );
         },
       );
     });
