@@ -46,6 +46,10 @@ export interface SshHost extends Host {
  * connects again. Resolves once connected, authenticated and the host key
  * verified; the options are checked synchronously (`ERR_INVALID_ARGUMENT`).
  *
+ * With `sock`, the connection runs over a stream the caller connected (a
+ * guest's sshd through a port another host forwards); a drop then closes the
+ * host, unless `sock` is a function that opens a new stream.
+ *
  * ```ts
  * await using host = await connectSshHost({
  *   host: "lab1", user: "root", privateKeyFile: "/home/me/.ssh/id_ed25519",
@@ -99,13 +103,16 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
    * race their own deadlines). A reconnection has `connectTimeoutMs`.
    */
   #connect(options: CallOptions = {}): Promise<SshConnection> {
+    const socket = this.#socket;
+    // The one stream given is gone with its connection: nothing to connect again.
+    const closed = this.closedError;
+    if (!this.#connection && closed && socket && !socket.reconnects) return Promise.reject(closed);
     if (!this.#connection) {
       const deadline = new Deadline(
         `connect ${this.name}`,
         { signal: options.signal, timeoutMs: options.timeoutMs ?? this.options.connectTimeoutMs },
         { lifetime: this.lifetime },
       );
-      const socket = this.#socket;
       const attempt = operations
         .trace("connect", this.name, () =>
           connectSsh(this.options, deadline, socket && ((stop) => socket.open(stop))),
