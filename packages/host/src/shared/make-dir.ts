@@ -8,8 +8,8 @@ export function formatMode(mode: number): string {
 /**
  * Why `makeDir` refuses a path that already exists (`existing`, from lstat),
  * or `undefined` when it accepts it: with `parents`, a directory owned by
- * `uid` (this user; `undefined`: not known, not checked) with exactly `mode`.
- * A symlink is never followed (`ELOOP`); anything else is `EEXIST`.
+ * `uid` (this user; `undefined`: not known, so never accepted) with exactly
+ * `mode`. A symlink is never followed (`ELOOP`); anything else is `EEXIST`.
  */
 export function existingDirectoryProblem(
   existing: FileStat,
@@ -22,7 +22,9 @@ export function existingDirectoryProblem(
   if (!parents) return { systemCode: "EEXIST", message: "already exists" };
   if (existing.type !== "directory")
     return { systemCode: "EEXIST", message: `exists and is not a directory (${existing.type})` };
-  if (uid !== undefined && existing.uid !== uid)
+  if (uid === undefined)
+    return { systemCode: "EEXIST", message: "exists, and whether it is ours cannot be told" };
+  if (existing.uid !== uid)
     return {
       systemCode: "EEXIST",
       message: `exists but is owned by uid ${existing.uid}, not this user (uid ${uid})`,

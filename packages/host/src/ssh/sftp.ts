@@ -189,20 +189,22 @@ export function mkdir(sftp: SFTPWrapper, path: string, mode: number): Promise<vo
 }
 
 /**
- * Sets `path`'s permission bits. With OpenSSH's `lsetstat@openssh.com` a
- * symlink put at `path` meanwhile is not followed; a server without it gets a
- * plain `setstat` (chmod), which follows one.
+ * Sets `path`'s permission bits with OpenSSH's `lsetstat@openssh.com`, which
+ * does not follow a symlink put at `path` meanwhile. Rejects when the server
+ * does not offer it, or cannot do it (glibc before 2.32 refuses every
+ * `fchmodat` that does not follow).
  */
-export function chmodPath(sftp: SFTPWrapper, path: string, mode: number): Promise<void> {
-  return call<void>((callback) => {
-    const done = (error: Error | undefined | null) => callback(error, undefined);
-    try {
-      sftp.ext_openssh_lsetstat(path, { mode }, done);
-    } catch {
-      // ssh2 throws at once when the server does not offer the extension.
-      sftp.setstat(path, { mode }, done);
-    }
-  });
+export function chmodNoFollow(sftp: SFTPWrapper, path: string, mode: number): Promise<void> {
+  return call<void>((callback) =>
+    sftp.ext_openssh_lsetstat(path, { mode }, (error) => callback(error, undefined)),
+  );
+}
+
+/** Sets `path`'s permission bits with SFTP's `setstat` (chmod: follows a symlink). */
+export function chmod(sftp: SFTPWrapper, path: string, mode: number): Promise<void> {
+  return call<void>((callback) =>
+    sftp.setstat(path, { mode }, (error) => callback(error, undefined)),
+  );
 }
 
 export interface RawEntry {

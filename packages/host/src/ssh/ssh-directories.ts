@@ -10,7 +10,8 @@ import { existingDirectoryProblem } from "../shared/make-dir.js";
 import { parentOf } from "../shared/paths.js";
 import type { SshConnection } from "./connection.js";
 import {
-  chmodPath,
+  chmod,
+  chmodNoFollow,
   lstat,
   mkdir,
   readEntries,
@@ -44,13 +45,18 @@ function fileStat(info: Stats): FileStat {
   };
 }
 
-/** Our uid on the host: the SFTP server's own, from /proc/self/status (it runs as us). */
+/**
+ * Our uid on the host: the SFTP server's own, from /proc/self/status (it runs
+ * as us); `undefined` if it cannot be read (then no directory counts as ours).
+ */
 function remoteUid(sftp: SFTPWrapper, connection: SshConnection): Promise<number | undefined> {
-  return connection.fact("uid", async () => {
-    const status = await readWholeFile(sftp, "/proc/self/status").catch(() => undefined);
-    const match = status && /^Uid:\s+(\d+)/m.exec(status.toString("utf8"));
-    return match ? Number(match[1]) : undefined;
-  });
+  return connection
+    .fact("uid", async () => {
+      const status = await readWholeFile(sftp, "/proc/self/status");
+      const match = /^Uid:\s+(\d+)/m.exec(status.toString("utf8"));
+      return match ? Number(match[1]) : undefined;
+    })
+    .catch(() => undefined);
 }
 
 /** What a failed `makeDir` step tells: `ERR_HOST_SYSTEM` with `systemCode`. */
@@ -58,15 +64,29 @@ function refusal(host: SftpHost, systemCode: string, message: string, path: stri
   return new HostSystemError({ operation: "makeDir", systemCode, message, host: host.name, path });
 }
 
-/**
- * After a successful mkdir (whose mode the server's umask narrowed): the mode
- * exactly. `lsetstat` does not follow a symlink put there meanwhile.
- */
-async function exactMode(host: SftpHost, sftp: SFTPWrapper, path: string, mode: number) {
+/** Throws unless `path` is (still) a directory, not a symlink or anything else put there meanwhile. */
+async function checkDirectory(host: SftpHost, sftp: SFTPWrapper, path: string) {
   const made = await lstat(sftp, path);
   if (!made.isDirectory())
     throw refusal(host, "ELOOP", "was replaced by something else while it was made", path);
-  if ((made.mode & 0o7777) !== mode) await chmodPath(sftp, path, mode);
+  return made;
+}
+
+/**
+ * After a successful mkdir: the mode exactly, if the server's umask narrowed
+ * it (never for 0700 with the usual umasks). `lsetstat` does not follow a
+ * symlink put there meanwhile; without it (an older server or glibc), a
+ * plain `setstat` after checking again that a directory is there.
+ */
+async function exactMode(host: SftpHost, sftp: SFTPWrapper, path: string, mode: number) {
+  const made = await checkDirectory(host, sftp, path);
+  if ((made.mode & 0o7777) === mode) return;
+  try {
+    await chmodNoFollow(sftp, path, mode);
+  } catch {
+    await checkDirectory(host, sftp, path);
+    await chmod(sftp, path, mode);
+  }
 }
 
 /** Creates the missing ancestors of `path`, each with `mode`; an existing one must be a directory. */
