@@ -21,14 +21,16 @@ export interface Zombie {
 }
 
 /**
- * A zombie process and its parent: `sh` starts `sleep 0` in the background,
- * then becomes `sleep 1000` (exec), which never reaps it. Resolves once the
- * child shows state Z (a moment after it exits: there is no event to wait on).
+ * A zombie process and its parent: `sh` starts a subshell in the background,
+ * then becomes `sleep 1000` (exec), which never reaps it. The subshell exits
+ * only once its parent has become `sleep` (so the shell cannot have reaped it
+ * first). Resolves once the child shows state Z (a moment after it exits:
+ * there is no event to wait on).
  */
 export async function startZombie(): Promise<Zombie> {
-  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 1000"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const script =
+    '(until read -r c < "/proc/$$/comm" && [ "$c" = sleep ]; do :; done) & echo $!; exec sleep 1000';
+  const parent = spawn("sh", ["-c", script], { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const [line] = (await once(parent.stdout!, "data")) as [Buffer];
     const pid = Number(line.toString().trim());
