@@ -127,6 +127,60 @@ export interface PrivateDirOptions extends CallOptions {
   parent?: string;
 }
 
+export interface MakeDirOptions extends CallOptions {
+  /** The permission bits of the directory (and of each parent it creates), applied exactly, not masked by the umask. Default 0o700. */
+  mode?: number;
+  /**
+   * Also create the missing parents (each with `mode`), and accept a directory
+   * that already exists if it is owned by this user and has exactly `mode`.
+   * Default false: the directory must not exist.
+   */
+  parents?: boolean;
+}
+
+export interface ReadDirOptions extends CallOptions {
+  /** Most entries read; a directory with more rejects with `ERR_HOST_TOO_MANY_ENTRIES`. Default 100 000. */
+  maxEntries?: number;
+}
+
+/** What a path is (`"other"`: a FIFO or a device). */
+export type FileType = "file" | "directory" | "symlink" | "socket" | "other";
+
+export interface DirEntry {
+  /** The entry's name in its directory (no `/`). */
+  name: string;
+  /** As `lstat` tells it: a symlink is a `"symlink"`, whatever it points to. */
+  type: FileType;
+}
+
+/** What `stat` tells of a path, with `lstat` semantics: a symlink is described, not followed. */
+export interface FileStat {
+  type: FileType;
+  /** The permission bits (0 to 0o7777), without the file type. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes (a symlink: the length of its target). */
+  size: number;
+  /** Last modification, in ms since the epoch (over SFTP, whole seconds). */
+  mtimeMs: number;
+}
+
+export interface PutFileOptions extends CallOptions {
+  /**
+   * The file's permission bits, applied exactly (not masked by the umask)
+   * before any data is written. Default: 0o666 minus the umask.
+   */
+  mode?: number;
+}
+
+export interface PutFileResult {
+  /** Bytes copied. */
+  bytes: number;
+  /** From the call to the file being in place. */
+  durationMs: number;
+}
+
 export interface ProcessOptions extends CallOptions {
   /**
    * The start time the process must have (from `processInfo`): a different
@@ -135,11 +189,31 @@ export interface ProcessOptions extends CallOptions {
   startTime?: bigint;
 }
 
+/**
+ * A process's state, from the letter in /proc/PID/stat: `R` running, `S`
+ * sleeping, `D` disk-sleep (uninterruptible), `T` stopped, `t` tracing-stop,
+ * `Z` zombie (exited, not yet reaped by its parent), `X` dead, `I` idle (a
+ * kernel thread), `P` parked, `W` waking, `K` wakekill; `unknown` for any other.
+ */
+export type ProcessState =
+  | "running"
+  | "sleeping"
+  | "disk-sleep"
+  | "stopped"
+  | "tracing-stop"
+  | "zombie"
+  | "dead"
+  | "idle"
+  | "parked"
+  | "waking"
+  | "wakekill"
+  | "unknown";
+
 export interface ProcessInfo {
   pid: number;
   ppid: number;
-  /** One letter from /proc/PID/stat: R running, S sleeping, D disk, Z zombie, T stopped… */
-  state: string;
+  /** From /proc/PID/stat. A `"zombie"` has exited: `isAlive` is false for it. */
+  state: ProcessState;
   /** argv from /proc/PID/cmdline; empty for kernel threads and zombies. */
   cmdline: string[];
   /** Field 22 of /proc/PID/stat: clock ticks after boot. With the pid, it names one process. */
@@ -194,6 +268,34 @@ export interface Host extends AsyncDisposable {
   makePrivateDir(options?: PrivateDirOptions): Promise<string>;
   /** Whether `path` exists (symlinks followed). Rejects on errors other than "no such file". */
   exists(path: string, options?: CallOptions): Promise<boolean>;
+  /**
+   * Creates the directory `path` with exactly `mode` (default 0o700). It must
+   * not exist (`ERR_HOST_SYSTEM` `EEXIST`), unless `parents` is set and it is
+   * a directory owned by this user with exactly `mode`. A symlink at `path` is
+   * never followed: `ELOOP`.
+   */
+  makeDir(path: string, options?: MakeDirOptions): Promise<void>;
+  /**
+   * The entries of a directory (without `.` and `..`), sorted by name, with their
+   * types. More than `maxEntries` rejects with `ERR_HOST_TOO_MANY_ENTRIES`.
+   */
+  readDir(path: string, options?: ReadDirOptions): Promise<DirEntry[]>;
+  /**
+   * What `path` is, with `lstat` semantics (a symlink is described, not
+   * followed); `undefined` if there is no such path (or a component of it is
+   * not a directory).
+   */
+  stat(path: string, options?: CallOptions): Promise<FileStat | undefined>;
+  /** Renames `from` to `to` atomically (one file system), replacing a file at `to`. */
+  rename(from: string, to: string, options?: CallOptions): Promise<void>;
+  /**
+   * Copies the local file `localPath` to `remotePath` on the host, streaming
+   * (memory stays bounded whatever the size). The data goes to a new file
+   * created exclusively beside the target, which is renamed over `remotePath`
+   * once complete, so a reader never sees half a file. A failed or stopped copy
+   * removes its temporary file before it rejects.
+   */
+  putFile(localPath: string, remotePath: string, options?: PutFileOptions): Promise<PutFileResult>;
 
   /** A connected stream to a unix socket on the host (over SSH: stream-local forwarding). */
   connectUnix(path: string, options?: CallOptions): Promise<Duplex>;
@@ -209,10 +311,20 @@ export interface Host extends AsyncDisposable {
   isAlive(pid: number, options?: ProcessOptions): Promise<boolean>;
   /**
    * Sends `signal` (default SIGTERM) to one process. Resolves `false` if there is
-   * no such process (or not one with `startTime`); rejects with `ERR_HOST_SYSTEM`
+   * no such process (or not one with `startTime`, or a zombie); rejects with `ERR_HOST_SYSTEM`
    * (`EPERM`) if not allowed. `pid` must be a positive integer.
    */
   kill(pid: number, signal?: Signal, options?: ProcessOptions): Promise<boolean>;
+  /**
+   * Resolves once the process (with `startTime`, if given) is gone or a zombie:
+   * for a process that is not a child of this one, such as a daemonized QEMU.
+   * Linux tells only a parent when a process exits, so this checks
+   * /proc/PID/stat, first after 5 ms and then less often (up to every 100 ms);
+   * over SSH the checks run on the host, in one command. Give it a deadline.
+   */
+  waitForExit(pid: number, options?: ProcessOptions): Promise<void>;
+  /** `uname -m` of the host (`x86_64`, `aarch64`…), asked once per connection. */
+  architecture(options?: CallOptions): Promise<string>;
 
   /**
    * Graceful: new calls reject with `ERR_HOST_CLOSED`; calls in flight finish;

@@ -28,17 +28,26 @@ export {
   type HostKeyProblem,
   HostSocketError,
   HostSystemError,
+  HostTooManyEntriesError,
 } from "./errors/host-errors.js";
 export type {
+  DirEntry,
   EnvChanges,
   ExecOptions,
   ExecResult,
+  FileStat,
+  FileType,
   Host,
   HostProcess,
+  MakeDirOptions,
   PrivateDirOptions,
   ProcessExit,
   ProcessInfo,
   ProcessOptions,
+  ProcessState,
+  PutFileOptions,
+  PutFileResult,
+  ReadDirOptions,
   ReadFileOptions,
   RemoveOptions,
   Signal,
@@ -48,5 +57,7 @@ export type {
 export { createLocalHost } from "./local/local-host.js";
 export { type ProcStat, parseProcStat } from "./shared/proc.js";
 export { quoteCommand } from "./shared/quote.js";
+export { fingerprintOf } from "./ssh/fingerprint.js";
 export { connectSshHost, type SshHost } from "./ssh/ssh-host.js";
 export type { HostKeyPolicy, SshHostOptions } from "./ssh/ssh-options.js";
+export type { SshStreamOpener } from "./ssh/stream-socket.js";

@@ -14,6 +14,7 @@ export type HostErrorCode =
   | "ERR_HOST_KEY_MISMATCH"
   | "ERR_HOST_CLOSED"
   | "ERR_HOST_SYSTEM"
+  | "ERR_HOST_TOO_MANY_ENTRIES"
   | "ERR_HOST_SOCKET";
 
 /** The SSH connection could not be established (DNS, refused, unreachable, handshake). */
@@ -132,6 +133,25 @@ export class HostSystemError extends QemuKvmError {
     this.operation = fields.operation;
     this.systemCode = fields.systemCode;
     this.path = fields.path;
+  }
+}
+
+/** `readDir` found more entries than its `maxEntries`: nothing is returned, so memory stays bounded. */
+export class HostTooManyEntriesError extends QemuKvmError {
+  static override readonly errorId: string = "HostTooManyEntriesError";
+  readonly code = "ERR_HOST_TOO_MANY_ENTRIES" as const;
+  readonly host: string;
+  /** The directory. */
+  readonly path: string;
+  readonly maxEntries: number;
+
+  constructor(fields: { path: string; maxEntries: number; host: string }) {
+    super(
+      `readDir ${fields.path}: more than ${fields.maxEntries} entries (maxEntries)${onHost(fields.host)}`,
+    );
+    this.host = fields.host;
+    this.path = fields.path;
+    this.maxEntries = fields.maxEntries;
   }
 }
 

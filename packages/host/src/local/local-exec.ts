@@ -11,7 +11,7 @@ import {
   DEFAULT_FORCE_KILL_AFTER_MS,
   DEFAULT_MAX_BUFFER,
   ExecStopped,
-} from "../shared/base-host.js";
+} from "../shared/command-host.js";
 import { debug } from "../shared/observe.js";
 import { parseProcStat } from "../shared/proc.js";
 import { settlesWithin } from "../shared/process-base.js";

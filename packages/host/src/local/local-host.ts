@@ -1,17 +1,19 @@
 import { once } from "node:events";
 import { lstat, mkdtemp, open, readFile, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { createConnection, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { Deadline } from "@qemu-kvm/core";
 import { HostSocketError, HostSystemError } from "../errors/host-errors.js";
-import type { ExecOptions, Host, SpawnOptions } from "../host.js";
+import type { DirEntry, ExecOptions, FileStat, Host, SpawnOptions } from "../host.js";
 import { BaseHost } from "../shared/base-host.js";
-import { parseProcStat } from "../shared/proc.js";
+import type { LocalSource } from "../shared/local-source.js";
+import { hasExited, parseProcStat, pollUntilExited } from "../shared/proc.js";
 import type { CommandSpec, RawExecResult } from "../shared/transport.js";
 import { errnoOf, LOCAL, systemError } from "./local-errors.js";
 import { execLocal } from "./local-exec.js";
+import { makeDirLocal, putFileLocal, readDirLocal, renameLocal, statLocal } from "./local-files.js";
 import { LocalProcess } from "./local-process.js";
 
 /**
@@ -128,6 +130,31 @@ class LocalHost extends BaseHost {
     }
   }
 
+  protected makeDirImpl(path: string, mode: number, parents: boolean): Promise<void> {
+    return makeDirLocal(path, mode, parents);
+  }
+
+  protected readDirImpl(path: string, maxEntries: number, deadline: Deadline): Promise<DirEntry[]> {
+    return readDirLocal(path, maxEntries, deadline);
+  }
+
+  protected statImpl(path: string): Promise<FileStat | undefined> {
+    return statLocal(path);
+  }
+
+  protected renameImpl(from: string, to: string): Promise<void> {
+    return renameLocal(from, to);
+  }
+
+  protected putFileImpl(
+    source: LocalSource,
+    path: string,
+    mode: number | undefined,
+    deadline: Deadline,
+  ): Promise<number> {
+    return putFileLocal(source, path, mode, deadline);
+  }
+
   protected connectUnixImpl(path: string, deadline: Deadline): Promise<Duplex> {
     return connected(createConnection({ path }), path, deadline);
   }
@@ -153,11 +180,11 @@ class LocalHost extends BaseHost {
     signal: NodeJS.Signals,
     startTime: bigint | undefined,
   ): Promise<boolean> {
-    if (startTime !== undefined) {
-      const stat = await this.readProcFile(`/proc/${pid}/stat`);
-      const parsed = stat && parseProcStat(stat.toString("utf8"));
-      if (!parsed || parsed.startTime !== startTime) return false;
-    }
+    // A zombie has exited: signalling it would "succeed" and do nothing.
+    const stat = await this.readProcFile(`/proc/${pid}/stat`);
+    const parsed = stat && parseProcStat(stat.toString("utf8"));
+    if (parsed && hasExited(parsed.state)) return false;
+    if (startTime !== undefined && parsed?.startTime !== startTime) return false;
     try {
       process.kill(pid, signal);
       return true;
@@ -171,6 +198,18 @@ class LocalHost extends BaseHost {
         cause: error,
       });
     }
+  }
+
+  protected waitForExitImpl(
+    pid: number,
+    startTime: bigint | undefined,
+    deadline: Deadline,
+  ): Promise<void> {
+    return pollUntilExited(pid, startTime, (path) => this.readProcFile(path), deadline.signal);
+  }
+
+  protected async architectureImpl(): Promise<string> {
+    return machine();
   }
 
   protected async shutdown(): Promise<void> {}

@@ -5,7 +5,7 @@ import { execa, type ResultPromise } from "execa";
 import { describeArgv } from "../errors/describe.js";
 import type { ProcessExit, Signal, SpawnOptions } from "../host.js";
 import { signalName } from "../shared/arguments.js";
-import { DEFAULT_FORCE_KILL_AFTER_MS } from "../shared/base-host.js";
+import { DEFAULT_FORCE_KILL_AFTER_MS } from "../shared/command-host.js";
 import { debug } from "../shared/observe.js";
 import { ProcessBase } from "../shared/process-base.js";
 import type { CommandSpec } from "../shared/transport.js";

@@ -1,87 +1,40 @@
-import { setMaxListeners } from "node:events";
 import type { Duplex } from "node:stream";
-import { type CallOptions, checkCallOptions, Deadline, InvalidArgumentError } from "@qemu-kvm/core";
-import { HostExitError } from "../errors/command-errors.js";
-import { describeArgv } from "../errors/describe.js";
-import { HostClosedError } from "../errors/host-errors.js";
+import {
+  type CallOptions,
+  checkCallOptions,
+  type Deadline,
+  InvalidArgumentError,
+} from "@qemu-kvm/core";
 import type {
-  EnvChanges,
-  ExecOptions,
-  ExecResult,
+  DirEntry,
+  FileStat,
   Host,
-  HostProcess,
+  MakeDirOptions,
   PrivateDirOptions,
-  ProcessInfo,
-  ProcessOptions,
+  PutFileOptions,
+  PutFileResult,
+  ReadDirOptions,
   ReadFileOptions,
   RemoveOptions,
-  Signal,
-  SpawnOptions,
   WriteFileOptions,
 } from "../host.js";
-import {
-  checkCommand,
-  checkData,
-  checkExecOptions,
-  checkMode,
-  checkOneOf,
-  checkPid,
-  checkProcessOptions,
-  checkSpawnOptions,
-  checkValue,
-  signalName,
-} from "./arguments.js";
-import { operations } from "./observe.js";
-import { isLiveProcess, readProcessInfo } from "./proc.js";
-import { FailedProcess, type TrackedProcess } from "./process-base.js";
-import { isStopError, stopError } from "./stop.js";
-import type { CommandSpec, RawExecResult } from "./transport.js";
+import { checkData, checkMode, checkOneOf, checkValue } from "./arguments.js";
+import { CommandHost } from "./command-host.js";
+import { type LocalSource, openLocalSource } from "./local-source.js";
+import { checkCount, checkFilePath, checkPath, withoutTrailingSlashes } from "./paths.js";
 
-export const DEFAULT_MAX_BUFFER = 100 * 1024 * 1024;
-export const DEFAULT_FORCE_KILL_AFTER_MS = 5000;
-
-/** Thrown by a transport's exec when its deadline stopped it: the output so far. */
-export class ExecStopped {
-  constructor(
-    readonly stdout: Buffer,
-    readonly stderr: Buffer,
-  ) {}
-}
+export const DEFAULT_MAX_ENTRIES = 100_000;
 
 /**
- * Everything the two transports share: argument validation (synchronous,
- * before anything runs), deadlines, tracing, the exit check, and the lifecycle
- * (`close`, `destroy`, tracking of calls in flight, spawned processes and
- * streams). Each transport implements the `protected abstract` methods: when
- * their deadline stops, they stop what they started and reject.
+ * Everything the two transports share, on top of commands and processes
+ * (`CommandHost`) and the lifecycle (`HostLifecycle`): the file, directory and
+ * socket operations, their argument checks (synchronous, before anything runs)
+ * and deadlines. Each transport implements the `protected abstract` methods:
+ * when their deadline stops, they stop what they started and reject.
  */
-export abstract class BaseHost implements Host {
-  abstract readonly name: string;
+export abstract class BaseHost extends CommandHost implements Host {
   abstract readonly transport: "local" | "ssh";
-  readonly #lifetime = new AbortController();
-  #closed: HostClosedError | undefined;
-  #closing: Promise<void> | undefined;
-  readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #processes = new Set<TrackedProcess>();
-  readonly #streams = new Set<Duplex>();
 
-  constructor() {
-    // Every call in flight listens for destroy(): hundreds at once are normal.
-    setMaxListeners(0, this.#lifetime.signal);
-  }
-
-  /** Validates transport-specific limits synchronously (SSH: the command line length). */
-  protected abstract prepare(spec: CommandSpec): void;
-  protected abstract execCommand(
-    spec: CommandSpec,
-    options: ExecOptions,
-    deadline: Deadline,
-  ): Promise<RawExecResult>;
-  protected abstract spawnCommand(
-    spec: CommandSpec,
-    options: SpawnOptions,
-    deadline: Deadline,
-  ): TrackedProcess;
   protected abstract readFileImpl(path: string, deadline: Deadline): Promise<Buffer>;
   protected abstract writeFileImpl(
     path: string,
@@ -100,154 +53,32 @@ export abstract class BaseHost implements Host {
     deadline: Deadline,
   ): Promise<string>;
   protected abstract existsImpl(path: string, deadline: Deadline): Promise<boolean>;
+  protected abstract makeDirImpl(
+    path: string,
+    mode: number,
+    parents: boolean,
+    deadline: Deadline,
+  ): Promise<void>;
+  protected abstract readDirImpl(
+    path: string,
+    maxEntries: number,
+    deadline: Deadline,
+  ): Promise<DirEntry[]>;
+  protected abstract statImpl(path: string, deadline: Deadline): Promise<FileStat | undefined>;
+  protected abstract renameImpl(from: string, to: string, deadline: Deadline): Promise<void>;
+  /** Copies `source` to `path` (temporary file, then rename); resolves the bytes copied. */
+  protected abstract putFileImpl(
+    source: LocalSource,
+    path: string,
+    mode: number | undefined,
+    deadline: Deadline,
+  ): Promise<number>;
   protected abstract connectUnixImpl(path: string, deadline: Deadline): Promise<Duplex>;
   protected abstract connectTcpImpl(
     host: string,
     port: number,
     deadline: Deadline,
   ): Promise<Duplex>;
-  /** A /proc file's bytes, or `undefined` if it does not exist (no such process). */
-  protected abstract readProcFile(path: string, deadline: Deadline): Promise<Buffer | undefined>;
-  protected abstract killImpl(
-    pid: number,
-    signal: NodeJS.Signals,
-    startTime: bigint | undefined,
-    deadline: Deadline,
-  ): Promise<boolean>;
-  /** After `close()` has drained everything: release the transport. */
-  protected abstract shutdown(): Promise<void>;
-  /** On `destroy()`: drop the transport now. */
-  protected abstract shutdownNow(error: HostClosedError): void;
-
-  /** The host's lifetime: aborted (reason: the `HostClosedError`) by `destroy()`. */
-  protected get lifetime(): AbortSignal {
-    return this.#lifetime.signal;
-  }
-
-  /**
-   * Runs `body` under a deadline (the call's `signal` and `timeoutMs`, and the
-   * host's lifetime), traced on the `qemu-kvm:host` channel as `kind`, tracked
-   * for `close()`. A stopped call rejects with the host's stop error.
-   */
-  protected run<T>(
-    kind: string,
-    subject: string,
-    options: CallOptions,
-    body: (deadline: Deadline) => Promise<T>,
-  ): Promise<T> {
-    const operation = subject === "" ? kind : `${kind} ${subject}`;
-    const deadline = new Deadline(operation, options, { lifetime: this.lifetime });
-    if (this.#closed) {
-      deadline.dispose();
-      return Promise.reject(this.#closed);
-    }
-    const target = subject === "" ? this.name : `${this.name} ${subject}`;
-    const promise = operations.trace(kind, target, async () => {
-      try {
-        if (deadline.stopped) throw stopError(deadline, this.name);
-        return await body(deadline);
-      } catch (error) {
-        // Whatever failed because the call was stopped fails with the stop's error.
-        if (deadline.stopped && !isStopError(error)) throw stopError(deadline, this.name);
-        throw error;
-      } finally {
-        deadline.dispose();
-      }
-    });
-    this.#inFlight.add(promise);
-    const forget = () => this.#inFlight.delete(promise);
-    promise.then(forget, forget);
-    return promise;
-  }
-
-  exec(
-    file: string,
-    args?: readonly string[],
-    options?: ExecOptions & { encoding?: "utf8" },
-  ): Promise<ExecResult<string>>;
-  exec(
-    file: string,
-    args: readonly string[],
-    options: ExecOptions & { encoding: "buffer" },
-  ): Promise<ExecResult<Buffer>>;
-  exec(
-    file: string,
-    args?: readonly string[],
-    options?: ExecOptions,
-  ): Promise<ExecResult<string | Buffer>>;
-  exec(
-    file: string,
-    args: readonly string[] = [],
-    options?: ExecOptions,
-  ): Promise<ExecResult<string | Buffer>> {
-    const checked = checkExecOptions(options);
-    const spec = this.#command(file, args, checked);
-    const started = performance.now();
-    const decode = (bytes: Buffer) =>
-      checked.encoding === "buffer" ? bytes : bytes.toString("utf8");
-    return this.run("exec", describeArgv(spec.argv), checked, async (deadline) => {
-      let raw: RawExecResult;
-      try {
-        raw = await this.execCommand(spec, checked, deadline);
-      } catch (error) {
-        if (!(error instanceof ExecStopped)) throw error;
-        throw stopError(deadline, this.name, {
-          argv: spec.argv,
-          stdout: decode(error.stdout),
-          stderr: decode(error.stderr),
-          durationMs: performance.now() - started,
-        });
-      }
-      const result = {
-        argv: spec.argv,
-        stdout: decode(raw.stdout),
-        stderr: decode(raw.stderr),
-        exitCode: raw.exitCode,
-        signal: raw.signal,
-        durationMs: performance.now() - started,
-      };
-      if (checked.reject !== false && (raw.exitCode !== 0 || raw.signal !== null))
-        throw new HostExitError({ ...result, host: this.name });
-      return result;
-    });
-  }
-
-  #command(
-    file: string,
-    args: readonly string[],
-    options: { cwd?: string; env?: EnvChanges },
-  ): CommandSpec {
-    const argv = checkCommand(file, args, options);
-    const spec = { argv, cwd: options.cwd, env: options.env };
-    this.prepare(spec);
-    return spec;
-  }
-
-  spawn(file: string, args: readonly string[] = [], options?: SpawnOptions): HostProcess {
-    const checked = checkSpawnOptions(options);
-    const spec = this.#command(file, args, checked);
-    // The process's own deadline: not the host's lifetime (destroy() kills it itself).
-    const deadline = new Deadline(`spawn ${describeArgv(spec.argv)}`, checked);
-    let process: TrackedProcess;
-    if (this.#closed || deadline.stopped) {
-      process = new FailedProcess(spec.argv, this.#closed ?? stopError(deadline, this.name));
-      deadline.dispose();
-    } else {
-      try {
-        process = this.spawnCommand(spec, checked, deadline);
-      } catch (error) {
-        deadline.dispose();
-        throw error;
-      }
-    }
-    this.#processes.add(process);
-    const forget = () => this.#processes.delete(process);
-    process.exited.then(forget, forget);
-    void operations
-      .trace("spawn", `${this.name} ${describeArgv(spec.argv)}`, () => process.exited)
-      .catch(() => {});
-    return process;
-  }
 
   readFile(path: string, options?: ReadFileOptions & { encoding?: "buffer" }): Promise<Buffer>;
   readFile(path: string, options: ReadFileOptions & { encoding: "utf8" }): Promise<string>;
@@ -308,11 +139,70 @@ export abstract class BaseHost implements Host {
     return this.run("exists", path, checked, (deadline) => this.existsImpl(path, deadline));
   }
 
+  makeDir(path: string, options?: MakeDirOptions): Promise<void> {
+    const checked: MakeDirOptions = checkCallOptions(options, ["mode", "parents"]);
+    checkPath(path, "path");
+    checkMode(checked.mode);
+    checkOneOf(checked.parents, [true, false], "parents");
+    // "dir/" would make lstat follow a symlink named dir.
+    const target = withoutTrailingSlashes(path);
+    return this.run("makeDir", target, checked, (deadline) =>
+      this.makeDirImpl(target, checked.mode ?? 0o700, checked.parents === true, deadline),
+    );
+  }
+
+  readDir(path: string, options?: ReadDirOptions): Promise<DirEntry[]> {
+    const checked: ReadDirOptions = checkCallOptions(options, ["maxEntries"]);
+    checkPath(path, "path");
+    checkCount(checked.maxEntries, "maxEntries");
+    return this.run("readDir", path, checked, async (deadline) => {
+      const entries = await this.readDirImpl(
+        path,
+        checked.maxEntries ?? DEFAULT_MAX_ENTRIES,
+        deadline,
+      );
+      return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
+  }
+
+  stat(path: string, options?: CallOptions): Promise<FileStat | undefined> {
+    const checked = checkCallOptions(options);
+    checkPath(path, "path");
+    const target = withoutTrailingSlashes(path);
+    return this.run("stat", target, checked, (deadline) => this.statImpl(target, deadline));
+  }
+
+  rename(from: string, to: string, options?: CallOptions): Promise<void> {
+    const checked = checkCallOptions(options);
+    checkPath(from, "from");
+    checkPath(to, "to");
+    return this.run("rename", `${from} ${to}`, checked, (deadline) =>
+      this.renameImpl(from, to, deadline),
+    );
+  }
+
+  putFile(localPath: string, remotePath: string, options?: PutFileOptions): Promise<PutFileResult> {
+    const checked: PutFileOptions = checkCallOptions(options, ["mode"]);
+    checkPath(localPath, "localPath");
+    checkFilePath(remotePath, "remotePath");
+    checkMode(checked.mode);
+    const started = performance.now();
+    return this.run("putFile", remotePath, checked, async (deadline) => {
+      const source = await openLocalSource(localPath, deadline);
+      try {
+        const bytes = await this.putFileImpl(source, remotePath, checked.mode, deadline);
+        return { bytes, durationMs: performance.now() - started };
+      } finally {
+        await source.close();
+      }
+    });
+  }
+
   connectUnix(path: string, options?: CallOptions): Promise<Duplex> {
     const checked = checkCallOptions(options);
     checkValue(path, "path");
     return this.run("connectUnix", path, checked, async (deadline) =>
-      this.#trackStream(await this.connectUnixImpl(path, deadline)),
+      this.trackStream(await this.connectUnixImpl(path, deadline)),
     );
   }
 
@@ -323,70 +213,7 @@ export abstract class BaseHost implements Host {
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new InvalidArgumentError("port", "an integer from 1 to 65535", port);
     return this.run("connectTcp", `${host}:${port}`, checked, async (deadline) =>
-      this.#trackStream(await this.connectTcpImpl(host, port, deadline)),
+      this.trackStream(await this.connectTcpImpl(host, port, deadline)),
     );
-  }
-
-  #trackStream(stream: Duplex): Duplex {
-    if (this.#closed) {
-      stream.destroy();
-      throw this.#closed;
-    }
-    this.#streams.add(stream);
-    stream.once("close", () => this.#streams.delete(stream));
-    return stream;
-  }
-
-  processInfo(pid: number, options?: CallOptions): Promise<ProcessInfo | undefined> {
-    const checked = checkCallOptions(options);
-    checkPid(pid);
-    return this.run("processInfo", String(pid), checked, (deadline) =>
-      readProcessInfo(pid, (path) => this.readProcFile(path, deadline)),
-    );
-  }
-
-  isAlive(pid: number, options?: ProcessOptions): Promise<boolean> {
-    const checked = checkProcessOptions(options);
-    checkPid(pid);
-    return this.run("isAlive", String(pid), checked, async (deadline) =>
-      isLiveProcess(
-        await readProcessInfo(pid, (path) => this.readProcFile(path, deadline)),
-        checked.startTime,
-      ),
-    );
-  }
-
-  kill(pid: number, signal: Signal = "SIGTERM", options?: ProcessOptions): Promise<boolean> {
-    const checked = checkProcessOptions(options);
-    checkPid(pid);
-    const name = signalName(signal);
-    return this.run("kill", `${name} ${pid}`, checked, (deadline) =>
-      this.killImpl(pid, name, checked.startTime, deadline),
-    );
-  }
-
-  close(): Promise<void> {
-    this.#closed ??= new HostClosedError({ host: this.name });
-    this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#inFlight]);
-      await Promise.allSettled([...this.#processes].map((process) => process.stop()));
-      for (const stream of this.#streams) stream.destroy();
-      await this.shutdown();
-    })();
-    return this.#closing;
-  }
-
-  destroy(reason?: unknown): void {
-    const error = new HostClosedError({ host: this.name, cause: reason });
-    this.#closed ??= error;
-    if (this.#lifetime.signal.aborted) return;
-    this.#lifetime.abort(error);
-    for (const process of this.#processes) process.destroyNow(error);
-    for (const stream of this.#streams) stream.destroy();
-    this.shutdownNow(error);
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }

@@ -1,4 +1,5 @@
-import type { ProcessInfo } from "../host.js";
+import { delay } from "@qemu-kvm/core";
+import type { ProcessInfo, ProcessState } from "../host.js";
 
 export interface ProcStat {
   pid: number;
@@ -70,7 +71,7 @@ export async function readProcessInfo(
     return {
       pid,
       ppid: again.ppid,
-      state: again.state,
+      state: processState(again.state),
       cmdline: parseCmdline(cmdline),
       startTime: again.startTime,
     };
@@ -78,8 +79,64 @@ export async function readProcessInfo(
   return undefined;
 }
 
+const STATES: Readonly<Record<string, ProcessState>> = {
+  R: "running",
+  S: "sleeping",
+  D: "disk-sleep",
+  T: "stopped",
+  t: "tracing-stop",
+  Z: "zombie",
+  X: "dead",
+  x: "dead",
+  I: "idle",
+  P: "parked",
+  W: "waking",
+  K: "wakekill",
+};
+
+/** The state a letter of /proc/PID/stat stands for. */
+export function processState(letter: string): ProcessState {
+  return STATES[letter] ?? "unknown";
+}
+
+/** Whether a state letter of /proc/PID/stat is that of a process that has exited (zombie or dead). */
+export function hasExited(letter: string): boolean {
+  return letter === "Z" || letter === "X" || letter === "x";
+}
+
 /** Alive: exists and is neither a zombie nor dead, with the expected start time if given. */
 export function isLiveProcess(info: ProcessInfo | undefined, startTime?: bigint): boolean {
-  if (!info || info.state === "Z" || info.state === "X" || info.state === "x") return false;
+  if (!info || info.state === "zombie" || info.state === "dead") return false;
   return startTime === undefined || info.startTime === startTime;
+}
+
+/** Whether /proc/PID/stat (`undefined`: no such file) shows the process, with `startTime` if given, still running. */
+export function stillRunning(stat: Buffer | undefined, startTime: bigint | undefined): boolean {
+  const parsed = stat && parseProcStat(stat.toString("utf8"));
+  if (!parsed || hasExited(parsed.state)) return false;
+  return startTime === undefined || parsed.startTime === startTime;
+}
+
+/** The first wait between two checks of `pollUntilExited`, and the longest. */
+export const EXIT_POLL_FIRST_MS = 5;
+export const EXIT_POLL_MAX_MS = 100;
+
+/**
+ * Resolves once `pid` (with `startTime`, if given) is gone or a zombie, reading
+ * /proc/PID/stat with `read`: first at once, then after 5 ms, doubling up to
+ * 100 ms. Linux tells only a process's parent (SIGCHLD, wait) when it exits, and
+ * Node has no use for a pidfd, so for a process that is not our child polling
+ * /proc is the only way; the backoff keeps a quick exit quick and a slow one
+ * cheap. Rejects with `signal.reason` when `signal` aborts.
+ */
+export async function pollUntilExited(
+  pid: number,
+  startTime: bigint | undefined,
+  read: (path: string) => Promise<Buffer | undefined>,
+  signal: AbortSignal,
+): Promise<void> {
+  for (let waitMs = EXIT_POLL_FIRST_MS; ; waitMs = Math.min(waitMs * 2, EXIT_POLL_MAX_MS)) {
+    if (!stillRunning(await read(`/proc/${pid}/stat`), startTime)) return;
+    await delay(waitMs, signal);
+  }
 }

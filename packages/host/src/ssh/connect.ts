@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import type { Duplex } from "node:stream";
 import type { Deadline } from "@qemu-kvm/core";
 import ssh2, {
   type AnyAuthMethod,
@@ -15,8 +16,8 @@ import {
 import { debug } from "../shared/observe.js";
 import { stopError } from "../shared/stop.js";
 import { SshConnection } from "./connection.js";
+import { keyFingerprint } from "./fingerprint.js";
 import { type HostKeyVerifier, hostKeyVerifier } from "./host-key.js";
-import { fingerprintOf } from "./known-hosts.js";
 import type { ResolvedSshOptions } from "./ssh-options.js";
 
 const { Client, utils } = ssh2;
@@ -31,17 +32,37 @@ type SshClient = InstanceType<typeof Client>;
 export async function connectSsh(
   options: ResolvedSshOptions,
   deadline: Deadline,
+  openStream?: (deadline: Deadline) => Promise<Duplex>,
 ): Promise<SshConnection> {
   const name = options.name;
   if (deadline.stopped) throw stopError(deadline, name);
   const verify = await hostKeyVerifier(options);
   const authHandler = await authentication(options);
   if (deadline.stopped) throw stopError(deadline, name);
+  // Opened last: nothing before can fail and leave it open.
+  const sock = await openStream?.(deadline);
+  try {
+    return await startConnection(options, deadline, verify, authHandler, sock);
+  } catch (error) {
+    sock?.destroy();
+    throw error;
+  }
+}
+
+async function startConnection(
+  options: ResolvedSshOptions,
+  deadline: Deadline,
+  verify: HostKeyVerifier,
+  authHandler: AnyAuthMethod[],
+  sock: Duplex | undefined,
+): Promise<SshConnection> {
+  const name = options.name;
+  if (deadline.stopped) throw stopError(deadline, name);
   const client = new Client();
   let fingerprint = "";
   let keyFailure: HostKeyMismatchError | undefined;
-  const config = connectConfig(options, verify, authHandler, (key) => {
-    fingerprint = fingerprintOf(key);
+  const config = connectConfig(options, verify, authHandler, sock, (key) => {
+    fingerprint = keyFingerprint(key);
     keyFailure = verify.check(key, fingerprint);
     if (keyFailure)
       debug("ssh %s: host key %s refused (%s)", name, fingerprint, keyFailure.problem);
@@ -55,7 +76,9 @@ export async function connectSsh(
   // Many small request/reply exchanges: Nagle's algorithm with delayed ACKs would
   // add ~40 ms to each.
   client.setNoDelay(true);
-  const connection = new SshConnection(client, options, fingerprint);
+  // SSH has no half-close: once the peer ended the stream, the connection is over.
+  sock?.once("end", () => sock.destroy());
+  const connection = new SshConnection(client, options, fingerprint, sock);
   connection.supervisor.start();
   debug("ssh %s: ready, host key %s", name, fingerprint);
   return connection;
@@ -65,11 +88,11 @@ function connectConfig(
   options: ResolvedSshOptions,
   verify: HostKeyVerifier,
   authHandler: AnyAuthMethod[],
+  sock: Duplex | undefined,
   hostVerifier: (key: Buffer) => boolean,
 ): ConnectConfig {
   return {
-    host: options.host,
-    port: options.port,
+    ...(sock === undefined ? { host: options.host, port: options.port } : { sock }),
     username: options.user,
     // The deadline is ours (any length, and aborts): ssh2's own timer is off.
     readyTimeout: 0,

@@ -1,7 +1,9 @@
+import type { Duplex } from "node:stream";
 import type ssh2 from "ssh2";
 import type { ClientChannel, SFTPWrapper } from "ssh2";
 import { HostConnectionLostError } from "../errors/host-errors.js";
 import { debug } from "../shared/observe.js";
+import { settlesWithin } from "../shared/process-base.js";
 import { isRefusal, MIN_SESSIONS, SessionRefusedError, SessionSlots } from "./session-slots.js";
 import type { ResolvedSshOptions } from "./ssh-options.js";
 import { Supervisor } from "./supervisor.js";
@@ -14,6 +16,14 @@ type SshClient = InstanceType<typeof ssh2.Client>;
  * its session limit).
  */
 const MAX_REFUSALS = 20;
+
+/** How long a call refused with "Not connected" waits for the connection to report its close. */
+const NOT_CONNECTED_WAIT_MS = 5000;
+
+/** ssh2's refusal of a request on a client whose socket is no longer writable. */
+function isNotConnected(error: unknown): boolean {
+  return error instanceof Error && error.message === "Not connected";
+}
 
 /** How a session channel is opened: ssh2's call, with its callback. */
 type OpenChannel<T> = (callback: (error: Error | undefined, channel: T) => void) => void;
@@ -30,6 +40,7 @@ export class SshConnection {
   #lastError: Error | undefined;
   readonly #onLost = new Set<(error: HostConnectionLostError) => void>();
   #sftp: Promise<SFTPWrapper> | undefined;
+  readonly #facts = new Map<string, unknown>();
   /** Session channels open (the server confirmed them), the most at once, and how many closed so far. */
   #openChannels = 0;
   #peakChannels = 0;
@@ -42,6 +53,8 @@ export class SshConnection {
     readonly options: ResolvedSshOptions,
     /** The server's host key, `SHA256:…`. */
     readonly fingerprint: string,
+    /** The stream the connection runs over, when it was given one (`sock`): ended with it. */
+    readonly sock?: Duplex,
   ) {
     this.slots = new SessionSlots(options.maxSessions);
     this.supervisor = new Supervisor(this);
@@ -66,6 +79,7 @@ export class SshConnection {
       cause: this.#lastError,
     });
     debug("ssh %s: connection closed%s", this.name, this.#ending ? "" : " (lost)");
+    this.sock?.destroy();
     this.slots.grantAll();
     for (const handler of this.#onLost) handler(this.#lost);
     this.#onLost.clear();
@@ -73,6 +87,17 @@ export class SshConnection {
 
   get name(): string {
     return this.options.name;
+  }
+
+  /**
+   * A fact of the host that holds for the connection (its architecture, our
+   * uid): `ask` the first time, the value kept once it succeeded.
+   */
+  async fact<T>(key: string, ask: () => Promise<T>): Promise<T> {
+    if (this.#facts.has(key)) return this.#facts.get(key) as T;
+    const value = await ask();
+    this.#facts.set(key, value);
+    return value;
   }
 
   /** Set once the connection is gone (lost, or closed by us). */
@@ -102,7 +127,15 @@ export class SshConnection {
         },
         (error: unknown) => {
           unsubscribe();
-          reject(this.#lost ?? error);
+          if (this.#lost || !isNotConnected(error)) {
+            reject(this.#lost ?? error);
+            return;
+          }
+          // ssh2 refuses at once when its socket is gone, a moment before the
+          // connection reports its close: that is a lost connection too.
+          void settlesWithin(this.closed, NOT_CONNECTED_WAIT_MS).then(() =>
+            reject(this.#lost ?? error),
+          );
         },
       );
     });
@@ -298,5 +331,6 @@ export class SshConnection {
   destroy(): void {
     this.#ending = true;
     this.client.destroy();
+    this.sock?.destroy();
   }
 }

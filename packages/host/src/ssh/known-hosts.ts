@@ -1,4 +1,4 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { HostKeyProblem } from "../errors/host-errors.js";
 
 /** One usable line of a known_hosts file. */
@@ -86,20 +86,6 @@ export function checkHostKey(
   if (entries.some((entry) => entry.revoked && entry.key.equals(key))) return "revoked";
   if (entries.some((entry) => !entry.revoked && entry.key.equals(key))) return undefined;
   return entries.some((entry) => !entry.revoked) ? "mismatch" : "unknown";
-}
-
-/** `SHA256:` + unpadded base64 of the key blob's SHA-256, as `ssh-keygen -l` prints. */
-export function fingerprintOf(key: Buffer): string {
-  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
-}
-
-/** Normalizes a pinned fingerprint (`SHA256:` prefix optional, padding ignored). */
-export function normalizeFingerprint(value: string): string | undefined {
-  const body = value
-    .trim()
-    .replace(/^SHA256:/, "")
-    .replace(/=+$/, "");
-  return /^[A-Za-z0-9+/]{43}$/.test(body) ? `SHA256:${body}` : undefined;
 }
 
 /**

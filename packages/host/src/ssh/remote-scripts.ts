@@ -51,7 +51,8 @@ exec "$@"`;
  * - `del PID`: it ended.
  * - `sig ID SIGNAL PID START GROUP`: send SIGNAL to PID (GROUP 1: its process
  *   group), if PID still has start time START (`-`: any); replies `ID 0` (sent),
- *   `ID 1` (no such process) or `ID 2` (refused, e.g. EPERM).
+ *   `ID 1` (no such process, or, to one process, a zombie) or `ID 2` (refused,
+ *   e.g. EPERM).
  *
  * It exists because sshd does not stop a command when its channel closes (no
  * pty), and OpenSSH ignores the SSH "signal" request for root logins (no
@@ -71,7 +72,7 @@ z=; t=; r \${l##*) }
 }
 live() { same "$1" "$2" && [ "$z" != Z ]; }
 sig() {
-if ! same "$3" "$4"; then x=1
+if ! same "$3" "$4" || { [ "$5" = 0 ] && [ "$z" = Z ]; }; then x=1
 elif { if [ "$5" = 1 ]; then kill -s "$2" $d "-$3"; else kill -s "$2" "$3"; fi; } 2>/dev/null; then x=0
 elif same "$3" "$4"; then x=2
 else x=1; fi
@@ -92,6 +93,29 @@ sleep 1; i=$((i+1)); n=
 for x in $h; do live "\${x%%:*}" "\${x#*:}" && n="$n $x"; done; h=$n
 done
 for x in $h; do kill -s KILL $d "-\${x%%:*}" 2>/dev/null; done`;
+
+/**
+ * `waitForExit` on the host, as `exec /bin/sh -c WAIT_FOR_EXIT qemu-kvm-wait PID
+ * START` (START `-`: any): exits 0 once PID (with start time START) is gone or
+ * a zombie. Linux tells only a parent when a process exits, so it reads
+ * /proc/PID/stat, first at once, then after 5 ms, doubling up to 100 ms (an
+ * external `sleep`; a `sleep` without fractions falls back to 1 s). One command
+ * for the whole wait: no round trip per check.
+ */
+export const WAIT_FOR_EXIT = `p=$1 t=$2 d=0.005
+r() { z=$1; s=\${20}; }
+while { read -r l < "/proc/$p/stat"; } 2>/dev/null; do
+set -f; r \${l##*) }; set +f
+[ "$t" = - ] || [ "$s" = "$t" ] || exit 0
+case $z in Z|X|x) exit 0;; esac
+sleep "$d" 2>/dev/null || sleep 1
+case $d in 0.005) d=0.01;; 0.01) d=0.02;; 0.02) d=0.04;; 0.04) d=0.08;; *) d=0.1;; esac
+done`;
+
+/** The argv that runs `WAIT_FOR_EXIT` for `pid` (and `startTime`). */
+export function waitForExitArgv(pid: number, startTime: bigint | undefined): string[] {
+  return ["/bin/sh", "-c", WAIT_FOR_EXIT, "qemu-kvm-wait", String(pid), String(startTime ?? "-")];
+}
 
 /** The supervisor's command string. */
 export const SUPERVISOR_COMMAND = quoteCommand([

@@ -11,6 +11,7 @@ const CHUNK = 64 * 1024;
 const IN_FLIGHT = 16;
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
+const EOF_STATUS = 1;
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
 
@@ -26,7 +27,7 @@ export function sftpCode(error: unknown): string {
   return "EIO";
 }
 
-function call<T>(
+export function call<T>(
   fn: (callback: (error: Error | undefined | null, value: T) => void) => void,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -42,7 +43,7 @@ export function lstat(sftp: SFTPWrapper, path: string): Promise<Stats> {
   return call((callback) => sftp.lstat(path, callback));
 }
 
-function close(sftp: SFTPWrapper, handle: Buffer): Promise<void> {
+export function close(sftp: SFTPWrapper, handle: Buffer): Promise<void> {
   return call<void>((callback) => sftp.close(handle, (error) => callback(error, undefined)));
 }
 
@@ -66,7 +67,7 @@ function readAt(
   return new Promise<number>((resolve, reject) => {
     sftp.read(handle, buffer, offset, length, position, (error, bytesRead) => {
       // ssh2 reports EOF as an error with code 1 (SSH_FX_EOF).
-      if (error && (error as SftpError).code !== 1) reject(error);
+      if (error && (error as SftpError).code !== EOF_STATUS) reject(error);
       else resolve(error ? 0 : bytesRead);
     });
   });
@@ -178,4 +179,80 @@ export function rmdir(sftp: SFTPWrapper, path: string): Promise<void> {
 export async function hasEntries(sftp: SFTPWrapper, path: string): Promise<boolean> {
   const entries = await call<unknown[]>((callback) => sftp.readdir(path, callback));
   return entries.length > 0;
+}
+
+/** Creates a directory with `mode` (the server's umask still applies). */
+export function mkdir(sftp: SFTPWrapper, path: string, mode: number): Promise<void> {
+  return call<void>((callback) =>
+    sftp.mkdir(path, { mode }, (error) => callback(error, undefined)),
+  );
+}
+
+/**
+ * Sets `path`'s permission bits with OpenSSH's `lsetstat@openssh.com`, which
+ * does not follow a symlink put at `path` meanwhile. Rejects when the server
+ * does not offer it, or cannot do it (glibc before 2.32 refuses every
+ * `fchmodat` that does not follow).
+ */
+export function chmodNoFollow(sftp: SFTPWrapper, path: string, mode: number): Promise<void> {
+  return call<void>((callback) =>
+    sftp.ext_openssh_lsetstat(path, { mode }, (error) => callback(error, undefined)),
+  );
+}
+
+/** Sets `path`'s permission bits with SFTP's `setstat` (chmod: follows a symlink). */
+export function chmod(sftp: SFTPWrapper, path: string, mode: number): Promise<void> {
+  return call<void>((callback) =>
+    sftp.setstat(path, { mode }, (error) => callback(error, undefined)),
+  );
+}
+
+export interface RawEntry {
+  filename: string;
+  attrs: Stats;
+}
+
+/**
+ * A directory's entries without `.` and `..`, read in the server's batches;
+ * `onBatch` sees the count so far and may throw to stop (the handle is closed).
+ */
+export async function readEntries(
+  sftp: SFTPWrapper,
+  path: string,
+  onBatch: (count: number) => void,
+): Promise<RawEntry[]> {
+  const handle = await call<Buffer>((callback) => sftp.opendir(path, callback));
+  const entries: RawEntry[] = [];
+  try {
+    for (;;) {
+      const batch = await new Promise<RawEntry[] | undefined>((resolve, reject) => {
+        sftp.readdir(handle, (error, list) => {
+          if (error && (error as SftpError).code === EOF_STATUS) resolve(undefined);
+          else if (error) reject(error);
+          else resolve(list as RawEntry[]);
+        });
+      });
+      if (!batch) return entries;
+      entries.push(...batch);
+      onBatch(entries.length);
+    }
+  } finally {
+    await close(sftp, handle).catch(() => {});
+  }
+}
+
+/**
+ * Renames with OpenSSH's `posix-rename@openssh.com` (rename(2): atomic,
+ * replaces an existing target); a server without it gets SFTP's own rename,
+ * which refuses an existing target.
+ */
+export function rename(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
+  return call<void>((callback) => {
+    const done = (error: Error | undefined | null) => callback(error, undefined);
+    try {
+      sftp.ext_openssh_rename(from, to, done);
+    } catch {
+      sftp.rename(from, to, done);
+    }
+  });
 }

@@ -6,7 +6,7 @@ import {
   DEFAULT_FORCE_KILL_AFTER_MS,
   DEFAULT_MAX_BUFFER,
   ExecStopped,
-} from "../shared/base-host.js";
+} from "../shared/command-host.js";
 import { debug } from "../shared/observe.js";
 import type { CommandSpec, RawExecResult } from "../shared/transport.js";
 import type { SshConnection } from "./connection.js";

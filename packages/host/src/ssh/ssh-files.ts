@@ -2,9 +2,10 @@
  * The file operations of the SSH host, on the connection's one SFTP session,
  * and the one place where their failures are mapped to the host's errors.
  */
-import type { Deadline } from "@qemu-kvm/core";
+import { type Deadline, QemuKvmError } from "@qemu-kvm/core";
 import type { SFTPWrapper } from "ssh2";
 import { HostSystemError } from "../errors/host-errors.js";
+import { settlesWithin } from "../shared/process-base.js";
 import type { SshConnection } from "./connection.js";
 import { sessionFailure } from "./remote-command.js";
 import {
@@ -28,21 +29,24 @@ export interface SftpHost {
  * What to do with an SFTP failure: resolve with `value` instead (a missing
  * file is fine), or report it with a finer `systemCode` than SFTP gives.
  */
-type Recovery<T> = { value: T } | { systemCode: string } | undefined;
+export type Recovery<T> = { value: T } | { systemCode: string } | undefined;
 
 /**
  * Runs `work` on the connection's SFTP session within `deadline`. A stop or a
  * lost connection passes through (the host reports them); a refused SFTP
  * session and every SFTP failure become `ERR_HOST_SYSTEM` for `operation` on
- * `path`, unless `recover` resolves the call or refines the `systemCode`.
+ * `path`, unless `recover` resolves the call or refines the `systemCode`; a
+ * coded error `work` throws passes through.
  */
-async function sftpCall<T>(
+export async function sftpCall<T>(
   host: SftpHost,
   operation: string,
   path: string,
   deadline: Deadline,
-  work: (sftp: SFTPWrapper) => Promise<T>,
+  work: (sftp: SFTPWrapper, connection: SshConnection) => Promise<T>,
   recover?: (error: unknown, sftp: SFTPWrapper) => Promise<Recovery<T>>,
+  /** When the deadline stops: how long `work` may take to clean up (it sees the stop) before the call rejects. */
+  cleanupMs = 0,
 ): Promise<T> {
   const systemError = (error: unknown, systemCode = sftpCode(error)) =>
     new HostSystemError({
@@ -57,10 +61,14 @@ async function sftpCall<T>(
   const sftp = await deadline.race(connection.sftp()).catch((error: unknown) => {
     throw sessionFailure(error, (refusal) => systemError(refusal, "EIO"));
   });
+  const working = connection.guard(work(sftp, connection));
   try {
-    return await deadline.race(connection.guard(work(sftp)));
+    return await deadline.race(working);
   } catch (error) {
+    if (deadline.stopped && cleanupMs > 0) await settlesWithin(working, cleanupMs);
+    // Stopped, lost, or already coded (`work` refused with a finer error): as is.
     if (deadline.stopped || connection.lostError || !(error instanceof Error)) throw error;
+    if (QemuKvmError.isInstance(error)) throw error;
     const recovery = await recover?.(error, sftp);
     if (recovery && "value" in recovery) return recovery.value;
     throw systemError(error, recovery?.systemCode);

@@ -4,8 +4,10 @@ import type { ClientChannel } from "ssh2";
 import { HostExitError } from "../errors/command-errors.js";
 import { describeArgv } from "../errors/describe.js";
 import { HostSocketError, HostSystemError } from "../errors/host-errors.js";
-import type { ExecOptions, Host, SpawnOptions } from "../host.js";
-import { BaseHost, DEFAULT_FORCE_KILL_AFTER_MS } from "../shared/base-host.js";
+import type { DirEntry, ExecOptions, FileStat, Host, SpawnOptions } from "../host.js";
+import { BaseHost } from "../shared/base-host.js";
+import { DEFAULT_FORCE_KILL_AFTER_MS } from "../shared/command-host.js";
+import type { LocalSource } from "../shared/local-source.js";
 import { debug, operations } from "../shared/observe.js";
 import type { TrackedProcess } from "../shared/process-base.js";
 import type { CommandSpec, RawExecResult } from "../shared/transport.js";
@@ -13,7 +15,8 @@ import { ChannelStream } from "./channel-stream.js";
 import { connectSsh } from "./connect.js";
 import type { SshConnection } from "./connection.js";
 import { openRemote, RemoteCommand } from "./remote-command.js";
-import { remoteCommand } from "./remote-scripts.js";
+import { remoteCommand, waitForExitArgv } from "./remote-scripts.js";
+import { makeDirOver, readDirOver, renameOver, statOver } from "./ssh-directories.js";
 import { execRemote } from "./ssh-exec.js";
 import {
   existsOver,
@@ -25,6 +28,8 @@ import {
 } from "./ssh-files.js";
 import { type ResolvedSshOptions, resolveSshOptions, type SshHostOptions } from "./ssh-options.js";
 import { SshProcess } from "./ssh-process.js";
+import { putFileOver } from "./ssh-put-file.js";
+import { StreamSocket } from "./stream-socket.js";
 
 /** A `Host` over SSH. */
 export interface SshHost extends Host {
@@ -40,6 +45,10 @@ export interface SshHost extends Host {
  * drops, calls in flight reject with `ERR_HOST_CONNECTION_LOST` and the next call
  * connects again. Resolves once connected, authenticated and the host key
  * verified; the options are checked synchronously (`ERR_INVALID_ARGUMENT`).
+ *
+ * With `sock`, the connection runs over a stream the caller connected (a
+ * guest's sshd through a port another host forwards); a drop then closes the
+ * host, unless `sock` is a function that opens a new stream.
  *
  * ```ts
  * await using host = await connectSshHost({
@@ -71,10 +80,13 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
   readonly name: string;
   #connection: Promise<SshConnection> | undefined;
   #fingerprint = "";
+  /** The streams the connections run over, when `sock` was given. */
+  readonly #socket: StreamSocket | undefined;
 
   constructor(readonly options: ResolvedSshOptions) {
     super();
     this.name = options.name;
+    this.#socket = options.sock && new StreamSocket(options.sock, options.name);
   }
 
   get hostKeyFingerprint(): string {
@@ -91,6 +103,10 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
    * race their own deadlines). A reconnection has `connectTimeoutMs`.
    */
   #connect(options: CallOptions = {}): Promise<SshConnection> {
+    const socket = this.#socket;
+    // The one stream given is gone with its connection: nothing to connect again.
+    const closed = this.closedError;
+    if (!this.#connection && closed && socket && !socket.reconnects) return Promise.reject(closed);
     if (!this.#connection) {
       const deadline = new Deadline(
         `connect ${this.name}`,
@@ -98,14 +114,18 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
         { lifetime: this.lifetime },
       );
       const attempt = operations
-        .trace("connect", this.name, () => connectSsh(this.options, deadline))
+        .trace("connect", this.name, () =>
+          connectSsh(this.options, deadline, socket && ((stop) => socket.open(stop))),
+        )
         .finally(() => deadline.dispose());
       this.#connection = attempt;
       attempt.then(
         (connection) => {
           this.#fingerprint = connection.fingerprint;
-          connection.onLost(() => {
+          connection.onLost((lost) => {
             if (this.#connection === attempt) this.#connection = undefined;
+            // A stream given once cannot be opened again: the host is done.
+            if (socket && !socket.reconnects) this.refuseCalls(lost);
           });
         },
         () => {
@@ -160,11 +180,11 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
     });
   }
 
-  /** Runs a helper command (mktemp, rm) and returns its stdout; failures become `ERR_HOST_SYSTEM`. */
+  /** Runs a helper command (mktemp, rm, uname) and returns its stdout; failures become `ERR_HOST_SYSTEM`. */
   async #helper(
     operation: string,
     argv: string[],
-    path: string,
+    path: string | undefined,
     deadline: Deadline,
   ): Promise<string> {
     const spec: CommandSpec = { argv, cwd: undefined, env: { LC_ALL: "C" } };
@@ -227,6 +247,36 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
     return existsOver(this, path, deadline);
   }
 
+  protected makeDirImpl(
+    path: string,
+    mode: number,
+    parents: boolean,
+    deadline: Deadline,
+  ): Promise<void> {
+    return makeDirOver(this, path, mode, parents, deadline);
+  }
+
+  protected readDirImpl(path: string, maxEntries: number, deadline: Deadline): Promise<DirEntry[]> {
+    return readDirOver(this, path, maxEntries, deadline);
+  }
+
+  protected statImpl(path: string, deadline: Deadline): Promise<FileStat | undefined> {
+    return statOver(this, path, deadline);
+  }
+
+  protected renameImpl(from: string, to: string, deadline: Deadline): Promise<void> {
+    return renameOver(this, from, to, deadline);
+  }
+
+  protected putFileImpl(
+    source: LocalSource,
+    path: string,
+    mode: number | undefined,
+    deadline: Deadline,
+  ): Promise<number> {
+    return putFileOver(this, source, path, mode, deadline);
+  }
+
   async #forward(
     target: string,
     open: (connection: SshConnection) => Promise<ClientChannel>,
@@ -281,6 +331,21 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
         host: this.name,
       });
     return outcome === "sent";
+  }
+
+  protected async waitForExitImpl(
+    pid: number,
+    startTime: bigint | undefined,
+    deadline: Deadline,
+  ): Promise<void> {
+    await this.#helper("waitForExit", waitForExitArgv(pid, startTime), undefined, deadline);
+  }
+
+  protected async architectureImpl(deadline: Deadline): Promise<string> {
+    const connection = await this.live(deadline);
+    return connection.fact("architecture", async () =>
+      (await this.#helper("architecture", ["uname", "-m"], undefined, deadline)).trim(),
+    );
   }
 
   protected async shutdown(): Promise<void> {

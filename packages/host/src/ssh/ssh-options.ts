@@ -1,4 +1,5 @@
 import { userInfo } from "node:os";
+import type { Duplex } from "node:stream";
 import {
   type CallOptions,
   checkObject,
@@ -6,7 +7,8 @@ import {
   checkTimeoutMs,
   InvalidArgumentError,
 } from "@qemu-kvm/core";
-import { normalizeFingerprint } from "./known-hosts.js";
+import { normalizeFingerprint } from "./fingerprint.js";
+import { isDuplex, type SshStreamOpener } from "./stream-socket.js";
 
 /**
  * How the server's host key is verified. There is no default: choosing none is a
@@ -31,10 +33,24 @@ export type HostKeyPolicy =
  * `ERR_INVALID_ARGUMENT`.
  */
 export interface SshHostOptions extends CallOptions {
-  /** Host name or address of the SSH server. */
+  /**
+   * Host name or address of the SSH server. With `sock`, the name of the peer
+   * (for messages and the known hosts lookup): nothing connects to it.
+   */
   host: string;
-  /** Default 22. */
+  /** Default 22. Not with `sock` (the stream is already connected). */
   port?: number;
+  /**
+   * Run the connection over this stream instead of a TCP connection to
+   * `host:port`: a connected `Duplex`, e.g. what another host's
+   * `connectTcp("127.0.0.1", 6001)` returns (a port forwarded to a guest's
+   * sshd). Such a connection cannot be made again: when it drops, calls in
+   * flight reject with `ERR_HOST_CONNECTION_LOST` and the host is closed (later
+   * calls: `ERR_HOST_CLOSED`). Give a function that opens a new stream instead,
+   * and the host connects again with it after a drop. Closing the host ends
+   * the stream.
+   */
+  sock?: Duplex | SshStreamOpener;
   /** Default: the local user name. */
   user?: string;
   /** Private key text (OpenSSH, PEM or PPK). */
@@ -70,7 +86,9 @@ export interface SshHostOptions extends CallOptions {
 
 export interface ResolvedSshOptions {
   host: string;
+  /** 22 with `sock` (the known hosts lookup then uses `host` alone). */
   port: number;
+  sock: Duplex | SshStreamOpener | undefined;
   user: string;
   privateKey: string | Buffer | undefined;
   privateKeyFile: string | undefined;
@@ -83,13 +101,14 @@ export interface ResolvedSshOptions {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   maxSessions: number;
-  /** `user@host:port`, for messages. */
+  /** `user@host:port` (`user@host` with `sock`), for messages. */
   name: string;
 }
 
 const OPTION_KEYS = [
   "host",
   "port",
+  "sock",
   "user",
   "privateKey",
   "privateKeyFile",
@@ -181,6 +200,21 @@ function agentSocket(agent: unknown): string | undefined {
   return socket;
 }
 
+function checkSock(options: SshHostOptions): void {
+  const sock: unknown = options.sock;
+  if (sock === undefined) return;
+  if (typeof sock !== "function" && !isDuplex(sock))
+    throw new InvalidArgumentError(
+      "sock",
+      "a connected Duplex stream, or a function that opens one",
+      sock,
+    );
+  if (options.port !== undefined)
+    throw new InvalidArgumentError("port", "no port with sock", options.port, {
+      problem: "is meaningless with sock: the stream is already connected",
+    });
+}
+
 /** Throws on anything but what the options' types allow; the policy and login are checked apart. */
 function checkFields(options: SshHostOptions): void {
   checkObject(options, "options");
@@ -188,6 +222,7 @@ function checkFields(options: SshHostOptions): void {
   if (typeof options.host !== "string" || options.host === "")
     throw new InvalidArgumentError("host", "a host name or address", options.host);
   checkInteger(options.port, "port", 1, 65535);
+  checkSock(options);
   checkString(options.user, "user");
   checkString(options.privateKeyFile, "privateKeyFile");
   checkString(options.passphrase, "passphrase");
@@ -232,9 +267,11 @@ export function resolveSshOptions(options: SshHostOptions): ResolvedSshOptions {
     });
   const port = options.port ?? 22;
   const user = options.user ?? userInfo().username;
+  const address = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
     host: options.host,
     port,
+    sock: options.sock,
     user,
     privateKey: options.privateKey,
     privateKeyFile: options.privateKeyFile,
@@ -247,6 +284,6 @@ export function resolveSshOptions(options: SshHostOptions): ResolvedSshOptions {
     keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
     keepaliveCountMax: options.keepaliveCountMax ?? 3,
     maxSessions: options.maxSessions ?? 10,
-    name: `${user}@${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`,
+    name: options.sock === undefined ? `${user}@${address}:${port}` : `${user}@${address}`,
   };
 }

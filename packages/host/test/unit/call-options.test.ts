@@ -104,6 +104,13 @@ describe("options are checked alike", () => {
     expect(() => host.processInfo(1, wrong)).toThrow(invalid("options.sock"));
     expect(() => host.isAlive(1, wrong)).toThrow(invalid("options.sock"));
     expect(() => host.kill(1, "SIGTERM", wrong)).toThrow(invalid("options.sock"));
+    expect(() => host.makeDir("/x", wrong)).toThrow(invalid("options.sock"));
+    expect(() => host.readDir("/x", wrong)).toThrow(invalid("options.sock"));
+    expect(() => host.stat("/x", wrong)).toThrow(invalid("options.sock"));
+    expect(() => host.rename("/x", "/y", wrong)).toThrow(invalid("options.sock"));
+    expect(() => host.putFile("/x", "/y", wrong)).toThrow(invalid("options.sock"));
+    expect(() => host.waitForExit(1, wrong)).toThrow(invalid("options.sock"));
+    expect(() => host.architecture(wrong)).toThrow(invalid("options.sock"));
   });
 
   test("option values of the wrong type are refused, naming the option", ({ host }) => {
@@ -124,6 +131,15 @@ describe("options are checked alike", () => {
     expect(() => host.connectTcp("", 22)).toThrow(invalid("host"));
     expect(() => host.connectTcp("127.0.0.1", 0)).toThrow(invalid("port"));
     expect(() => host.kill(1, 99)).toThrow(invalid("signal"));
+    expect(() => host.makeDir("/x", { parents: "yes" as unknown as boolean })).toThrow(
+      invalid("parents"),
+    );
+    expect(() => host.readDir("/x", { maxEntries: 1.5 })).toThrow(invalid("maxEntries"));
+    expect(() => host.stat("")).toThrow(invalid("path"));
+    expect(() => host.rename("", "/y")).toThrow(invalid("from"));
+    expect(() => host.putFile("/x", "/y/..")).toThrow(invalid("remotePath"));
+    expect(() => host.putFile("/x", "/y", { mode: -1 })).toThrow(invalid("mode"));
+    expect(() => host.waitForExit(-1)).toThrow(invalid("pid"));
   });
 });
 

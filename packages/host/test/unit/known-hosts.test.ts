@@ -1,12 +1,11 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, test } from "vitest";
+import { keyFingerprint, normalizeFingerprint } from "../../src/ssh/fingerprint.js";
 import {
   checkHostKey,
   entriesFor,
-  fingerprintOf,
   hostKeyAlgorithms,
   knownHostsName,
-  normalizeFingerprint,
   parseKnownHosts,
 } from "../../src/ssh/known-hosts.js";
 
@@ -63,7 +62,7 @@ describe("known_hosts", () => {
   });
 
   test("fingerprints as ssh-keygen -l prints them; pins are normalized", () => {
-    const fingerprint = fingerprintOf(keyA);
+    const fingerprint = keyFingerprint(keyA);
     expect(fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
     expect(normalizeFingerprint(fingerprint.slice(7))).toBe(fingerprint);
     expect(normalizeFingerprint(`${fingerprint}=`)).toBe(fingerprint);

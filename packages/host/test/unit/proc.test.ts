@@ -4,7 +4,10 @@ import {
   isLiveProcess,
   parseCmdline,
   parseProcStat,
+  pollUntilExited,
+  processState,
   readProcessInfo,
+  stillRunning,
 } from "../../src/shared/proc.js";
 
 describe("/proc parsing", () => {
@@ -74,11 +77,62 @@ describe("/proc parsing", () => {
       if (path.endsWith("cmdline")) return Buffer.from("b\u0000");
       return Buffer.from(stats.shift()!);
     });
-    expect(info).toMatchObject({ pid: 10, cmdline: ["b"], startTime: 200n, state: "Z" });
+    expect(info).toMatchObject({ pid: 10, cmdline: ["b"], startTime: 200n, state: "zombie" });
     expect(reads).toHaveLength(6);
     expect(isLiveProcess(info)).toBe(false);
-    expect(isLiveProcess({ ...info!, state: "S" }, 200n)).toBe(true);
-    expect(isLiveProcess({ ...info!, state: "S" }, 100n)).toBe(false);
+    expect(isLiveProcess({ ...info!, state: "sleeping" }, 200n)).toBe(true);
+    expect(isLiveProcess({ ...info!, state: "sleeping" }, 100n)).toBe(false);
+    expect(isLiveProcess({ ...info!, state: "dead" })).toBe(false);
     expect(await readProcessInfo(11, async () => undefined)).toBeUndefined();
+  });
+
+  test("states are named from their letter; an unknown letter is unknown", () => {
+    expect(
+      ["R", "S", "D", "T", "t", "Z", "X", "x", "I", "P", "W", "K", "?"].map(processState),
+    ).toEqual([
+      "running",
+      "sleeping",
+      "disk-sleep",
+      "stopped",
+      "tracing-stop",
+      "zombie",
+      "dead",
+      "dead",
+      "idle",
+      "parked",
+      "waking",
+      "wakekill",
+      "unknown",
+    ]);
+  });
+
+  test("pollUntilExited checks at once, then backs off from 5 ms, and returns when gone, a zombie or another process", async () => {
+    const line = (state: string, start: number) =>
+      Buffer.from(`7 (q) ${state} 1 ${Array(17).fill(0).join(" ")} ${start} 0 0`);
+    expect(stillRunning(line("S", 5), undefined)).toBe(true);
+    expect(stillRunning(line("S", 5), 6n)).toBe(false);
+    expect(stillRunning(line("Z", 5), undefined)).toBe(false);
+    expect(stillRunning(undefined, undefined)).toBe(false);
+    const answers = [line("S", 5), line("R", 5), line("S", 5), line("Z", 5)];
+    const times: number[] = [];
+    const started = performance.now();
+    await pollUntilExited(
+      7,
+      5n,
+      async () => {
+        times.push(performance.now() - started);
+        return answers.shift();
+      },
+      new AbortController().signal,
+    );
+    expect(answers).toEqual([]);
+    // At once, then after about 5, 10 and 20 ms more (timers never fire early).
+    expect(times[0]).toBeLessThan(5);
+    expect(times[3]! - times[0]!).toBeGreaterThanOrEqual(34);
+    const controller = new AbortController();
+    const reason = new Error("enough");
+    const waiting = pollUntilExited(7, undefined, async () => line("S", 5), controller.signal);
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
   });
 });

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { startTimeNow } from "@qemu-kvm/testkit";
@@ -12,8 +12,10 @@ import {
   remoteCommand,
   SUPERVISOR,
   SUPERVISOR_COMMAND,
+  WAIT_FOR_EXIT,
   WRAPPER,
 } from "../../src/ssh/remote-scripts.js";
+import { startZombie } from "../helpers/zombie.js";
 
 const shells = ["dash", "bash", "busybox"].filter((shell) => {
   try {
@@ -224,6 +226,24 @@ describe.each(shells)("the supervisor under %s", (shell) => {
     }
   });
 
+  test("a zombie counts as no process for a signal to one process", async () => {
+    const supervisor = startSupervisor();
+    const { pid, parent } = await startZombie();
+    try {
+      const replies: string[] = [];
+      supervisor.stdout.on("data", (text: string) => replies.push(...text.trim().split("\n")));
+      supervisor.stdin.write(`sig 1 TERM ${pid} - 0\n`);
+      supervisor.stdin.write(`sig 2 TERM ${pid} ${startTimeNow(pid)} 0\n`);
+      supervisor.stdin.write(`sig 3 0 ${parent.pid} - 0\n`);
+      supervisor.stdin.end();
+      await once(supervisor, "exit");
+      expect(replies).toEqual(["1 1", "2 1", "3 0"]);
+    } finally {
+      parent.kill("SIGKILL");
+      supervisor.kill("SIGKILL");
+    }
+  });
+
   test("on EOF it stops the groups still registered, not the removed ones", async () => {
     const supervisor = startSupervisor();
     const kept = groupLeader();
@@ -243,6 +263,62 @@ describe.each(shells)("the supervisor under %s", (shell) => {
       kept.kill("SIGKILL");
       removed.kill("SIGKILL");
       supervisor.kill("SIGKILL");
+    }
+  });
+});
+
+describe.each(shells)("waitForExit's script under %s", (shell) => {
+  /** Runs the script for `pid` and `start`; resolves its exit code and how long it took. */
+  async function wait(pid: number, start = "-", whileWaiting?: () => void) {
+    const [file, ...args] = shellArgv(shell) as [string, ...string[]];
+    const started = performance.now();
+    const script = spawn(
+      file,
+      [...args, "-c", WAIT_FOR_EXIT, "qemu-kvm-wait", String(pid), start],
+      {
+        stdio: "inherit",
+      },
+    );
+    try {
+      await once(script, "spawn");
+      whileWaiting?.();
+      const [code] = await once(script, "exit");
+      return { code, ms: performance.now() - started };
+    } finally {
+      script.kill("SIGKILL");
+    }
+  }
+
+  test("returns at once for a pid that is gone, a zombie, or a process with another start time", async () => {
+    let unused = 4_000_000;
+    while (existsSync(`/proc/${unused}`)) unused--;
+    expect((await wait(unused)).code).toBe(0);
+    const { pid, parent } = await startZombie();
+    try {
+      expect((await wait(pid)).code).toBe(0);
+      const other = startTimeNow(parent.pid!) + 1n;
+      expect((await wait(parent.pid!, String(other))).code).toBe(0);
+    } finally {
+      parent.kill("SIGKILL");
+    }
+  });
+
+  test("waits while the process runs, and returns soon after it exits", async () => {
+    const sleeper = spawn("sleep", ["1000"], { detached: true, stdio: "ignore" });
+    try {
+      await once(sleeper, "spawn");
+      const pid = sleeper.pid!;
+      let killedAt = 0;
+      const result = await wait(pid, String(startTimeNow(pid)), () => {
+        setTimeout(() => {
+          killedAt = performance.now();
+          sleeper.kill("SIGKILL");
+        }, 300);
+      });
+      expect(result.code).toBe(0);
+      expect(killedAt).toBeGreaterThan(0);
+    } finally {
+      sleeper.kill("SIGKILL");
     }
   });
 });

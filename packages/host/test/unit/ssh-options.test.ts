@@ -1,3 +1,4 @@
+import { PassThrough } from "node:stream";
 import { describe, expect, test } from "vitest";
 import { connectSshHost, type SshHostOptions } from "../../src/index.js";
 import { resolveSshOptions } from "../../src/ssh/ssh-options.js";
@@ -73,12 +74,31 @@ describe("SSH options", () => {
     );
   });
 
-  test("an unknown option is refused, naming it: { sock } is not silently ignored", () => {
-    const withSock = { ...base, sock: {} } as unknown as SshHostOptions;
-    expect(() => connectSshHost(withSock)).toThrow(invalid("options.sock"));
-    expect(() => connectSshHost(withSock)).toThrow(/options\.sock is not an option/);
+  test("an unknown option is refused, naming it: { socket } is not silently ignored", () => {
+    const withSocket = { ...base, socket: {} } as unknown as SshHostOptions;
+    expect(() => connectSshHost(withSocket)).toThrow(invalid("options.socket"));
+    expect(() => connectSshHost(withSocket)).toThrow(/options\.socket is not an option/);
     expect(() => connectSshHost({ ...base, prot: 22 } as unknown as SshHostOptions)).toThrow(
       invalid("options.prot"),
+    );
+  });
+
+  test("sock: a duplex stream or a function; no port with it", () => {
+    expect(() => connectSshHost({ ...base, sock: {} as never })).toThrow(invalid("sock"));
+    expect(() => connectSshHost({ ...base, sock: "127.0.0.1:22" as never })).toThrow(
+      invalid("sock"),
+    );
+    const opener = async () => new PassThrough();
+    expect(() => connectSshHost({ ...base, sock: opener, port: 2222 })).toThrow(invalid("port"));
+    expect(() => connectSshHost({ ...base, sock: opener, port: 2222 })).toThrow(
+      /meaningless with sock/,
+    );
+    expect(resolveSshOptions({ ...base, user: "root", sock: opener })).toMatchObject({
+      port: 22,
+      name: "root@lab1",
+    });
+    expect(resolveSshOptions({ ...base, user: "root", sock: new PassThrough() }).name).toBe(
+      "root@lab1",
     );
   });
 

@@ -1,0 +1,3 @@
+import { hostConformance } from "./conformance.js";
+
+hostConformance("connectSshHost over a stream");
