@@ -90,19 +90,19 @@ describe("a dropped connection", () => {
 
   test("a frozen server is detected by keepalives; the supervisor stops the orphaned command once the server resumes", async ({
     connect,
-    dir,
     daemon,
   }) => {
     const host = await connect({ keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
-    const pidsFile = join(dir, "pids");
-    const running = host.exec("sh", ["-c", `echo $$ >> '${pidsFile}'; exec sleep 1000`]);
-    const [pid] = await readPids(pidsFile, 1);
+    // `pid` resolves once the command is registered with the supervisor (a pid file
+    // written by the command could come before that, and the command then escape it).
+    const running = host.spawn("sh", ["-c", "exec sleep 1000"]);
+    const pid = await running.pid;
     daemon.pause();
-    await expect(running).rejects.toMatchObject({ code: "ERR_HOST_CONNECTION_LOST" });
-    expect(isAliveNow(pid!)).toBe(true);
+    await expect(running.exited).rejects.toMatchObject({ code: "ERR_HOST_CONNECTION_LOST" });
+    expect(isAliveNow(pid)).toBe(true);
     daemon.resume();
     // sshd sees the connection gone, the supervisor gets EOF and stops the command.
-    await waitUntilGone([pid!]);
+    await waitUntilGone([pid]);
     expect((await host.exec("echo", ["again"])).stdout).toBe("again\n");
   });
 
