@@ -1,5 +1,6 @@
 /** argv of storage, the kernel and devices: `-drive`, `-kernel`, passthrough, crypto. */
 import type { ResolvedCrypto, ResolvedSpec } from "../spec/resolved-spec.js";
+import { ids } from "../syntax/ids.js";
 import { type OptionEntry, writeOptionList } from "../syntax/option-list.js";
 import { known, placementEntries } from "./options.js";
 
@@ -93,4 +94,25 @@ export function cryptoArgs(spec: ResolvedSpec): string[] {
       ...placementEntries(crypto),
     ]),
   ]);
+}
+
+export function rngArgs(spec: ResolvedSpec): string[] {
+  const rng = spec.rng;
+  if (!rng) return [];
+  const device: OptionEntry[] = [
+    [undefined, "virtio-rng-pci"],
+    ["rng", ids.rngBackend],
+    ["id", ids.rngDevice],
+  ];
+  for (const entry of placementEntries(rng)) device.push(entry);
+  return [
+    "-object",
+    writeOptionList([
+      [undefined, "rng-random"],
+      ["id", ids.rngBackend],
+      ["filename", rng.source],
+    ]),
+    "-device",
+    writeOptionList(device),
+  ];
 }

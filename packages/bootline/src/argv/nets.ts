@@ -77,6 +77,7 @@ function nicEntries(net: ResolvedNet): OptionEntry[] {
   if (net.mac !== undefined) device.push(["mac", net.mac]);
   device.push(...placementEntries(net));
   if (net.disableModern !== undefined) device.push(["disable-modern", onOff(net.disableModern)]);
+  if (net.romfile !== undefined) device.push(["romfile", net.romfile]);
   const own = new Set(net.deviceProperties.map(([key]) => key));
   if (net.type === "vhost-user" && net.queues > 1) {
     // Multiqueue needs the guest to see it: mq, and one MSI-X vector per queue plus config and control.

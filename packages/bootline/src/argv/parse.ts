@@ -6,7 +6,7 @@ import {
   parsePciAddress,
 } from "@qemu-kvm/core";
 import { checkString } from "../arguments.js";
-import { assembleFacts, type FactParts, passthroughFacts } from "../facts/assemble.js";
+import { assembleFacts, type MutableFactParts, passthroughFacts } from "../facts/assemble.js";
 import type {
   Endpoint,
   HostForwardFacts,
@@ -19,6 +19,8 @@ import { VNC_BASE_PORT } from "../spec/defaults.js";
 import { readHostForward } from "../syntax/host-forward.js";
 import { GUEST_AGENT_PORT_NAME } from "../syntax/ids.js";
 import { allOptions, lastOption, type OptionPart, splitOptionList } from "../syntax/option-list.js";
+import { canonicalUuid } from "../syntax/uuid.js";
+import { drivesOf } from "./drives.js";
 import { chardevFacts, legacyEndpoint, splitHostPort } from "./endpoints.js";
 import { type Scanned, scanOptions } from "./scan.js";
 import { programOf } from "./taskset.js";
@@ -145,23 +147,25 @@ function backendFacts(scanned: Scanned): Pick<VmFacts, "hostForwards" | "vhostUs
   return { hostForwards, vhostUser, crypto };
 }
 
-/** `-vnc HOST:DISPLAY` (a unix socket display has no port) and `-incoming tcp:HOST:PORT`. */
-function listenerFacts(scanned: Scanned): Pick<VmFacts, "vnc" | "incoming"> {
-  let vnc: VmFacts["vnc"];
-  if (scanned.vnc !== undefined) {
-    const address = lastOption(splitOptionList(scanned.vnc, "vnc"), "vnc");
-    const parsed =
-      address === undefined || address.startsWith("unix:") ? undefined : splitHostPort(address);
-    if (parsed && parsed.port <= 65535 - VNC_BASE_PORT)
-      vnc = { host: parsed.host, display: parsed.port, port: VNC_BASE_PORT + parsed.port };
-  }
-  let incoming: VmFacts["incoming"];
-  if (scanned.incoming !== undefined) {
-    const text = scanned.incoming;
-    const tcp = text.startsWith("tcp:") ? splitHostPort(text.slice(4).split(",")[0]!) : undefined;
-    incoming = tcp ?? { uri: text };
-  }
-  return { ...(vnc ? { vnc } : {}), ...(incoming ? { incoming } : {}) };
+/** `-vnc HOST:DISPLAY` or `-vnc unix:PATH`, when it is one of these. */
+function vncFacts(text: string): VmFacts["vnc"] {
+  const address = lastOption(splitOptionList(text, "vnc"), "vnc");
+  if (address === undefined) return undefined;
+  if (address.startsWith("unix:"))
+    return address.length > 5 ? { path: address.slice(5) } : undefined;
+  const parsed = splitHostPort(address);
+  if (parsed && parsed.port <= 65535 - VNC_BASE_PORT)
+    return { host: parsed.host, display: parsed.port, port: VNC_BASE_PORT + parsed.port };
+  return undefined;
+}
+
+/** `-incoming tcp:HOST:PORT`, `-incoming unix:PATH` (a URI: the path as it is), or another URI. */
+function incomingFacts(text: string): NonNullable<VmFacts["incoming"]> {
+  if (text.startsWith("tcp:")) {
+    const tcp = splitHostPort(text.slice(4).split(",")[0]!);
+    if (tcp) return tcp;
+  } else if (text.startsWith("unix:") && text.length > 5) return { path: text.slice(5) };
+  return { uri: text };
 }
 
 /**
@@ -184,14 +188,15 @@ export function parseArgs(argv: readonly string[]): VmFacts {
   const scanned = scanOptions(args, argv.length - args.length);
   const { qmp, monitors, serials } = channelFacts(scanned);
   const { guestAgent, passthrough } = deviceFacts(scanned);
-  const { vnc, incoming } = listenerFacts(scanned);
   const { hostForwards, vhostUser, crypto } = backendFacts(scanned);
   // Assigned one by one, not spread: this runs once per VM listed or attached.
-  const parts: { -readonly [K in keyof FactParts]: FactParts[K] } = {
+  const parts: MutableFactParts = {
     daemonize: scanned.daemonize,
+    paused: scanned.paused,
     qmp,
     monitors,
     serials,
+    drives: drivesOf(scanned),
     hostForwards,
     passthrough,
     vhostUser,
@@ -200,9 +205,14 @@ export function parseArgs(argv: readonly string[]): VmFacts {
   if (file !== undefined) parts.file = file;
   if (hostCpus !== undefined) parts.hostCpus = hostCpus;
   if (scanned.name !== undefined) parts.name = scanned.name;
+  const uuid = scanned.uuid === undefined ? undefined : canonicalUuid(scanned.uuid);
+  if (uuid !== undefined) parts.uuid = uuid;
   if (scanned.pidfile !== undefined) parts.pidfile = scanned.pidfile;
   if (guestAgent) parts.guestAgent = guestAgent;
+  const vnc = scanned.vnc === undefined ? undefined : vncFacts(scanned.vnc);
   if (vnc) parts.vnc = vnc;
-  if (incoming) parts.incoming = incoming;
+  if (scanned.incoming !== undefined) parts.incoming = incomingFacts(scanned.incoming);
+  if (scanned.kernel !== undefined) parts.kernel = scanned.kernel;
+  if (scanned.initrd !== undefined) parts.initrd = scanned.initrd;
   return assembleFacts(parts);
 }

@@ -13,7 +13,15 @@ import { field, isPlainObject, Reader } from "./reader.js";
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
-const NIC_FIELDS = ["model", "mac", "pciAddress", "bus", "disableModern", "deviceProperties"];
+const NIC_FIELDS = [
+  "model",
+  "mac",
+  "pciAddress",
+  "bus",
+  "disableModern",
+  "romfile",
+  "deviceProperties",
+];
 const NIC_RESERVED = ["id", "netdev", "mac", "addr", "bus", "disable-modern", "driver"];
 
 /** What every entry has, whatever its backend: ids, the NIC model and its options. */
@@ -137,17 +145,32 @@ function readNic(context: Context, reader: Reader, index: number): NicCommon {
       `applies to virtio NICs only, not ${model}`,
       "a virtio-net model",
     );
+  // "" is meaningful: no option ROM at all.
+  const romfile = reader.string("romfile", {
+    allowEmpty: true,
+    expected: 'an option ROM file, or "" for none',
+  });
   const deviceProperties = properties(reader, "deviceProperties", NIC_RESERVED);
-  return {
+  // deviceProperties.romfile predates the field: either is fine, both is ambiguous.
+  if (romfile !== undefined && deviceProperties.some(([key]) => key === "romfile"))
+    context.issues.add(
+      field(reader.at("deviceProperties"), "romfile"),
+      "is given twice: also as the NIC's romfile",
+      "romfile or deviceProperties.romfile, not both",
+    );
+  const nic: { -readonly [K in keyof NicCommon]: NicCommon[K] } = {
     index,
     netdevId: ids.netdev(index),
     nicId: ids.nic(index),
     model,
-    ...(mac !== undefined ? { mac: mac.toLowerCase() } : {}),
-    ...where,
-    ...(disableModern !== undefined ? { disableModern } : {}),
     deviceProperties,
   };
+  if (mac !== undefined) nic.mac = mac.toLowerCase();
+  if (where.slot) nic.slot = where.slot;
+  if (where.bus !== undefined) nic.bus = where.bus;
+  if (disableModern !== undefined) nic.disableModern = disableModern;
+  if (romfile !== undefined) nic.romfile = romfile;
+  return nic;
 }
 
 /** `nets[index]`: its type picks the backend reader and the fields it may have. */
