@@ -19,6 +19,7 @@ export {
 } from "./errors.js";
 export { specFacts } from "./facts/spec-facts.js";
 export type {
+  DriveFacts,
   Endpoint,
   HostForwardFacts,
   Listener,
@@ -43,11 +44,14 @@ export type {
   NetSpec,
   NicOptions,
   PassthroughSpec,
+  RngSpec,
   SerialSpec,
   TapNetSpec,
   UserNetSpec,
+  VgaType,
   VhostUserNetSpec,
 } from "./spec/devices.js";
+export { defaultEmulator } from "./spec/emulator.js";
 export type { PortSpec, Properties, PropertyValue, RuntimeFileSpec } from "./spec/values.js";
 export type {
   CpuSpec,

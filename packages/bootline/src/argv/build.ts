@@ -4,7 +4,14 @@ import type { ResolvedSpec } from "../spec/resolved-spec.js";
 import type { VmSpec } from "../spec/vm-spec.js";
 import { resolveOrThrow } from "../validate/resolve.js";
 import { displayArgs, guestAgentArgs, incomingArgs, monitorsArgs, serialArgs } from "./channels.js";
-import { cryptoArgs, drivesArgs, kernelArgs, passthroughArgs, pflashArgs } from "./devices.js";
+import {
+  cryptoArgs,
+  drivesArgs,
+  kernelArgs,
+  passthroughArgs,
+  pflashArgs,
+  rngArgs,
+} from "./devices.js";
 import {
   acceleratorArgs,
   cpuArgs,
@@ -34,6 +41,7 @@ const SECTIONS: readonly ((spec: ResolvedSpec) => readonly string[])[] = [
   passthroughArgs,
   guestAgentArgs,
   cryptoArgs,
+  rngArgs,
   incomingArgs,
   extraArgs,
 ];

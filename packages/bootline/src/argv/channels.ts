@@ -46,15 +46,15 @@ export function serialArgs(spec: ResolvedSpec): string[] {
 }
 
 export function displayArgs(spec: ResolvedSpec): string[] {
-  if (spec.display.type === "none") return ["-display", "none"];
-  const display = known(spec.display.display, "display.display");
-  // VNC's display syntax puts an IPv6 host in brackets: [::1]:1.
-  return [
-    "-vnc",
-    writeOptionList([[undefined, hostPort(spec.display.host, display)]]),
-    "-vga",
-    spec.display.vga,
-  ];
+  const display = spec.display;
+  if (display.type === "none") return ["-display", "none"];
+  // -vnc takes an option list whose first value is the address: `unix:PATH` (commas
+  // doubled), or HOST:DISPLAY with an IPv6 host in brackets ([::1]:1).
+  const address =
+    display.socket === "unix"
+      ? `unix:${known(display.path, "display.path")}`
+      : hostPort(display.host, known(display.display, "display.display"));
+  return ["-vnc", writeOptionList([[undefined, address]]), "-vga", display.vga];
 }
 
 export function guestAgentArgs(spec: ResolvedSpec): string[] {
@@ -81,8 +81,10 @@ export function guestAgentArgs(spec: ResolvedSpec): string[] {
 }
 
 export function incomingArgs(spec: ResolvedSpec): string[] {
-  if (!spec.incoming) return [];
-  // -incoming takes a URI, not an option list.
-  const port = known(spec.incoming.port, "incoming.port");
-  return ["-incoming", `tcp:${hostPort(spec.incoming.host, port)}`];
+  const incoming = spec.incoming;
+  if (!incoming) return [];
+  // -incoming takes a URI, not an option list: a unix path is written as it is.
+  if (incoming.type === "unix")
+    return ["-incoming", `unix:${known(incoming.path, "incoming.path")}`];
+  return ["-incoming", `tcp:${hostPort(incoming.host, known(incoming.port, "incoming.port"))}`];
 }

@@ -1,10 +1,14 @@
 /** argv of storage, the kernel and devices: `-drive`, `-kernel`, passthrough, crypto. */
 import type { ResolvedCrypto, ResolvedSpec } from "../spec/resolved-spec.js";
+import { ids } from "../syntax/ids.js";
 import { type OptionEntry, writeOptionList } from "../syntax/option-list.js";
 import { known, placementEntries } from "./options.js";
 
+// Plain loops and pushes, not flatMap and spreads: these run for every spec built.
+
 export function drivesArgs(spec: ResolvedSpec): string[] {
-  return spec.drives.flatMap((drive) => {
+  const args: string[] = [];
+  for (const drive of spec.drives) {
     const entries: OptionEntry[] = [["file", drive.path]];
     if (drive.format !== undefined) entries.push(["format", drive.format]);
     if (drive.interface !== undefined) entries.push(["if", drive.interface]);
@@ -14,47 +18,50 @@ export function drivesArgs(spec: ResolvedSpec): string[] {
     if (drive.snapshot) entries.push(["snapshot", "on"]);
     if (drive.cache !== undefined) entries.push(["cache", drive.cache]);
     entries.push(["id", drive.id]);
-    return ["-drive", writeOptionList(entries)];
-  });
+    args.push("-drive", writeOptionList(entries));
+  }
+  return args;
 }
 
 export function pflashArgs(spec: ResolvedSpec): string[] {
-  return spec.pflash.flatMap((flash) => [
-    "-drive",
-    writeOptionList([
+  const args: string[] = [];
+  for (const flash of spec.pflash) {
+    const entries: OptionEntry[] = [
       ["if", "pflash"],
       ["unit", String(flash.unit)],
       ["format", flash.format],
       ["file", flash.path],
-      ...(flash.readOnly ? ([["readonly", "on"]] as const) : []),
-      ["id", flash.id],
-    ]),
-  ]);
+    ];
+    if (flash.readOnly) entries.push(["readonly", "on"]);
+    entries.push(["id", flash.id]);
+    args.push("-drive", writeOptionList(entries));
+  }
+  return args;
 }
 
 export function kernelArgs(spec: ResolvedSpec): string[] {
   const kernel = spec.kernel;
   if (!kernel) return [];
   // -kernel, -initrd and -append take their argument as is: no option-list escaping.
-  return [
-    "-kernel",
-    kernel.path,
-    ...(kernel.initrdPath !== undefined ? ["-initrd", kernel.initrdPath] : []),
-    ...(kernel.commandLine !== undefined ? ["-append", kernel.commandLine] : []),
-  ];
+  const args = ["-kernel", kernel.path];
+  if (kernel.initrdPath !== undefined) args.push("-initrd", kernel.initrdPath);
+  if (kernel.commandLine !== undefined) args.push("-append", kernel.commandLine);
+  return args;
 }
 
 export function passthroughArgs(spec: ResolvedSpec): string[] {
-  return spec.passthrough.flatMap((device) => [
-    "-device",
-    writeOptionList([
+  const args: string[] = [];
+  for (const device of spec.passthrough) {
+    const entries: OptionEntry[] = [
       [undefined, device.driver],
       ["host", device.host],
       ["id", device.id],
-      ...placementEntries(device),
-      ...device.deviceProperties,
-    ]),
-  ]);
+    ];
+    for (const entry of placementEntries(device)) entries.push(entry);
+    for (const entry of device.deviceProperties) entries.push(entry);
+    args.push("-device", writeOptionList(entries));
+  }
+  return args;
 }
 
 function cryptoBackendArgs(crypto: ResolvedCrypto): string[] {
@@ -83,14 +90,37 @@ function cryptoBackendArgs(crypto: ResolvedCrypto): string[] {
 }
 
 export function cryptoArgs(spec: ResolvedSpec): string[] {
-  return spec.crypto.flatMap((crypto) => [
-    ...cryptoBackendArgs(crypto),
-    "-device",
-    writeOptionList([
+  const args: string[] = [];
+  for (const crypto of spec.crypto) {
+    for (const arg of cryptoBackendArgs(crypto)) args.push(arg);
+    const device: OptionEntry[] = [
       [undefined, "virtio-crypto-pci"],
       ["id", crypto.deviceId],
       ["cryptodev", crypto.backendId],
-      ...placementEntries(crypto),
+    ];
+    for (const entry of placementEntries(crypto)) device.push(entry);
+    args.push("-device", writeOptionList(device));
+  }
+  return args;
+}
+
+export function rngArgs(spec: ResolvedSpec): string[] {
+  const rng = spec.rng;
+  if (!rng) return [];
+  const device: OptionEntry[] = [
+    [undefined, "virtio-rng-pci"],
+    ["rng", ids.rngBackend],
+    ["id", ids.rngDevice],
+  ];
+  for (const entry of placementEntries(rng)) device.push(entry);
+  return [
+    "-object",
+    writeOptionList([
+      [undefined, "rng-random"],
+      ["id", ids.rngBackend],
+      ["filename", rng.source],
     ]),
-  ]);
+    "-device",
+    writeOptionList(device),
+  ];
 }

@@ -52,10 +52,8 @@ function socketEndpoint(parts: readonly OptionPart[]): Endpoint | undefined {
 export function chardevFacts(chardev: Chardev): ChardevFacts {
   const logPath = lastOption(chardev.parts, "logfile");
   const endpoint = chardev.backend === "socket" ? socketEndpoint(chardev.parts) : undefined;
-  return {
-    endpoint: endpoint ?? { type: "other", backend: chardev.backend },
-    ...(logPath !== undefined ? { logPath } : {}),
-  };
+  const found = endpoint ?? { type: "other" as const, backend: chardev.backend };
+  return logPath === undefined ? { endpoint: found } : { endpoint: found, logPath };
 }
 
 const TCP_PREFIXES = ["tcp:", "telnet:", "tn3270:", "websocket:"];

@@ -5,7 +5,9 @@ import { type OptionEntry, writeOptionList } from "../syntax/option-list.js";
 import { known, onOff } from "./options.js";
 
 export function nameArgs(spec: ResolvedSpec): string[] {
-  return ["-name", writeOptionList([[undefined, spec.name]])];
+  const args = ["-name", writeOptionList([[undefined, spec.name]])];
+  if (spec.uuid !== undefined) args.push("-uuid", spec.uuid);
+  return args;
 }
 
 export function machineArgs(spec: ResolvedSpec): string[] {
@@ -21,14 +23,17 @@ export function machineArgs(spec: ResolvedSpec): string[] {
 }
 
 export function acceleratorArgs(spec: ResolvedSpec): string[] {
-  return ["-accel", spec.accelerator, ...(spec.defaultDevices ? [] : ["-nodefaults"])];
+  const args = ["-accel", spec.accelerator];
+  if (!spec.defaultDevices) args.push("-nodefaults");
+  if (spec.noUserConfig) args.push("-no-user-config");
+  return args;
 }
 
 export function cpuArgs(spec: ResolvedSpec): string[] {
-  return [
-    ...(spec.cpu.model !== undefined ? ["-cpu", spec.cpu.model] : []),
-    ...(spec.cpu.count !== undefined ? ["-smp", String(spec.cpu.count)] : []),
-  ];
+  const args: string[] = [];
+  if (spec.cpu.model !== undefined) args.push("-cpu", spec.cpu.model);
+  if (spec.cpu.count !== undefined) args.push("-smp", String(spec.cpu.count));
+  return args;
 }
 
 export function memoryArgs(spec: ResolvedSpec): string[] {
@@ -63,8 +68,10 @@ export function memoryArgs(spec: ResolvedSpec): string[] {
 }
 
 export function processArgs(spec: ResolvedSpec): string[] {
-  return [
-    ...(spec.pidfile ? ["-pidfile", known(spec.pidfile.path, "pidfile.path")] : []),
-    ...(spec.daemonize ? ["-daemonize"] : []),
-  ];
+  const args: string[] = [];
+  if (spec.pidfile) args.push("-pidfile", known(spec.pidfile.path, "pidfile.path"));
+  if (spec.daemonize) args.push("-daemonize");
+  if (spec.paused) args.push("-S");
+  if (spec.noReboot) args.push("-no-reboot");
+  return args;
 }

@@ -12,60 +12,54 @@ interface Netdev {
   readonly entries: readonly OptionEntry[];
 }
 
+// Entries pushed one by one, not spread: this runs for every network of every spec built.
 const NETDEVS: { readonly [T in ResolvedNet["type"]]: (net: NetOf<T>) => Netdev } = {
-  user: (net) => ({
-    entries: [
+  user: (net) => {
+    const entries: OptionEntry[] = [
       [undefined, "user"],
       ["id", net.netdevId],
-      ...net.hostForwards.map(
-        (forward): OptionEntry => [
-          "hostfwd",
-          writeHostForward({ ...forward, hostPort: known(forward.hostPort, forward.field) }),
-        ],
-      ),
-    ],
-  }),
-  tap: (net) => ({
-    entries: [
+    ];
+    for (const forward of net.hostForwards) {
+      const hostPort = known(forward.hostPort, forward.field);
+      entries.push(["hostfwd", writeHostForward({ ...forward, hostPort })]);
+    }
+    return { entries };
+  },
+  tap: (net) => {
+    const entries: OptionEntry[] = [
       [undefined, "tap"],
       ["id", net.netdevId],
-      ...(net.ifname !== undefined ? ([["ifname", net.ifname]] as const) : []),
-      ["script", net.script ?? "no"],
-      ["downscript", net.downscript ?? "no"],
-      ...(net.vhost ? ([["vhost", "on"]] as const) : []),
-    ],
-  }),
-  bridge: (net) => ({
-    entries: [
+    ];
+    if (net.ifname !== undefined) entries.push(["ifname", net.ifname]);
+    entries.push(["script", net.script ?? "no"], ["downscript", net.downscript ?? "no"]);
+    if (net.vhost) entries.push(["vhost", "on"]);
+    return { entries };
+  },
+  bridge: (net) => {
+    const entries: OptionEntry[] = [
       [undefined, "bridge"],
       ["id", net.netdevId],
       ["br", net.bridge],
-      ...(net.helper !== undefined ? ([["helper", net.helper]] as const) : []),
-    ],
-  }),
-  "vhost-user": (net) => ({
-    before: [
-      "-chardev",
-      writeOptionList([
-        [undefined, "socket"],
-        ["id", net.chardevId],
-        ["path", net.socketPath],
-        ...(net.server
-          ? ([
-              ["server", "on"],
-              ["wait", "off"],
-            ] as const)
-          : []),
-      ]),
-    ],
-    entries: [
+    ];
+    if (net.helper !== undefined) entries.push(["helper", net.helper]);
+    return { entries };
+  },
+  "vhost-user": (net) => {
+    const chardev: OptionEntry[] = [
+      [undefined, "socket"],
+      ["id", net.chardevId],
+      ["path", net.socketPath],
+    ];
+    if (net.server) chardev.push(["server", "on"], ["wait", "off"]);
+    const entries: OptionEntry[] = [
       [undefined, "vhost-user"],
       ["id", net.netdevId],
       ["chardev", net.chardevId],
-      ...(net.vhostForce ? ([["vhostforce", "on"]] as const) : []),
-      ...(net.queues > 1 ? ([["queues", String(net.queues)]] as const) : []),
-    ],
-  }),
+    ];
+    if (net.vhostForce) entries.push(["vhostforce", "on"]);
+    if (net.queues > 1) entries.push(["queues", String(net.queues)]);
+    return { before: ["-chardev", writeOptionList(chardev)], entries };
+  },
 };
 
 function nicEntries(net: ResolvedNet): OptionEntry[] {
@@ -75,25 +69,27 @@ function nicEntries(net: ResolvedNet): OptionEntry[] {
     ["id", net.nicId],
   ];
   if (net.mac !== undefined) device.push(["mac", net.mac]);
-  device.push(...placementEntries(net));
+  for (const entry of placementEntries(net)) device.push(entry);
   if (net.disableModern !== undefined) device.push(["disable-modern", onOff(net.disableModern)]);
-  const own = new Set(net.deviceProperties.map(([key]) => key));
+  if (net.romfile !== undefined) device.push(["romfile", net.romfile]);
   if (net.type === "vhost-user" && net.queues > 1) {
+    const own = new Set(net.deviceProperties.map(([key]) => key));
     // Multiqueue needs the guest to see it: mq, and one MSI-X vector per queue plus config and control.
     if (!own.has("mq")) device.push(["mq", "on"]);
     if (!own.has("vectors")) device.push(["vectors", String(2 * net.queues + 2)]);
   }
-  device.push(...net.deviceProperties);
+  for (const entry of net.deviceProperties) device.push(entry);
   return device;
 }
 
 export function netArgs(net: ResolvedNet): string[] {
   const netdev = (NETDEVS[net.type] as (net: ResolvedNet) => Netdev)(net);
-  return [
-    ...(netdev.before ?? []),
+  const args = netdev.before ? [...netdev.before] : [];
+  args.push(
     "-netdev",
     writeOptionList(netdev.entries),
     "-device",
     writeOptionList(nicEntries(net)),
-  ];
+  );
+  return args;
 }

@@ -19,10 +19,10 @@ export const onOff = (value: boolean) => (value ? "on" : "off");
 
 /** `bus=` and `addr=` of a device, when the spec places it. */
 export function placementEntries(where: DevicePlacement): OptionEntry[] {
-  return [
-    ...(where.bus !== undefined ? ([["bus", where.bus]] as const) : []),
-    ...(where.slot ? ([["addr", formatGuestSlot(where.slot)]] as const) : []),
-  ];
+  const entries: OptionEntry[] = [];
+  if (where.bus !== undefined) entries.push(["bus", where.bus]);
+  if (where.slot) entries.push(["addr", formatGuestSlot(where.slot)]);
+  return entries;
 }
 
 /** `host:port` as QEMU's address syntax writes it (IPv6 in brackets). */

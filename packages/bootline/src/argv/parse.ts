@@ -6,7 +6,7 @@ import {
   parsePciAddress,
 } from "@qemu-kvm/core";
 import { checkString } from "../arguments.js";
-import { assembleFacts, type FactParts, passthroughFacts } from "../facts/assemble.js";
+import { assembleFacts, type MutableFactParts, passthroughFacts } from "../facts/assemble.js";
 import type {
   Endpoint,
   HostForwardFacts,
@@ -19,6 +19,8 @@ import { VNC_BASE_PORT } from "../spec/defaults.js";
 import { readHostForward } from "../syntax/host-forward.js";
 import { GUEST_AGENT_PORT_NAME } from "../syntax/ids.js";
 import { allOptions, lastOption, type OptionPart, splitOptionList } from "../syntax/option-list.js";
+import { canonicalUuid } from "../syntax/uuid.js";
+import { drivesOf } from "./drives.js";
 import { chardevFacts, legacyEndpoint, splitHostPort } from "./endpoints.js";
 import { type Scanned, scanOptions } from "./scan.js";
 import { programOf } from "./taskset.js";
@@ -48,15 +50,23 @@ function chardevEndpoint(scanned: Scanned, id: string | undefined): Endpoint | u
   return endpoint && endpoint.type !== "other" ? endpoint : undefined;
 }
 
+// The facts are assigned to `parts` one by one, with plain loops, not spreads and
+// flatMap: this runs once per VM listed or attached.
+
+/** The sockets of legacy `-qmp`/`-monitor` arguments. */
+function socketsOf(texts: readonly string[], scanned: Scanned): Endpoint[] {
+  const endpoints: Endpoint[] = [];
+  for (const text of texts) {
+    const found = legacyEndpoint(text, scanned.chardevs);
+    if (found && found.endpoint.type !== "other") endpoints.push(found.endpoint);
+  }
+  return endpoints;
+}
+
 /** QMP and HMP monitors (`-qmp`, `-monitor`, `-mon`, `mon:` serials) and serial ports. */
-function channelFacts(scanned: Scanned): Pick<VmFacts, "qmp" | "monitors" | "serials"> {
-  const sockets = (texts: readonly string[]) =>
-    texts.flatMap((text) => {
-      const found = legacyEndpoint(text, scanned.chardevs);
-      return found && found.endpoint.type !== "other" ? [found.endpoint] : [];
-    });
-  const qmp = sockets(scanned.qmp);
-  const monitors = sockets(scanned.monitors);
+function channelFacts(scanned: Scanned, facts: MutableFactParts): void {
+  const qmp = socketsOf(scanned.qmp, scanned);
+  const monitors = socketsOf(scanned.monitors, scanned);
   for (const parts of scanned.mons) {
     const endpoint = chardevEndpoint(scanned, lastOption(parts, "chardev"));
     if (!endpoint) continue;
@@ -71,11 +81,13 @@ function channelFacts(scanned: Scanned): Pick<VmFacts, "qmp" | "monitors" | "ser
     serials.push(found);
     if (multiplexed && found.endpoint.type !== "other") monitors.push(found.endpoint);
   }
-  return { qmp, monitors, serials };
+  facts.qmp = qmp;
+  facts.monitors = monitors;
+  facts.serials = serials;
 }
 
 /** The guest agent's channel and the passthrough devices, from `-device`. */
-function deviceFacts(scanned: Scanned): Pick<VmFacts, "guestAgent" | "passthrough"> {
+function deviceFacts(scanned: Scanned, facts: MutableFactParts): void {
   let guestAgent: Endpoint | undefined;
   const passthrough: PassthroughFacts[] = [];
   for (const { kind: driver, parts } of scanned.devices) {
@@ -100,68 +112,76 @@ function deviceFacts(scanned: Scanned): Pick<VmFacts, "guestAgent" | "passthroug
       );
     }
   }
-  return { ...(guestAgent ? { guestAgent } : {}), passthrough };
+  if (guestAgent) facts.guestAgent = guestAgent;
+  facts.passthrough = passthrough;
 }
 
-function forwardsOf(
+function pushForwards(
+  forwards: HostForwardFacts[],
   parts: readonly OptionPart[],
   netdevId: string | undefined,
-): HostForwardFacts[] {
-  const forwards: HostForwardFacts[] = [];
+): void {
   for (const text of allOptions(parts, "hostfwd")) {
     // QEMU's own meaning: an empty host address binds every interface.
     const parsed = readHostForward(text, { emptyHostAddress: "0.0.0.0" });
     if ("error" in parsed || parsed.hostPort === "auto") continue;
-    forwards.push({
-      ...(netdevId !== undefined ? { netdevId } : {}),
+    const forward: { -readonly [K in keyof HostForwardFacts]: HostForwardFacts[K] } = {
       protocol: parsed.protocol,
       hostAddress: parsed.hostAddress,
       hostPort: parsed.hostPort,
-      ...(parsed.guestAddress !== undefined ? { guestAddress: parsed.guestAddress } : {}),
       guestPort: parsed.guestPort,
-    });
+    };
+    if (netdevId !== undefined) forward.netdevId = netdevId;
+    if (parsed.guestAddress !== undefined) forward.guestAddress = parsed.guestAddress;
+    forwards.push(forward);
   }
-  return forwards;
+}
+
+/** The socket a netdev or cryptodev reaches through its `chardev=`, with its id. */
+function pushSocketUser(users: SocketUser[], scanned: Scanned, parts: readonly OptionPart[]): void {
+  const endpoint = chardevEndpoint(scanned, lastOption(parts, "chardev"));
+  if (!endpoint) return;
+  const id = lastOption(parts, "id");
+  users.push(id === undefined ? { endpoint } : { id, endpoint });
 }
 
 /** Forwards of user networking, vhost-user sockets, and vhost-user crypto sockets. */
-function backendFacts(scanned: Scanned): Pick<VmFacts, "hostForwards" | "vhostUser" | "crypto"> {
+function backendFacts(scanned: Scanned, facts: MutableFactParts): void {
   const hostForwards: HostForwardFacts[] = [];
   const vhostUser: SocketUser[] = [];
-  const socketUser = (parts: readonly OptionPart[]): SocketUser[] => {
-    const endpoint = chardevEndpoint(scanned, lastOption(parts, "chardev"));
-    const id = lastOption(parts, "id");
-    return endpoint ? [{ ...(id !== undefined ? { id } : {}), endpoint }] : [];
-  };
   for (const { kind, parts } of scanned.netdevs) {
-    if (kind === "user") hostForwards.push(...forwardsOf(parts, lastOption(parts, "id")));
-    else if (kind === "vhost-user") vhostUser.push(...socketUser(parts));
+    if (kind === "user") pushForwards(hostForwards, parts, lastOption(parts, "id"));
+    else if (kind === "vhost-user") pushSocketUser(vhostUser, scanned, parts);
   }
   for (const parts of scanned.legacyNets)
-    hostForwards.push(...forwardsOf(parts, lastOption(parts, "id")));
-  const crypto = scanned.objects
-    .filter(({ kind }) => kind === "cryptodev-vhost-user")
-    .flatMap(({ parts }) => socketUser(parts));
-  return { hostForwards, vhostUser, crypto };
+    pushForwards(hostForwards, parts, lastOption(parts, "id"));
+  const crypto: SocketUser[] = [];
+  for (const { kind, parts } of scanned.objects)
+    if (kind === "cryptodev-vhost-user") pushSocketUser(crypto, scanned, parts);
+  facts.hostForwards = hostForwards;
+  facts.vhostUser = vhostUser;
+  facts.crypto = crypto;
 }
 
-/** `-vnc HOST:DISPLAY` (a unix socket display has no port) and `-incoming tcp:HOST:PORT`. */
-function listenerFacts(scanned: Scanned): Pick<VmFacts, "vnc" | "incoming"> {
-  let vnc: VmFacts["vnc"];
-  if (scanned.vnc !== undefined) {
-    const address = lastOption(splitOptionList(scanned.vnc, "vnc"), "vnc");
-    const parsed =
-      address === undefined || address.startsWith("unix:") ? undefined : splitHostPort(address);
-    if (parsed && parsed.port <= 65535 - VNC_BASE_PORT)
-      vnc = { host: parsed.host, display: parsed.port, port: VNC_BASE_PORT + parsed.port };
-  }
-  let incoming: VmFacts["incoming"];
-  if (scanned.incoming !== undefined) {
-    const text = scanned.incoming;
-    const tcp = text.startsWith("tcp:") ? splitHostPort(text.slice(4).split(",")[0]!) : undefined;
-    incoming = tcp ?? { uri: text };
-  }
-  return { ...(vnc ? { vnc } : {}), ...(incoming ? { incoming } : {}) };
+/** `-vnc HOST:DISPLAY` or `-vnc unix:PATH`, when it is one of these. */
+function vncFacts(text: string): VmFacts["vnc"] {
+  const address = lastOption(splitOptionList(text, "vnc"), "vnc");
+  if (address === undefined) return undefined;
+  if (address.startsWith("unix:"))
+    return address.length > 5 ? { path: address.slice(5) } : undefined;
+  const parsed = splitHostPort(address);
+  if (parsed && parsed.port <= 65535 - VNC_BASE_PORT)
+    return { host: parsed.host, display: parsed.port, port: VNC_BASE_PORT + parsed.port };
+  return undefined;
+}
+
+/** `-incoming tcp:HOST:PORT`, `-incoming unix:PATH` (a URI: the path as it is), or another URI. */
+function incomingFacts(text: string): NonNullable<VmFacts["incoming"]> {
+  if (text.startsWith("tcp:")) {
+    const tcp = splitHostPort(text.slice(4).split(",")[0]!);
+    if (tcp) return tcp;
+  } else if (text.startsWith("unix:") && text.length > 5) return { path: text.slice(5) };
+  return { uri: text };
 }
 
 /**
@@ -182,27 +202,24 @@ export function parseArgs(argv: readonly string[]): VmFacts {
   if (!Array.isArray(argv)) throw new InvalidArgumentError("argv", "an array of strings", argv);
   const { file, hostCpus, args } = programOf(argv);
   const scanned = scanOptions(args, argv.length - args.length);
-  const { qmp, monitors, serials } = channelFacts(scanned);
-  const { guestAgent, passthrough } = deviceFacts(scanned);
-  const { vnc, incoming } = listenerFacts(scanned);
-  const { hostForwards, vhostUser, crypto } = backendFacts(scanned);
-  // Assigned one by one, not spread: this runs once per VM listed or attached.
-  const parts: { -readonly [K in keyof FactParts]: FactParts[K] } = {
-    daemonize: scanned.daemonize,
-    qmp,
-    monitors,
-    serials,
-    hostForwards,
-    passthrough,
-    vhostUser,
-    crypto,
-  };
+  // Assigned one by one in the order of VmFacts, not spread.
+  const parts = {} as MutableFactParts;
   if (file !== undefined) parts.file = file;
   if (hostCpus !== undefined) parts.hostCpus = hostCpus;
   if (scanned.name !== undefined) parts.name = scanned.name;
+  const uuid = scanned.uuid === undefined ? undefined : canonicalUuid(scanned.uuid);
+  if (uuid !== undefined) parts.uuid = uuid;
   if (scanned.pidfile !== undefined) parts.pidfile = scanned.pidfile;
-  if (guestAgent) parts.guestAgent = guestAgent;
+  parts.daemonize = scanned.daemonize;
+  parts.paused = scanned.paused;
+  channelFacts(scanned, parts);
+  const vnc = scanned.vnc === undefined ? undefined : vncFacts(scanned.vnc);
   if (vnc) parts.vnc = vnc;
-  if (incoming) parts.incoming = incoming;
+  if (scanned.incoming !== undefined) parts.incoming = incomingFacts(scanned.incoming);
+  if (scanned.kernel !== undefined) parts.kernel = scanned.kernel;
+  if (scanned.initrd !== undefined) parts.initrd = scanned.initrd;
+  parts.drives = drivesOf(scanned);
+  deviceFacts(scanned, parts);
+  backendFacts(scanned, parts);
   return assembleFacts(parts);
 }

@@ -57,13 +57,27 @@ export interface Typed {
   readonly parts: readonly OptionPart[];
 }
 
+/** A drive's options: `-drive`'s (the legacy forms written the same way), or `-blockdev`'s. */
+export interface ScannedDrive {
+  readonly blockdev: boolean;
+  readonly parts: readonly OptionPart[];
+}
+
 /** What the options of one command line say, before it is turned into facts. */
 export interface Scanned {
   name?: string;
+  uuid?: string;
   pidfile?: string;
   daemonize: boolean;
+  /** `-S`. */
+  paused: boolean;
+  /** `-snapshot`: every `-drive` in snapshot mode. */
+  snapshot: boolean;
   vnc?: string;
   incoming?: string;
+  kernel?: string;
+  initrd?: string;
+  readonly drives: ScannedDrive[];
   readonly chardevs: Map<string, Chardev>;
   readonly mons: OptionPart[][];
   readonly qmp: string[];
@@ -107,13 +121,50 @@ function typed(value: string, impliedKey: string): Typed {
 
 type OptionHandler = (scanned: Scanned, value: string) => void;
 
+/**
+ * The legacy drive options, as the `-drive` options QEMU turns them into: the file
+ * is taken as it is (no option-list syntax), with the interface or media implied.
+ */
+const LEGACY_DRIVES: Readonly<Record<string, readonly OptionPart[]>> = {
+  hda: [],
+  hdb: [],
+  hdc: [],
+  hdd: [],
+  cdrom: [{ key: "media", value: "cdrom" }],
+  fda: [{ key: "if", value: "floppy" }],
+  fdb: [{ key: "if", value: "floppy" }],
+  mtdblock: [{ key: "if", value: "mtd" }],
+  sd: [{ key: "if", value: "sd" }],
+  pflash: [{ key: "if", value: "pflash" }],
+};
+
+function legacyDrive(implied: readonly OptionPart[]): OptionHandler {
+  return (scanned, value) =>
+    scanned.drives.push({ blockdev: false, parts: [{ key: "file", value }, ...implied] });
+}
+
 const OPTIONS = new Map<string, OptionHandler>(
   Object.entries({
     name: (scanned, value) => {
       scanned.name = lastOption(splitOptionList(value, "guest"), "guest");
     },
+    uuid: (scanned, value) => {
+      scanned.uuid = value;
+    },
     pidfile: (scanned, value) => {
       scanned.pidfile = value;
+    },
+    kernel: (scanned, value) => {
+      scanned.kernel = value;
+    },
+    initrd: (scanned, value) => {
+      scanned.initrd = value;
+    },
+    drive: (scanned, value) => {
+      scanned.drives.push({ blockdev: false, parts: splitOptionList(value) });
+    },
+    blockdev: (scanned, value) => {
+      scanned.drives.push({ blockdev: true, parts: optionParts(value, "driver") });
     },
     chardev: (scanned, value) => {
       const parts = splitOptionList(value, "backend");
@@ -139,6 +190,8 @@ const OPTIONS = new Map<string, OptionHandler>(
     },
   } satisfies Record<string, OptionHandler>),
 );
+for (const [option, implied] of Object.entries(LEGACY_DRIVES))
+  OPTIONS.set(option, legacyDrive(implied));
 
 function legacyNet(scanned: Scanned, value: string): void {
   const parts = splitOptionList(value, "type");
@@ -157,6 +210,9 @@ function notString(args: readonly unknown[], index: number, offset: number): Inv
 export function scanOptions(args: readonly string[], offset = 0): Scanned {
   const scanned: Scanned = {
     daemonize: false,
+    paused: false,
+    snapshot: false,
+    drives: [],
     chardevs: new Map(),
     mons: [],
     qmp: [],
@@ -170,10 +226,17 @@ export function scanOptions(args: readonly string[], offset = 0): Scanned {
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
     if (typeof arg !== "string") throw notString(args, index, offset);
-    if (!arg.startsWith("-") || arg === "-") continue; // a bare disk image
+    if (!arg.startsWith("-") || arg === "-") {
+      // A bare disk image: QEMU opens it as -hda.
+      if (arg !== "-")
+        scanned.drives.push({ blockdev: false, parts: [{ key: "file", value: arg }] });
+      continue;
+    }
     const option = arg.slice(arg.charCodeAt(1) === 45 ? 2 : 1); // `-x` or `--x`
     if (FLAGS.has(option)) {
       if (option === "daemonize") scanned.daemonize = true;
+      else if (option === "S") scanned.paused = true;
+      else if (option === "snapshot") scanned.snapshot = true;
       continue;
     }
     const value = args[++index];

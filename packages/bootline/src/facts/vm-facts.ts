@@ -52,6 +52,27 @@ export interface PassthroughFacts {
   readonly guestAddress?: string;
 }
 
+/** A disk image (or firmware, or a CD) QEMU opens. */
+export interface DriveFacts {
+  /** `id=` (`drive0`, `pflash0` here), or a `-blockdev`'s `node-name`. */
+  readonly id?: string;
+  /** The image as QEMU was given it: a path, or a protocol such as `nbd:…`. */
+  readonly path: string;
+  /** `format=`, when given (QEMU probes it otherwise). */
+  readonly format?: string;
+  /**
+   * `if=`: `virtio`, `ide`, `scsi`, `pflash`, `floppy`…; absent for the machine's default
+   * interface (`-drive` without `if=`, `-hda`, `-cdrom`, a bare image) and for `-blockdev`.
+   */
+  readonly interface?: string;
+  /** `media=` (`disk` or `cdrom`), when given. */
+  readonly media?: string;
+  /** QEMU opens the image read-only: `readonly=on` (`read-only=on` of `-blockdev`), or a CD-ROM. */
+  readonly readOnly: boolean;
+  /** `snapshot=on` (or QEMU's `-snapshot`): writes go to a temporary overlay, never to the image. */
+  readonly snapshot: boolean;
+}
+
 export interface SocketUser {
   /** The netdev or cryptodev id. */
   readonly id?: string;
@@ -91,7 +112,11 @@ export type RuntimePathKind =
   /** A vhost-user network socket (QEMU's when `server`, else the backend's, such as DPDK's). */
   | "vhost-user"
   /** A vhost-user crypto socket, served by the backend (such as DPDK's vhost_crypto). */
-  | "crypto";
+  | "crypto"
+  /** The VNC server's unix socket (`-vnc unix:PATH`). */
+  | "vnc"
+  /** The unix socket an incoming migration is sent to (`-incoming unix:PATH`). */
+  | "incoming";
 
 /** A file or unix socket QEMU creates or uses while it runs. */
 export interface RuntimePath {
@@ -112,8 +137,12 @@ export interface VmFacts {
   /** Host CPUs from a `taskset` prefix. */
   readonly hostCpus?: readonly number[];
   readonly name?: string;
+  /** `-uuid`, in lower case: what the guest reads as its DMI product UUID. */
+  readonly uuid?: string;
   readonly pidfile?: string;
   readonly daemonize: boolean;
+  /** `-S`: QEMU started with its vCPUs stopped (until QMP `cont`). */
+  readonly paused: boolean;
   /** QMP monitors (`-qmp`, `-mon mode=control`). */
   readonly qmp: readonly Endpoint[];
   /** HMP monitors (`-monitor`, `-mon mode=readline`, `mon:` serial multiplexing). */
@@ -122,9 +151,25 @@ export interface VmFacts {
   readonly serials: readonly SerialFacts[];
   /** The guest agent channel (the chardev of `virtserialport name=org.qemu.guest_agent.0`). */
   readonly guestAgent?: Endpoint;
-  readonly vnc?: { readonly host: string; readonly display: number; readonly port: number };
-  /** `-incoming`: a TCP listener, or the URI as written for other transports. */
-  readonly incoming?: { readonly host: string; readonly port: number } | { readonly uri: string };
+  /** `-vnc`: a TCP display (`port` is 5900 + `display`), or a unix socket (`path`). */
+  readonly vnc?:
+    | { readonly host: string; readonly display: number; readonly port: number }
+    | { readonly path: string };
+  /** `-incoming`: a TCP listener, a unix socket, or the URI as written for other transports. */
+  readonly incoming?:
+    | { readonly host: string; readonly port: number }
+    | { readonly path: string }
+    | { readonly uri: string };
+  /** `-kernel`: the kernel image QEMU loads. */
+  readonly kernel?: string;
+  /** `-initrd`. */
+  readonly initrd?: string;
+  /**
+   * Every disk image and firmware file QEMU opens (`-drive`, including `if=pflash`;
+   * `-hda`… `-cdrom`, `-pflash`, a bare image; `-blockdev` with a `filename`), in
+   * command line order: whether an image is in use by a VM is a question for these.
+   */
+  readonly drives: readonly DriveFacts[];
   readonly hostForwards: readonly HostForwardFacts[];
   readonly passthrough: readonly PassthroughFacts[];
   /** vhost-user network sockets, by netdev id. */

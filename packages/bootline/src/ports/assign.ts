@@ -77,11 +77,13 @@ export function assignPorts(spec: VmSpec, ports: Readonly<Record<string, number>
   if (serialPort !== undefined && result.serial && result.serial.type !== "unix")
     result = { ...result, serial: { ...result.serial, port: serialPort } };
   const displayPort = port("display.display");
-  if (displayPort !== undefined && result.display?.type === "vnc")
-    result = { ...result, display: { ...result.display, display: displayPort - VNC_BASE_PORT } };
+  const display = result.display;
+  if (displayPort !== undefined && display?.type === "vnc" && display.socket !== "unix")
+    result = { ...result, display: { ...display, display: displayPort - VNC_BASE_PORT } };
   const incomingPort = port("incoming.port");
-  if (incomingPort !== undefined && result.incoming)
-    result = { ...result, incoming: { ...result.incoming, port: incomingPort } };
+  const incoming = result.incoming;
+  if (incomingPort !== undefined && incoming && incoming.type !== "unix")
+    result = { ...result, incoming: { ...incoming, port: incomingPort } };
   const keys = Object.keys(ports);
   if (result.nets?.some((_, index) => keys.some((key) => key.startsWith(`nets[${index}].`))))
     result = { ...result, nets: assignForwards(result.nets, port) };

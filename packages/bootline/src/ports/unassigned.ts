@@ -35,19 +35,12 @@ export function unassignedPorts(spec: VmSpec): UnassignedPort[] {
   const serial = resolved.serial;
   if (serial && serial.type !== "unix" && serial.port === "auto")
     ports.push({ field: "serial.port", kind: "serial", protocol: "tcp", host: serial.host });
-  if (resolved.display.type === "vnc" && resolved.display.display === "auto")
-    ports.push({
-      field: "display.display",
-      kind: "display",
-      protocol: "tcp",
-      host: resolved.display.host,
-    });
-  if (resolved.incoming?.port === "auto")
-    ports.push({
-      field: "incoming.port",
-      kind: "migration",
-      protocol: "tcp",
-      host: resolved.incoming.host,
-    });
+  // The unix socket forms of the display and the migration need no port.
+  const display = resolved.display;
+  if (display.type === "vnc" && display.socket === "tcp" && display.display === "auto")
+    ports.push({ field: "display.display", kind: "display", protocol: "tcp", host: display.host });
+  const incoming = resolved.incoming;
+  if (incoming?.type === "tcp" && incoming.port === "auto")
+    ports.push({ field: "incoming.port", kind: "migration", protocol: "tcp", host: incoming.host });
   return ports;
 }

@@ -8,6 +8,8 @@ export const runtimeFileNames = {
   serial: "serial.sock",
   serialLog: "serial.log",
   guestAgent: "qga.sock",
+  vnc: "vnc.sock",
+  incoming: "incoming.sock",
   crypto: (index: number) => `crypto${index}.sock`,
 } as const;
 
@@ -16,3 +18,5 @@ export const VNC_BASE_PORT = 5900;
 
 export const DEFAULT_EMULATOR = "qemu-system-x86_64";
 export const DEFAULT_HOST = "127.0.0.1";
+/** The entropy source of an `rng` device. */
+export const DEFAULT_RNG_SOURCE = "/dev/urandom";

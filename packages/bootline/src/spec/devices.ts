@@ -13,6 +13,12 @@ export interface NicOptions {
   readonly bus?: string;
   /** virtio only: `disable-modern=on` (legacy virtio 0.9). */
   readonly disableModern?: boolean;
+  /**
+   * `romfile=`: the NIC's option ROM (PXE boot code), a path or a name in QEMU's data
+   * directory. `""` means no option ROM at all (`romfile=`): a guest booted with
+   * `-kernel` never runs it, and QEMU need not find the file. Default: the model's ROM.
+   */
+  readonly romfile?: string;
   /** Further device properties, e.g. `{ csum: false, mrg_rxbuf: false }`. */
   readonly deviceProperties?: Properties;
 }
@@ -124,22 +130,53 @@ export interface GuestAgentSpec {
   readonly pciAddress?: string;
 }
 
+export type VgaType = "std" | "virtio" | "cirrus" | "qxl" | "none";
+
 export type DisplaySpec =
   | { readonly type: "none" }
   | {
       readonly type: "vnc";
+      /** VNC on a TCP port (the default). */
+      readonly socket?: "tcp";
       /** Address to bind. Default `127.0.0.1`. */
       readonly host?: string;
       /** VNC display number (TCP port 5900 + display), or `"auto"`. */
       readonly display: number | "auto";
       /** `-vga`. Default `std`. */
-      readonly vga?: "std" | "virtio" | "cirrus" | "qxl" | "none";
+      readonly vga?: VgaType;
+    }
+  | {
+      readonly type: "vnc";
+      /** VNC on a unix socket (`-vnc unix:PATH`): no TCP port for other local users to reach. */
+      readonly socket: "unix";
+      /** Default `<runtimeDir>/vnc.sock`. */
+      readonly path?: string;
+      /** `-vga`. Default `std`. */
+      readonly vga?: VgaType;
     };
 
-export interface IncomingSpec {
-  /** Address to bind. Default `127.0.0.1`. */
-  readonly host?: string;
-  readonly port: PortSpec;
+/** `-incoming`: wait for an incoming live migration, on a TCP port or a unix socket. */
+export type IncomingSpec =
+  | {
+      /** A TCP listener (the default). */
+      readonly type?: "tcp";
+      /** Address to bind. Default `127.0.0.1`. */
+      readonly host?: string;
+      readonly port: PortSpec;
+    }
+  | {
+      /** A unix socket (`-incoming unix:PATH`): no TCP port for other local users to reach. */
+      readonly type: "unix";
+      /** Default `<runtimeDir>/incoming.sock`. */
+      readonly path?: string;
+    };
+
+/** A virtio random-number device, fed from a host file (`-object rng-random` + `-device virtio-rng-pci`). */
+export interface RngSpec {
+  /** The host's entropy source, an absolute path. Default `/dev/urandom`. */
+  readonly source?: string;
+  /** Guest slot of the `virtio-rng-pci` device. */
+  readonly pciAddress?: string;
 }
 
 export type CryptoSpec =

@@ -31,6 +31,7 @@ interface NetCommon extends DevicePlacement {
   readonly model: string;
   readonly mac?: string;
   readonly disableModern?: boolean;
+  readonly romfile?: string;
   readonly deviceProperties: Entries;
 }
 
@@ -91,8 +92,25 @@ export type ResolvedCrypto = DevicePlacement & {
     | { readonly backend: "builtin" }
   );
 
+export type ResolvedDisplay =
+  | { readonly type: "none" }
+  | {
+      readonly type: "vnc";
+      readonly socket: "tcp";
+      readonly host: string;
+      readonly display: number | "auto";
+      readonly vga: string;
+    }
+  | { readonly type: "vnc"; readonly socket: "unix"; readonly path?: string; readonly vga: string };
+
+export type ResolvedIncoming =
+  | { readonly type: "tcp"; readonly host: string; readonly port: PortSpec }
+  | { readonly type: "unix"; readonly path?: string };
+
 export interface ResolvedSpec {
   readonly name: string;
+  /** Lower case. */
+  readonly uuid?: string;
   readonly emulator: string;
   readonly machine?: {
     readonly type?: string;
@@ -101,7 +119,10 @@ export interface ResolvedSpec {
   };
   readonly accelerator: string;
   readonly defaultDevices: boolean;
+  readonly noUserConfig: boolean;
   readonly daemonize: boolean;
+  readonly paused: boolean;
+  readonly noReboot: boolean;
   readonly pidfile?: RuntimeFile;
   readonly cpu: {
     readonly model?: string;
@@ -144,15 +165,9 @@ export interface ResolvedSpec {
   readonly monitor?: RuntimeFile;
   readonly serial?: ResolvedSerial;
   readonly guestAgent?: RuntimeFile & { readonly slot?: GuestSlot };
-  readonly display:
-    | { readonly type: "none" }
-    | {
-        readonly type: "vnc";
-        readonly host: string;
-        readonly display: number | "auto";
-        readonly vga: string;
-      };
-  readonly incoming?: { readonly host: string; readonly port: PortSpec };
+  readonly display: ResolvedDisplay;
+  readonly incoming?: ResolvedIncoming;
+  readonly rng?: DevicePlacement & { readonly source: string };
   readonly crypto: readonly ResolvedCrypto[];
   readonly extraArgs: readonly string[];
 }

@@ -19,6 +19,7 @@ import type {
   IncomingSpec,
   NetSpec,
   PassthroughSpec,
+  RngSpec,
   SerialSpec,
 } from "./devices.js";
 import type { Properties, RuntimeFileSpec } from "./values.js";
@@ -26,7 +27,13 @@ import type { Properties, RuntimeFileSpec } from "./values.js";
 export interface VmSpec {
   /** `-name`. Letters, digits, `.`, `_`, `-`; at most 63 characters; starts with a letter or digit. */
   readonly name: string;
-  /** The QEMU binary for `buildCommand` (a path, or a name looked up in PATH). Default `qemu-system-x86_64`. */
+  /**
+   * `-uuid`: the machine's UUID, which the guest reads as its DMI/SMBIOS product UUID
+   * (`/sys/class/dmi/id/product_uuid`). RFC 4122 text, 8-4-4-4-12 hex digits; written
+   * in lower case. Default: QEMU's (all zeros).
+   */
+  readonly uuid?: string;
+  /** The QEMU binary for `buildCommand` (a path, or a name looked up in PATH). Default `qemu-system-x86_64` (see `defaultEmulator`). */
   readonly emulator?: string;
   /** Absolute directory for derived runtime files (sockets, pidfile, logs). The caller creates it (mode 0700). */
   readonly runtimeDir?: string;
@@ -36,8 +43,17 @@ export interface VmSpec {
   readonly accelerator?: "kvm" | "tcg" | "hvf" | "whpx" | "xen";
   /** Keep QEMU's default devices (no `-nodefaults`). Default false: the spec lists every device. */
   readonly defaultDevices?: boolean;
+  /** `-no-user-config`: QEMU reads no config file of the host (`/etc/qemu/*.conf`). Default false. */
+  readonly noUserConfig?: boolean;
   /** `-daemonize`. Default false. */
   readonly daemonize?: boolean;
+  /**
+   * `-S`: QEMU starts with its vCPUs stopped, until QMP `cont`; a controller can connect
+   * the console before the guest prints anything. Default false.
+   */
+  readonly paused?: boolean;
+  /** `-no-reboot`: a guest reboot (or a kernel panic with `panic=-1`) makes QEMU exit. Default false. */
+  readonly noReboot?: boolean;
   /** `-pidfile`. Default path `<runtimeDir>/qemu.pid`. */
   readonly pidfile?: RuntimeFileSpec;
   /** `-cpu`, `-smp`, and the host CPUs for `buildCommand`'s `taskset` wrapper. */
@@ -64,8 +80,10 @@ export interface VmSpec {
   readonly guestAgent?: GuestAgentSpec;
   /** Display. Default `{ type: "none" }`. */
   readonly display?: DisplaySpec;
-  /** `-incoming tcp:HOST:PORT`: start waiting for an incoming live migration. */
+  /** `-incoming tcp:HOST:PORT` or `-incoming unix:PATH`: start waiting for an incoming live migration. */
   readonly incoming?: IncomingSpec;
+  /** A virtio random-number device: without one, a guest may wait for entropy (an SSH server's first connection). */
+  readonly rng?: RngSpec;
   /** virtio-crypto devices, each with a vhost-user or built-in backend. */
   readonly crypto?: readonly CryptoSpec[];
   /** Raw arguments appended as they are (nothing escapes or checks them beyond NUL bytes and id clashes). */
@@ -154,7 +172,11 @@ export interface KernelSpec {
   readonly path: string;
   /** `-initrd`. */
   readonly initrdPath?: string;
-  /** `console=DEVICE[,BAUD]` on the kernel command line. */
+  /**
+   * `console=DEVICE[,BAUD]` on the kernel command line, unless `append` already has a
+   * `console=` for the same device (the guest's own command line: it is kept as it is).
+   * A `console=` for another device is kept too: Linux writes to every console named.
+   */
   readonly console?: { readonly device: string; readonly baudRate?: number };
   /** `root=` on the kernel command line. */
   readonly root?: string;

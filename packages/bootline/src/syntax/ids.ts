@@ -39,6 +39,10 @@ export const ids = {
   virtioSerial: "virtio-serial0",
   /** `-device virtserialport` named `org.qemu.guest_agent.0`. */
   guestAgentPort: "qga0",
+  /** `-object rng-random` feeding the random-number device. */
+  rngBackend: "rng0",
+  /** `-device virtio-rng-pci`. */
+  rngDevice: "virtio-rng0",
 } as const;
 
 /** The name of the guest agent's virtio-serial port, fixed by the agent itself. */

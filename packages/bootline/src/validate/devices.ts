@@ -1,9 +1,9 @@
 /** Devices beyond the network: `passthrough` (vfio-pci, pci-assign) and `crypto`. */
 import { describeValue, formatPciAddress, parsePciAddress } from "@qemu-kvm/core";
-import { runtimeFileNames } from "../spec/defaults.js";
+import { DEFAULT_RNG_SOURCE, runtimeFileNames } from "../spec/defaults.js";
 import type { ResolvedCrypto, ResolvedSpec } from "../spec/resolved-spec.js";
 import { ids } from "../syntax/ids.js";
-import { type Context, placement, properties, runtimePath } from "./context.js";
+import { absolutePath, type Context, placement, properties, runtimePath } from "./context.js";
 import { field, isPlainObject, Reader } from "./reader.js";
 
 export function readPassthrough(context: Context, reader: Reader): ResolvedSpec["passthrough"] {
@@ -99,4 +99,13 @@ export function readCrypto(context: Context, reader: Reader): ResolvedCrypto[] {
     }
   }
   return result;
+}
+
+/** `rng`: the host's entropy source (an absolute path, `/dev/urandom` by default) and the device's slot. */
+export function readRng(context: Context, value: unknown): ResolvedSpec["rng"] {
+  const reader = Reader.open(context.issues, value, "rng", ["source", "pciAddress"]);
+  if (!reader) return undefined;
+  const source = absolutePath(reader, "source") ?? DEFAULT_RNG_SOURCE;
+  const { slot } = placement(context, reader, "pciAddress");
+  return slot ? { source, slot } : { source };
 }

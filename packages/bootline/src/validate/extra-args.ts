@@ -23,6 +23,7 @@ export function builderIds(spec: Omit<ResolvedSpec, "extraArgs">): Set<string> {
   if (spec.monitor) set.add(ids.monitorChardev);
   if (spec.serial) set.add(ids.serialChardev);
   if (spec.guestAgent) set.add(ids.guestAgentChardev).add(ids.virtioSerial).add(ids.guestAgentPort);
+  if (spec.rng) set.add(ids.rngBackend).add(ids.rngDevice);
   return set;
 }
 

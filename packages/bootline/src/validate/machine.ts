@@ -55,11 +55,10 @@ export function readCpu(context: Context, value: unknown): ResolvedSpec["cpu"] {
     seen.add(cpu);
     hostCpus.push(cpu);
   }
-  return {
-    ...(model !== undefined ? { model } : {}),
-    ...(count !== undefined ? { count } : {}),
-    hostCpus,
-  };
+  const cpu: { model?: string; count?: number; hostCpus: number[] } = { hostCpus };
+  if (model !== undefined) cpu.model = model;
+  if (count !== undefined) cpu.count = count;
+  return cpu;
 }
 
 export function readMemory(context: Context, value: unknown): ResolvedSpec["memory"] {

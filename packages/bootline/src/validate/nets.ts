@@ -13,55 +13,58 @@ import { field, isPlainObject, Reader } from "./reader.js";
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
-const NIC_FIELDS = ["model", "mac", "pciAddress", "bus", "disableModern", "deviceProperties"];
+const NIC_FIELDS = [
+  "model",
+  "mac",
+  "pciAddress",
+  "bus",
+  "disableModern",
+  "romfile",
+  "deviceProperties",
+];
 const NIC_RESERVED = ["id", "netdev", "mac", "addr", "bus", "disable-modern", "driver"];
 
 /** What every entry has, whatever its backend: ids, the NIC model and its options. */
 type NicCommon = Omit<Extract<ResolvedNet, { type: "user" }>, "type" | "hostForwards">;
 
-/** Reads the backend fields of one type and completes the entry (undefined when it cannot be built). */
-type BackendReader = (context: Context, reader: Reader, nic: NicCommon) => ResolvedNet | undefined;
+/** An entry being read: the NIC's fields, to which its backend reader adds its own. */
+type NetDraft<T extends object> = {
+  -readonly [K in keyof T]: T[K];
+};
+
+/**
+ * Reads the backend fields of one type and completes the entry by assigning them
+ * to it (not by spreading: this runs for every network of every spec built);
+ * undefined when the entry cannot be built.
+ */
+type BackendReader = (
+  context: Context,
+  reader: Reader,
+  nic: NetDraft<NicCommon>,
+) => ResolvedNet | undefined;
 
 interface BackendType {
   readonly fields: readonly string[];
   readonly read: BackendReader;
 }
 
-const BACKENDS: Readonly<Record<ResolvedNet["type"], BackendType>> = {
-  user: {
-    fields: ["hostForwards"],
-    read: (context, reader, nic) => ({
-      ...nic,
-      type: "user",
-      hostForwards: readForwards(context, reader),
-    }),
-  },
-  tap: { fields: ["ifname", "script", "downscript", "vhost"], read: readTap },
-  bridge: { fields: ["bridge", "helper"], read: readBridge },
-  "vhost-user": {
-    fields: ["socketPath", "server", "queues", "vhostForce"],
-    read: readVhostUser,
-  },
-};
-
-function readTap(_context: Context, reader: Reader, nic: NicCommon): ResolvedNet {
+const readTap: BackendReader = (_context, reader, nic) => {
   const ifname = reader.string("ifname", {
     test: (v) => INTERFACE_NAME.test(v),
     expected: "an interface name of 1–15 letters, digits, '_', '.', '-'",
   });
   const script = absolutePath(reader, "script");
   const downscript = absolutePath(reader, "downscript");
-  return {
-    ...nic,
-    type: "tap",
-    ...(ifname !== undefined ? { ifname } : {}),
-    ...(script !== undefined ? { script } : {}),
-    ...(downscript !== undefined ? { downscript } : {}),
-    vhost: reader.boolean("vhost") ?? false,
-  };
-}
+  const net = nic as NetDraft<Extract<ResolvedNet, { type: "tap" }>>;
+  net.type = "tap";
+  if (ifname !== undefined) net.ifname = ifname;
+  if (script !== undefined) net.script = script;
+  if (downscript !== undefined) net.downscript = downscript;
+  net.vhost = reader.boolean("vhost") ?? false;
+  return net;
+};
 
-function readBridge(_context: Context, reader: Reader, nic: NicCommon): ResolvedNet | undefined {
+const readBridge: BackendReader = (_context, reader, nic) => {
   const bridge = reader.string("bridge", {
     required: true,
     test: (v) => INTERFACE_NAME.test(v),
@@ -69,10 +72,14 @@ function readBridge(_context: Context, reader: Reader, nic: NicCommon): Resolved
   });
   const helper = absolutePath(reader, "helper");
   if (bridge === undefined) return undefined;
-  return { ...nic, type: "bridge", bridge, ...(helper !== undefined ? { helper } : {}) };
-}
+  const net = nic as NetDraft<Extract<ResolvedNet, { type: "bridge" }>>;
+  net.type = "bridge";
+  net.bridge = bridge;
+  if (helper !== undefined) net.helper = helper;
+  return net;
+};
 
-function readVhostUser(context: Context, reader: Reader, nic: NicCommon): ResolvedNet | undefined {
+const readVhostUser: BackendReader = (context, reader, nic) => {
   if (!nic.model.startsWith("virtio-net"))
     context.issues.add(
       reader.at("model"),
@@ -98,19 +105,36 @@ function readVhostUser(context: Context, reader: Reader, nic: NicCommon): Resolv
   const server = reader.boolean("server") ?? false;
   const vhostForce = reader.boolean("vhostForce") ?? true;
   if (socketPath === undefined) return undefined;
-  return {
-    ...nic,
-    type: "vhost-user",
-    chardevId: ids.netChardev(nic.index),
-    socketPath,
-    server,
-    queues,
-    vhostForce,
-  };
-}
+  const net = nic as NetDraft<Extract<ResolvedNet, { type: "vhost-user" }>>;
+  net.type = "vhost-user";
+  net.chardevId = ids.netChardev(nic.index);
+  net.socketPath = socketPath;
+  net.server = server;
+  net.queues = queues;
+  net.vhostForce = vhostForce;
+  return net;
+};
+
+const BACKENDS: Readonly<Record<ResolvedNet["type"], BackendType>> = {
+  user: {
+    fields: ["hostForwards"],
+    read: (context, reader, nic) => {
+      const net = nic as NetDraft<Extract<ResolvedNet, { type: "user" }>>;
+      net.type = "user";
+      net.hostForwards = readForwards(context, reader);
+      return net;
+    },
+  },
+  tap: { fields: ["ifname", "script", "downscript", "vhost"], read: readTap },
+  bridge: { fields: ["bridge", "helper"], read: readBridge },
+  "vhost-user": {
+    fields: ["socketPath", "server", "queues", "vhostForce"],
+    read: readVhostUser,
+  },
+};
 
 /** The NIC (guest device) options every entry has. */
-function readNic(context: Context, reader: Reader, index: number): NicCommon {
+function readNic(context: Context, reader: Reader, index: number): NetDraft<NicCommon> {
   const model =
     reader.string("model", {
       test: (v) => MODEL_NAME.test(v) && v !== "virtio",
@@ -137,17 +161,32 @@ function readNic(context: Context, reader: Reader, index: number): NicCommon {
       `applies to virtio NICs only, not ${model}`,
       "a virtio-net model",
     );
+  // "" is meaningful: no option ROM at all.
+  const romfile = reader.string("romfile", {
+    allowEmpty: true,
+    expected: 'an option ROM file, or "" for none',
+  });
   const deviceProperties = properties(reader, "deviceProperties", NIC_RESERVED);
-  return {
+  // deviceProperties.romfile predates the field: either is fine, both is ambiguous.
+  if (romfile !== undefined && deviceProperties.some(([key]) => key === "romfile"))
+    context.issues.add(
+      field(reader.at("deviceProperties"), "romfile"),
+      "is given twice: also as the NIC's romfile",
+      "romfile or deviceProperties.romfile, not both",
+    );
+  const nic: NetDraft<NicCommon> = {
     index,
     netdevId: ids.netdev(index),
     nicId: ids.nic(index),
     model,
-    ...(mac !== undefined ? { mac: mac.toLowerCase() } : {}),
-    ...where,
-    ...(disableModern !== undefined ? { disableModern } : {}),
     deviceProperties,
   };
+  if (mac !== undefined) nic.mac = mac.toLowerCase();
+  if (where.slot) nic.slot = where.slot;
+  if (where.bus !== undefined) nic.bus = where.bus;
+  if (disableModern !== undefined) nic.disableModern = disableModern;
+  if (romfile !== undefined) nic.romfile = romfile;
+  return nic;
 }
 
 /** `nets[index]`: its type picks the backend reader and the fields it may have. */

@@ -11,6 +11,7 @@ import { InvalidSpecError, type SpecIssue } from "../errors.js";
 import { DEFAULT_EMULATOR, runtimeFileNames } from "../spec/defaults.js";
 import type { ResolvedNet, ResolvedSpec, RuntimeFile } from "../spec/resolved-spec.js";
 import type { VmSpec } from "../spec/vm-spec.js";
+import { UUID_PATTERN } from "../syntax/uuid.js";
 import {
   readDisplay,
   readGuestAgent,
@@ -20,7 +21,7 @@ import {
 } from "./channels.js";
 import type { Context } from "./context.js";
 import { crossChecks } from "./cross-checks.js";
-import { readCrypto, readPassthrough } from "./devices.js";
+import { readCrypto, readPassthrough, readRng } from "./devices.js";
 import { builderIds, readExtraArgs } from "./extra-args.js";
 import { readCpu, readMachine, readMemory } from "./machine.js";
 import { readNet } from "./nets.js";
@@ -39,12 +40,16 @@ const VALIDATE_OPTIONS = { allowUnassigned: checkBoolean };
 
 const TOP_LEVEL = [
   "name",
+  "uuid",
   "emulator",
   "runtimeDir",
   "machine",
   "accelerator",
   "defaultDevices",
+  "noUserConfig",
   "daemonize",
+  "paused",
+  "noReboot",
   "pidfile",
   "cpu",
   "memory",
@@ -59,11 +64,13 @@ const TOP_LEVEL = [
   "guestAgent",
   "display",
   "incoming",
+  "rng",
   "crypto",
   "extraArgs",
 ] as const;
 
 type Parts = Omit<ResolvedSpec, "extraArgs">;
+type MutableParts = { -readonly [K in keyof Parts]: Parts[K] };
 
 /** A runtime file section (`pidfile: {}`), its path derived from `runtimeDir` when not given. */
 function readFileSection(
@@ -85,64 +92,82 @@ function readNets(context: Context, reader: Reader): ResolvedNet[] {
   return nets;
 }
 
+/** `uuid`: RFC 4122 text, kept in lower case. */
+function readUuid(reader: Reader): string | undefined {
+  return reader
+    .string("uuid", {
+      test: (v) => UUID_PATTERN.test(v),
+      expected: "a UUID, 8-4-4-4-12 hex digits such as 6a1f3c2e-0b7d-4e59-9c1a-2f8e4d6b7a90",
+    })
+    ?.toLowerCase();
+}
+
 /**
- * Every section but `extraArgs`, each by its reader, in the order of the spec:
- * the order issues are reported in, and the order of the duplicate checks (the
- * first user of a port or path keeps it). An optional section is read only when
- * present (present means on), and left out when invalid.
+ * The machine and the process, in the order of the spec (the order issues are
+ * reported in). An optional section is read only when present (present means on)
+ * and left out when invalid; the parts are assigned one by one, not spread: this
+ * runs for every spec built.
  */
+function readMachineParts(context: Context, reader: Reader, parts: MutableParts): void {
+  const uuid = readUuid(reader);
+  if (uuid !== undefined) parts.uuid = uuid;
+  const machine = reader.has("machine") ? readMachine(context, reader.raw("machine")) : undefined;
+  if (machine) parts.machine = machine;
+  parts.accelerator =
+    reader.choice("accelerator", ["kvm", "tcg", "hvf", "whpx", "xen"] as const) ?? "kvm";
+  parts.defaultDevices = reader.boolean("defaultDevices") ?? false;
+  parts.noUserConfig = reader.boolean("noUserConfig") ?? false;
+  parts.daemonize = reader.boolean("daemonize") ?? false;
+  parts.paused = reader.boolean("paused") ?? false;
+  parts.noReboot = reader.boolean("noReboot") ?? false;
+  const pidfile = readFileSection(context, reader, "pidfile", false);
+  if (pidfile) parts.pidfile = pidfile;
+  parts.cpu = readCpu(context, reader.raw("cpu"));
+  const memory = reader.has("memory") ? readMemory(context, reader.raw("memory")) : undefined;
+  if (memory) parts.memory = memory;
+}
+
+/**
+ * The guest's storage, devices and channels, in the order of the spec: also the
+ * order of the duplicate checks (the first user of a port or path keeps it).
+ */
+function readDeviceParts(context: Context, reader: Reader, parts: MutableParts): void {
+  parts.drives = readDrives(context, reader);
+  parts.pflash = readPflash(context, reader);
+  const kernel = reader.has("kernel") ? readKernel(context, reader.raw("kernel")) : undefined;
+  if (kernel) parts.kernel = kernel;
+  parts.nets = readNets(context, reader);
+  parts.passthrough = readPassthrough(context, reader);
+  const qmp = readFileSection(context, reader, "qmp", true);
+  if (qmp) parts.qmp = qmp;
+  const monitor = readFileSection(context, reader, "monitor", true);
+  if (monitor) parts.monitor = monitor;
+  const serial = reader.has("serial") ? readSerial(context, reader.raw("serial")) : undefined;
+  if (serial) parts.serial = serial;
+  const agent = reader.has("guestAgent")
+    ? readGuestAgent(context, reader.raw("guestAgent"))
+    : undefined;
+  if (agent) parts.guestAgent = agent;
+  parts.display = readDisplay(context, reader.raw("display"));
+  const incoming = reader.has("incoming")
+    ? readIncoming(context, reader.raw("incoming"))
+    : undefined;
+  if (incoming) parts.incoming = incoming;
+  const rng = reader.has("rng") ? readRng(context, reader.raw("rng")) : undefined;
+  if (rng) parts.rng = rng;
+  parts.crypto = readCrypto(context, reader);
+}
+
+/** Every section but `extraArgs`, each by its reader. */
 function readParts(
   context: Context,
   reader: Reader,
   head: Pick<Parts, "name" | "emulator">,
 ): Parts {
-  const when = <T>(
-    key: (typeof TOP_LEVEL)[number],
-    read: (context: Context, value: unknown) => T,
-  ) => (reader.has(key) ? read(context, reader.raw(key)) : undefined);
-  const machine = when("machine", readMachine);
-  const accelerator =
-    reader.choice("accelerator", ["kvm", "tcg", "hvf", "whpx", "xen"] as const) ?? "kvm";
-  const defaultDevices = reader.boolean("defaultDevices") ?? false;
-  const daemonize = reader.boolean("daemonize") ?? false;
-  const pidfile = readFileSection(context, reader, "pidfile", false);
-  const cpu = readCpu(context, reader.raw("cpu"));
-  const memory = when("memory", readMemory);
-  const drives = readDrives(context, reader);
-  const pflash = readPflash(context, reader);
-  const kernel = when("kernel", readKernel);
-  const nets = readNets(context, reader);
-  const passthrough = readPassthrough(context, reader);
-  const qmp = readFileSection(context, reader, "qmp", true);
-  const monitor = readFileSection(context, reader, "monitor", true);
-  const serial = when("serial", readSerial);
-  const guestAgent = when("guestAgent", readGuestAgent);
-  const display = readDisplay(context, reader.raw("display"));
-  const incoming = when("incoming", readIncoming);
-  const crypto = readCrypto(context, reader);
-  return {
-    name: head.name,
-    emulator: head.emulator,
-    ...(machine ? { machine } : {}),
-    accelerator,
-    defaultDevices,
-    daemonize,
-    ...(pidfile ? { pidfile } : {}),
-    cpu,
-    ...(memory ? { memory } : {}),
-    drives,
-    pflash,
-    ...(kernel ? { kernel } : {}),
-    nets,
-    passthrough,
-    ...(qmp ? { qmp } : {}),
-    ...(monitor ? { monitor } : {}),
-    ...(serial ? { serial } : {}),
-    ...(guestAgent ? { guestAgent } : {}),
-    display,
-    ...(incoming ? { incoming } : {}),
-    crypto,
-  };
+  const parts = { name: head.name, emulator: head.emulator } as MutableParts;
+  readMachineParts(context, reader, parts);
+  readDeviceParts(context, reader, parts);
+  return parts;
 }
 
 /** The context of the section readers, with `runtimeDir` read (derived paths need it). */

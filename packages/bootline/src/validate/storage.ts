@@ -90,6 +90,39 @@ export function readPflash(context: Context, reader: Reader): ResolvedSpec["pfla
   return result;
 }
 
+/**
+ * Whether a kernel command line already names `device` as a console
+ * (`console=ttyS0` or `console=ttyS0,115200n8`).
+ */
+function hasConsole(commandLine: string, device: string): boolean {
+  for (const word of commandLine.split(/\s+/))
+    if (word.startsWith("console=") && word.slice(8).split(",", 1)[0] === device) return true;
+  return false;
+}
+
+/** `kernel.console`: `console=DEVICE[,BAUD]`, or undefined. */
+function readConsole(
+  context: Context,
+  reader: Reader,
+): { device: string; word: string } | undefined {
+  if (!reader.has("console")) return undefined;
+  const consoleReader = Reader.open(context.issues, reader.raw("console"), reader.at("console"), [
+    "device",
+    "baudRate",
+  ]);
+  if (!consoleReader) return undefined;
+  const device = consoleReader.string("device", {
+    required: true,
+    test: (v) => CONSOLE_DEVICE.test(v),
+    expected: "a console device such as ttyS0, ttyAMA0 or hvc0",
+  });
+  const baudRate = consoleReader.integer("baudRate", 1, 4_000_000, {
+    expected: "a baud rate such as 115200",
+  });
+  if (device === undefined) return undefined;
+  return { device, word: `console=${device}${baudRate ? `,${baudRate}` : ""}` };
+}
+
 export function readKernel(context: Context, value: unknown): ResolvedSpec["kernel"] {
   const reader = Reader.open(context.issues, value, "kernel", [
     "path",
@@ -101,38 +134,24 @@ export function readKernel(context: Context, value: unknown): ResolvedSpec["kern
   if (!reader) return undefined;
   const path = anyPath(reader, "path");
   const initrdPath = anyPath(reader, "initrdPath", false);
-  const words: string[] = [];
-  if (reader.has("console")) {
-    const consoleReader = Reader.open(context.issues, reader.raw("console"), reader.at("console"), [
-      "device",
-      "baudRate",
-    ]);
-    if (consoleReader) {
-      const device = consoleReader.string("device", {
-        required: true,
-        test: (v) => CONSOLE_DEVICE.test(v),
-        expected: "a console device such as ttyS0, ttyAMA0 or hvc0",
-      });
-      const baudRate = consoleReader.integer("baudRate", 1, 4_000_000, {
-        expected: "a baud rate such as 115200",
-      });
-      if (device !== undefined) words.push(`console=${device}${baudRate ? `,${baudRate}` : ""}`);
-    }
-  }
+  const console = readConsole(context, reader);
   const root = reader.string("root", {
     test: (v) => !/[\s\u0000-\u001f\u007f]/.test(v),
     expected: "a root device without spaces, such as /dev/vda1",
   });
-  if (root !== undefined) words.push(`root=${root}`);
   const append = reader.string("append", {
     test: (v) => !CONTROL.test(v),
     expected: "a kernel command line without control characters (newlines, tabs…)",
   });
-  if (append !== undefined) words.push(append);
   if (path === undefined) return undefined;
-  return {
-    path,
-    ...(initrdPath !== undefined ? { initrdPath } : {}),
-    ...(words.length ? { commandLine: words.join(" ") } : {}),
-  };
+  const words: string[] = [];
+  // The guest's own console= for the same device stays: one console= per device.
+  if (console && (append === undefined || !hasConsole(append, console.device)))
+    words.push(console.word);
+  if (root !== undefined) words.push(`root=${root}`);
+  if (append !== undefined) words.push(append);
+  const kernel: { path: string; initrdPath?: string; commandLine?: string } = { path };
+  if (initrdPath !== undefined) kernel.initrdPath = initrdPath;
+  if (words.length) kernel.commandLine = words.join(" ");
+  return kernel;
 }

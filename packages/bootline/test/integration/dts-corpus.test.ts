@@ -95,11 +95,15 @@ async function forThisMachine(
   for (const request of unassignedPorts(spec))
     ports[request.field] =
       request.kind === "display" ? 5900 + (await freeDisplay()) : await freePort();
-  if (spec.display?.type === "vnc" && spec.display.display !== "auto") {
+  if (
+    spec.display?.type === "vnc" &&
+    spec.display.socket !== "unix" &&
+    spec.display.display !== "auto"
+  ) {
     spec = { ...spec, display: { ...spec.display, display: await freeDisplay() } };
     changes.push("the config's fixed VNC display → a free one (others use this machine)");
   }
-  if (spec.incoming && spec.incoming.port !== "auto") {
+  if (spec.incoming && spec.incoming.type !== "unix" && spec.incoming.port !== "auto") {
     spec = { ...spec, incoming: { ...spec.incoming, port: await freePort() } };
     changes.push("the config's fixed migration port → a free one (others use this machine)");
   }

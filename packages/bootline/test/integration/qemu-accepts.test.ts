@@ -52,15 +52,17 @@ async function makeImages(parent: string): Promise<string> {
 }
 
 /**
- * Starts the spec's argv under the testkit fixture, which adds `-accel tcg -S` and
- * its own QMP socket, and connects to the spec's QMP socket (closed after the test).
+ * Starts the spec's argv under the testkit fixture, which adds `-accel tcg` and its
+ * own QMP socket (not `-S`: the spec says `paused`), and connects to the spec's QMP
+ * socket (closed after the test).
  */
 async function start(
   launchQemu: LaunchQemu,
   onTestFinished: TestContext["onTestFinished"],
   spec: VmSpec,
 ): Promise<{ qemu: QemuFixture; qmp: Qmp }> {
-  const qemu = await launchQemu({ args: buildArgs(spec), timeoutMs: 60_000 });
+  if (!spec.paused) throw new Error("the spec must start paused: there is no guest to run");
+  const qemu = await launchQemu({ args: buildArgs(spec), paused: false, timeoutMs: 60_000 });
   const endpoint = specFacts(spec).qmp[0];
   if (endpoint?.type !== "unix") throw new Error("the spec needs a QMP socket");
   const qmp = await Qmp.connect(endpoint.path);
@@ -75,6 +77,8 @@ interface PciDevice {
   qdev_id: string;
   id: { vendor: number; device: number };
   class_info: { desc?: string; class: number };
+  /** BAR 6 is the option ROM. */
+  regions: { bar: number; size: number }[];
 }
 
 async function pciDevices(connection: Qmp): Promise<PciDevice[]> {
@@ -104,6 +108,7 @@ describe("real QEMU accepts the builder's argv", () => {
       name: "bl-full",
       runtimeDir,
       accelerator: "tcg",
+      paused: true,
       machine: { type: "pc" },
       pidfile: {},
       cpu: { model: "max", count: 2 },
@@ -281,6 +286,7 @@ describe("real QEMU accepts the builder's argv", () => {
       name: "bl-unix",
       runtimeDir,
       accelerator: "tcg",
+      paused: true,
       qmp: {},
       serial: { type: "unix", log: { path: join(tempDir.path, "console, vm.log") } },
       guestAgent: {},
@@ -302,6 +308,142 @@ describe("real QEMU accepts the builder's argv", () => {
     expect((await pciDevices(connection)).map((device) => device.qdev_id)).toEqual(
       expect.arrayContaining(["nic0", "virtio-serial0"]),
     );
+  });
+});
+
+describe("what the VM facade asks of the builder", () => {
+  test("uuid, paused, no reboot, no user config, entropy, NICs without option ROMs, one console=, VNC and migration on unix sockets", async ({
+    tempDir,
+    launchQemu,
+    onTestFinished,
+  }) => {
+    const images = await makeImages(tempDir.path);
+    // Any file is a ROM to QEMU: it sizes the ROM BAR after it.
+    const romfile = join(images, "pxe,virtio.rom");
+    await writeFile(romfile, Buffer.alloc(8192));
+    const runtimeDir = join(tempDir.path, "run,4");
+    await mkdir(runtimeDir, { mode: 0o700 });
+    const forward = await freePort();
+    const spec: VmSpec = {
+      name: "bl-facade",
+      uuid: "6A1F3C2E-0B7D-4E59-9C1A-2F8E4D6B7A90",
+      runtimeDir,
+      accelerator: "tcg",
+      machine: { type: "q35" },
+      noUserConfig: true,
+      paused: true,
+      noReboot: true,
+      drives: [
+        {
+          path: join(images, "disk, one.qcow2"),
+          format: "qcow2",
+          interface: "virtio",
+          snapshot: true,
+        },
+      ],
+      kernel: {
+        path: join(images, "bz,Image"),
+        initrdPath: join(images, "initrd img"),
+        console: { device: "ttyS0", baudRate: 115200 },
+        append: "console=ttyS0,115200 quiet panic=-1",
+      },
+      nets: [
+        {
+          type: "user",
+          model: "e1000",
+          romfile: "",
+          deviceProperties: { autonegotiation: false },
+          hostForwards: [{ hostPort: forward, guestPort: 22 }],
+        },
+        { type: "user", model: "virtio-net-pci", romfile },
+      ],
+      qmp: {},
+      serial: { type: "unix", log: {} },
+      guestAgent: {},
+      rng: {},
+      display: { type: "vnc", socket: "unix" },
+      incoming: { type: "unix" },
+    };
+    const { qemu: vm, qmp: connection } = await start(launchQemu, onTestFinished, spec);
+
+    // The UUID the guest would read from DMI; vCPUs stopped, waiting for a migration.
+    expect(await connection.execute("query-uuid")).toEqual({
+      UUID: "6a1f3c2e-0b7d-4e59-9c1a-2f8e4d6b7a90",
+    });
+    expect(await connection.execute("query-status")).toMatchObject({
+      status: "inmigrate",
+      running: false,
+    });
+    // The kernel command line has the guest's own console= only.
+    expect(await connection.execute("qom-get", { path: "/machine", property: "append" })).toBe(
+      "console=ttyS0,115200 quiet panic=-1",
+    );
+
+    // VNC and the incoming migration listen on unix sockets in the runtime directory.
+    expect(await connection.execute("query-vnc")).toMatchObject({
+      enabled: true,
+      family: "unix",
+      service: `${runtimeDir}/vnc.sock`,
+    });
+    expect(await connection.execute("query-migrate")).toMatchObject({
+      "socket-address": [{ type: "unix", path: `${runtimeDir}/incoming.sock` }],
+    });
+
+    // Entropy from /dev/urandom through the builder's ids.
+    const peripheral = "/machine/peripheral";
+    expect(
+      await connection.execute("qom-get", { path: `${peripheral}/virtio-rng0`, property: "rng" }),
+    ).toBe("/objects/rng0");
+    expect(
+      await connection.execute("qom-get", { path: "/objects/rng0", property: "filename" }),
+    ).toBe("/dev/urandom");
+
+    // romfile= means no option ROM (no ROM BAR); a path with a comma is the very file.
+    const qom = (id: string, property: string) =>
+      connection.execute("qom-get", { path: `${peripheral}/${id}`, property });
+    expect(await qom("nic0", "romfile")).toBe("");
+    expect(await qom("nic1", "romfile")).toBe(romfile);
+    expect(await qom("nic0", "autonegotiation")).toBe(false);
+    const pci = new Map((await pciDevices(connection)).map((device) => [device.qdev_id, device]));
+    expect(pci.get("nic0")!.regions.some((region) => region.bar === 6)).toBe(false);
+    expect(pci.get("nic1")!.regions.find((region) => region.bar === 6)?.size).toBe(8192);
+    expect(pci.has("virtio-rng0")).toBe(true);
+
+    // No TCP listener but the forward; every runtime path exists where the facts say.
+    const facts = specFacts(spec);
+    expect(await listeningSockets(vm.pid)).toEqual([
+      { protocol: "tcp", host: "127.0.0.1", port: forward },
+    ]);
+    expect(facts.runtimePaths.map((path) => path.kind)).toEqual([
+      "qmp",
+      "serial",
+      "serial-log",
+      "guest-agent",
+      "vnc",
+      "incoming",
+    ]);
+    for (const path of facts.runtimePaths)
+      expect((await stat(path.path)).isSocket(), path.path).toBe(path.role === "listen");
+
+    // The command line reads back into the same facts (plus the fixture's QMP socket).
+    const parsed = parseArgs(splitProcCmdline(await readFile(`/proc/${vm.pid}/cmdline`, "utf8")));
+    const { qmp: _parsedQmp, file: _file, listeners: _l, runtimePaths: _r, ...restParsed } = parsed;
+    const { qmp: _factsQmp, listeners: _l2, runtimePaths: _r2, ...restFacts } = facts;
+    expect(restParsed).toEqual(restFacts);
+    expect(parsed.drives).toEqual([
+      {
+        id: "drive0",
+        path: join(images, "disk, one.qcow2"),
+        format: "qcow2",
+        interface: "virtio",
+        readOnly: false,
+        snapshot: true,
+      },
+    ]);
+
+    // -no-reboot: a reset ends QEMU (cleanly) instead of restarting the machine.
+    await connection.execute("system_reset");
+    expect(await vm.exited).toEqual({ code: 0, signal: null });
   });
 });
 
@@ -339,7 +481,7 @@ describe("daemonize, pidfile and CPU pinning with the whole command", () => {
           hostForwards: [{ hostPort: await freePort(), guestPort: 22 }],
         },
       ],
-      extraArgs: ["-S"],
+      paused: true,
     };
     const command = buildCommand(spec);
     expect(command.file).toBe("taskset");

@@ -21,7 +21,7 @@ function idsIn(args: readonly string[]): { defined: string[]; referenced: string
   for (const arg of args) {
     for (const part of splitOptionList(arg)) {
       if (part.key === "id") defined.push(part.value);
-      if (["chardev", "netdev", "cryptodev", "memdev"].includes(part.key))
+      if (["chardev", "netdev", "cryptodev", "memdev", "rng"].includes(part.key))
         referenced.push(part.value);
       if (part.key === "bus" && part.value.endsWith(".0") && part.value !== "pci.0")
         referenced.push(part.value.slice(0, -2));
@@ -55,6 +55,7 @@ describe("ids", () => {
     monitor: {},
     serial: { type: "unix" },
     guestAgent: {},
+    rng: {},
   };
 
   test("never collide, even with many devices of every kind (nets, drives, passthrough, crypto ≥ 10)", () => {
@@ -108,6 +109,8 @@ describe("ids", () => {
       ids.guestAgentChardev,
       ids.virtioSerial,
       ids.guestAgentPort,
+      ids.rngBackend,
+      ids.rngDevice,
     ];
     for (const id of generated) expect(id).toMatch(/^[A-Za-z][A-Za-z0-9_.-]*$/);
     const prefixes = [

@@ -258,19 +258,29 @@ describe("parseArgs: the reference's own boot lines", () => {
 
 const full: VmSpec = {
   name: "vm-full",
+  uuid: "6A1F3C2E-0B7D-4E59-9C1A-2F8E4D6B7A90",
   emulator: "/opt/qemu 7.2/bin/qemu-system-x86_64",
   runtimeDir: "/run/qk/a,b c",
   machine: { type: "q35" },
   accelerator: "kvm",
   daemonize: true,
+  paused: true,
+  noReboot: true,
+  noUserConfig: true,
   pidfile: {},
   cpu: { model: "host", count: 4, hostCpus: [3, 4, 5, 6] },
   memory: { sizeMiB: 2048, backend: { type: "file", path: "/dev/hugepages" } },
-  drives: [{ path: '/img/o\'neil, "x" $(id).qcow2', format: "qcow2", interface: "virtio" }],
+  drives: [
+    { path: '/img/o\'neil, "x" $(id).qcow2', format: "qcow2", interface: "virtio" },
+    { path: "/iso/a,b.iso", media: "cdrom", snapshot: true },
+  ],
+  pflash: [{ path: "/fw/CODE.fd", readOnly: true }, { path: "/run/qk/VARS,1.fd" }],
+  kernel: { path: "/boot/vmlinuz,1", initrdPath: "/boot/initrd img", append: "quiet" },
   nets: [
     {
       type: "user",
       model: "e1000",
+      romfile: "",
       hostForwards: [
         { hostPort: 6001, guestPort: 22 },
         {
@@ -296,6 +306,7 @@ const full: VmSpec = {
   guestAgent: {},
   display: { type: "vnc", display: 3 },
   incoming: { port: 4444 },
+  rng: { source: "/dev/hw,rng", pciAddress: "1d" },
   crypto: [{ backend: "vhost-user" }, { backend: "builtin" }],
 };
 
@@ -310,6 +321,20 @@ const variants: [string, VmSpec][] = [
       serial: { type: "unix", log: {} },
       display: { type: "vnc", host: "::1", display: 0 },
       incoming: { host: "::1", port: 4445 },
+    },
+  ],
+  [
+    "the facade's unix sockets: serial, VNC, incoming migration; paused, with entropy",
+    {
+      name: "vm3",
+      uuid: "00000000-0000-4000-8000-0000000000aa",
+      runtimeDir: "/run/qk/a,b",
+      paused: true,
+      serial: { type: "unix", log: {} },
+      display: { type: "vnc", socket: "unix" },
+      incoming: { type: "unix" },
+      rng: {},
+      nets: [{ type: "user", romfile: "/usr/share/qemu/a,b.rom" }],
     },
   ],
   [
