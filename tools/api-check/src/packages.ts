@@ -10,6 +10,7 @@ export const PACKAGES = [
   { name: "@qemu-kvm/monitor", dir: "packages/monitor", areas: ["QMP", "HMP"] },
   { name: "@qemu-kvm/control", dir: "packages/control", areas: ["CONSOLE", "QGA", "CONTROL"] },
   { name: "@qemu-kvm/pool", dir: "packages/pool", areas: ["POOL"] },
+  { name: "qemu-kvm", dir: "packages/qemu-kvm", areas: ["VM"] },
 ] as const;
 
 /** The codes every package may use. */

@@ -16,7 +16,7 @@ export interface GuestFilesInput {
    * Module names by stage, each in load order (`/lib/modules/NAME.ko` in the guest):
    * the network starts after `network`, the agent after `agent`, SSH after `entropy`.
    */
-  moduleStages: Readonly<Record<"network" | "agent" | "entropy", readonly string[]>>;
+  moduleStages: Readonly<Record<"network" | "agent" | "entropy" | "power", readonly string[]>>;
   /** `$6$…` hash of the root password. */
   passwordHash: string;
   /** One `authorized_keys` line. */
@@ -81,6 +81,9 @@ function services(stages: GuestFilesInput["moduleStages"]): string {
     ...load(stages.agent),
     "/etc/init.d/guest-agent &",
     ...load(stages.entropy),
+    ...load(stages.power),
+    // The power button (QMP system_powerdown) runs /etc/acpi/PWRF/00000080, as a real guest would power off.
+    "acpid -c /etc/acpi",
     "stamp modules loaded",
     // The ed25519 host key (what SSH clients ask for first) exists from boot, so a
     // controller can read and pin it before connecting; -R makes other types on use.
@@ -193,6 +196,8 @@ export function guestFiles(input: GuestFilesInput): TreeEntry[] {
     ["etc", 0o755],
     ["etc/init.d", 0o755],
     ["etc/dropbear", 0o700],
+    ["etc/acpi", 0o755],
+    ["etc/acpi/PWRF", 0o755],
     ["root", 0o700],
     ["root/.ssh", 0o700],
     ["var", 0o755],
@@ -208,6 +213,7 @@ export function guestFiles(input: GuestFilesInput): TreeEntry[] {
     ["etc/init.d/network", 0o755, NETWORK],
     ["etc/udhcpc.script", 0o755, UDHCPC_SCRIPT],
     ["sbin/shutdown", 0o755, SHUTDOWN],
+    ["etc/acpi/PWRF/00000080", 0o755, "#!/bin/sh\nexec poweroff\n"],
     ["etc/profile", 0o644, PROFILE],
     ["etc/hostname", 0o644, `${GUEST_HOSTNAME}\n`],
     ["etc/hosts", 0o644, `127.0.0.1\tlocalhost\n127.0.1.1\t${GUEST_HOSTNAME}\n`],

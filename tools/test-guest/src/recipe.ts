@@ -63,6 +63,8 @@ export const GUEST_MODULE_STAGES = {
   network: ["virtio_pci", "virtio_net", "e1000"],
   agent: ["virtio_console"],
   entropy: ["virtio_rng"],
+  // The ACPI power button as an input device, for acpid: `system_powerdown` powers the guest off.
+  power: ["button", "evdev"],
 } as const;
 
 /** The virtio-serial port name qemu-ga listens on (as QEMU's `virtserialport name=`). */

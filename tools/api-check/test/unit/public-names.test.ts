@@ -21,6 +21,31 @@ test("the six packages' public names never collide (types included)", () => {
   expect(diagnostics).toEqual([]);
 });
 
+test("the facade exports every public name of every package, types included", () => {
+  const base = ts.getParsedCommandLineOfConfigFile(
+    join(ROOT, "tsconfig.base.json"),
+    { noEmit: true },
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  )!;
+  const index = (dir: string) => join(ROOT, dir, "src", "index.ts");
+  const program = ts.createProgram(
+    PACKAGES.map(({ dir }) => index(dir)),
+    base.options,
+  );
+  const checker = program.getTypeChecker();
+  const names = (dir: string) =>
+    checker
+      .getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(index(dir))!)!)
+      .map((symbol) => symbol.getName());
+  const facade = new Set(names("packages/qemu-kvm"));
+  const missing = PACKAGES.filter(({ name }) => name !== "qemu-kvm").flatMap(({ name, dir }) =>
+    names(dir)
+      .filter((exported) => !facade.has(exported))
+      .map((exported) => `${name}: ${exported}`),
+  );
+  expect(missing).toEqual([]);
+});
+
 test("a name exported by several packages is the same thing in each", async () => {
   const seen = new Map<string, { value: unknown; from: string }>();
   const clashes: string[] = [];

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { ensureGuest } from "@qemu-kvm/test-guest";
 import { makeTempDir, type TempDir } from "@qemu-kvm/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Installed, installAlone } from "../../src/blank-project.js";
@@ -111,10 +112,22 @@ describe.each(["@qemu-kvm/bootline", "qemu-kvm"])("%s, installed alone", (name) 
   });
 
   test("its README's examples run as written", async () => {
+    // The facade's examples boot a guest: the repository's test guest, named as they ask.
+    const guest = examples.some((example) => example.code.includes("GUEST_KERNEL"))
+      ? await ensureGuest()
+      : undefined;
+    const env: Record<string, string> = guest
+      ? {
+          GUEST_KERNEL: guest.kernelPath,
+          GUEST_INITRD: guest.initrdPath,
+          GUEST_APPEND: guest.append,
+          GUEST_PASSWORD: guest.credentials.password,
+        }
+      : {};
     for (const example of examples) {
       const file = join(project!.path, `readme-${example.line}.mjs`);
       await writeFile(file, toJavaScript(example.code));
-      const result = await run("node", [file], { cwd: project!.path, timeoutMs: 120_000 });
+      const result = await run("node", [file], { cwd: project!.path, env, timeoutMs: 300_000 });
       expect(result.exitCode, `README.md:${example.line}\n${describeFailure(result)}`).toBe(0);
     }
   });

@@ -11,6 +11,7 @@ const files = guestFiles({
     network: ["virtio_ring", "virtio", "virtio_pci", "e1000"],
     agent: ["virtio_console"],
     entropy: ["virtio_rng"],
+    power: ["button", "evdev"],
   },
   passwordHash: "$6$salt$hash",
   authorizedKey: "ssh-ed25519 AAAA test",
