@@ -28,6 +28,8 @@ import { type StartProgress, Timeline } from "./progress.js";
 export interface StartOptions extends CallOptions {
   /** Called at each phase (synchronously; keep it quick). */
   onProgress?: (progress: StartProgress) => void;
+  /** `quickStart` only: leave the vCPUs stopped (QMP `cont` later, e.g. `vm.qmp.execute("cont")`). */
+  paused?: boolean;
 }
 
 /** What a start hands to the VM object. */
@@ -51,6 +53,8 @@ interface Attempt {
   readonly emulator: string;
   readonly timeline: Timeline;
   readonly deadline: Deadline;
+  /** Quick start without `cont`. */
+  readonly paused: boolean;
 }
 
 /** Starts the VM; on failure leaves nothing behind (process, files, leases, pool). */
@@ -59,6 +63,7 @@ export async function startVm(
   mode: StartMode,
   options: StartOptions,
 ): Promise<Started> {
+  const paused = options.paused === true;
   const deadline = new Deadline(`start VM ${vm.name}`, options, {
     defaultTimeoutMs: 2 * vm.bootTimeoutMs + 120_000,
   });
@@ -89,6 +94,7 @@ export async function startVm(
       emulator,
       timeline,
       deadline,
+      paused,
     };
     for (;;) {
       try {
@@ -141,7 +147,7 @@ async function bootOnce(attempt: Attempt): Promise<Started> {
       timeline.phase("console");
       session.console = await openConsole(host, record, vm.login, call);
     }
-    if (attempt.mode === "incoming") return { session, pciMap: [], timeline };
+    if (attempt.mode === "incoming" || attempt.paused) return { session, pciMap: [], timeline };
     const opened = vm.control === "agent" ? agentOpened(qmp, call) : undefined;
     await qmp.execute("cont", undefined, call);
     if (attempt.mode === "quick") return { session, pciMap: [], timeline };

@@ -24,6 +24,7 @@ export interface VmStatusReport {
 }
 
 const START_KEYS = ["onProgress"];
+const QUICK_START_KEYS = ["onProgress", "paused"];
 
 export class Vm implements AsyncDisposable {
   readonly #options: ResolvedVmOptions;
@@ -102,7 +103,10 @@ export class Vm implements AsyncDisposable {
     return this.#start("boot", options);
   }
 
-  /** Starts QEMU and resolves once it runs, without waiting for the guest. */
+  /**
+   * Starts QEMU and resolves once it runs, without waiting for the guest
+   * (`{ paused: true }`: with its vCPUs still stopped).
+   */
   quickStart(options?: StartOptions): Promise<void> {
     return this.#start("quick", options);
   }
@@ -113,7 +117,7 @@ export class Vm implements AsyncDisposable {
   }
 
   #start(mode: "boot" | "quick" | "incoming", options: StartOptions | undefined): Promise<void> {
-    const checked = checkCallOptions(options, START_KEYS);
+    const checked = checkCallOptions(options, mode === "quick" ? QUICK_START_KEYS : START_KEYS);
     if (this.#options.attached)
       throw new VmStateError({
         vm: this.name,
@@ -136,7 +140,10 @@ export class Vm implements AsyncDisposable {
         const started = await startVm(this.#options, effective, checked);
         this.#pciMap = started.pciMap;
         this.#timeline = started.timeline.entries;
-        this.#adopt(started.session, effective === "incoming" ? "paused" : "running");
+        this.#adopt(
+          started.session,
+          effective === "incoming" || checked.paused ? "paused" : "running",
+        );
       } catch (error) {
         this.#state = "stopped";
         throw error;
