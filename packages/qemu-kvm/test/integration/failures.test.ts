@@ -79,7 +79,7 @@ test("a guest that never shows a login prompt: ERR_VM_BOOT after its deadline an
       kernel: { ...spec.kernel!, append: `${guest.append} rdinit=/nonexistent init=/nonexistent` },
     },
     login: LOGIN,
-    bootTimeoutMs: 15_000,
+    bootTimeoutMs: 10_000,
     ...env,
   });
   const error = await vm.start().catch((e: unknown) => e);
