@@ -10,6 +10,7 @@ import {
 import type { CallOptions } from "@qemu-kvm/core";
 import type { Host } from "@qemu-kvm/host";
 import { connectQmp, type QmpClient } from "@qemu-kvm/monitor";
+import { VmRuntimeError } from "../errors.js";
 import type { ConsoleEndpoint, VmRecord } from "../runtime/record.js";
 
 /** The console endpoint in the facts (unix path or telnet port), if the VM has a serial console. */
@@ -38,7 +39,11 @@ export async function openConsole(
   options: CallOptions,
 ): Promise<SerialConsole> {
   const endpoint = record.console;
-  if (!endpoint) throw new Error(`VM ${record.name} has no serial console`);
+  if (!endpoint)
+    throw new VmRuntimeError({
+      path: record.runtimeDir,
+      reason: `VM ${record.name} has no serial console on a socket`,
+    });
   const stream =
     endpoint.type === "unix"
       ? await host.connectUnix(endpoint.path, options)
@@ -62,7 +67,11 @@ export async function openAgent(
   opened: Promise<unknown> | undefined,
   options: CallOptions,
 ): Promise<GuestAgentClient> {
-  if (!record.agentPath) throw new Error(`VM ${record.name} has no guest agent channel`);
+  if (!record.agentPath)
+    throw new VmRuntimeError({
+      path: record.runtimeDir,
+      reason: `VM ${record.name} has no guest agent channel`,
+    });
   if (opened) await opened;
   const stream = await host.connectUnix(record.agentPath, options);
   return connectGuestAgent(stream, options);
