@@ -30,6 +30,7 @@ import {
   stopLaps,
   timelineLaps,
 } from "./vm/laps.js";
+import { removeLeftoversSync } from "./vm/leftovers.js";
 import { exposeGc, perVmKiB, settledBytes } from "./vm/memory.js";
 
 /** How many VMs `vm.paused-16` and `vm.memory-per-vm` start at once. */
@@ -317,6 +318,9 @@ const benchmark: Benchmark = {
       onProgress: ({ message }) => console.log(`  guest: ${message}`),
     });
     const dir = await makeTempDir("qk-bench-vm-");
+    // If the process exits before the teardown is done, nothing started is left running.
+    const atExit = () => removeLeftoversSync(dir.path);
+    process.on("exit", atExit);
     const host = createLocalHost();
     const login = { user: guest.credentials.user, password: guest.credentials.password };
     const poolStateDir = join(dir.path, "pool");
@@ -339,6 +343,7 @@ const benchmark: Benchmark = {
       await pool?.close().catch(() => pool?.destroy());
       await host.close();
       await dir.remove();
+      process.off("exit", atExit);
       throwFirstFailure(results);
     };
     try {
