@@ -11,7 +11,7 @@ import {
   type StopResult,
   type Vm,
 } from "qemu-kvm";
-import { type BenchCase, type Benchmark, median, timeMs } from "../harness.js";
+import { type BenchCase, type Benchmark, timeMs } from "../harness.js";
 import type { VmTemplate } from "./vm/argv.js";
 import {
   type BareVm,
@@ -21,17 +21,10 @@ import {
   type Login,
 } from "./vm/bare-vm.js";
 import { FacadeVms, templateOf, throwFirstFailure } from "./vm/facade-vms.js";
-import {
-  formatLaps,
-  type Lap,
-  medianLaps,
-  Stopwatch,
-  slowestLaps,
-  stopLaps,
-  timelineLaps,
-} from "./vm/laps.js";
+import { type Lap, Stopwatch, slowestLaps, stopLaps, timelineLaps } from "./vm/laps.js";
 import { removeLeftoversSync } from "./vm/leftovers.js";
 import { exposeGc, perVmKiB, settledBytes } from "./vm/memory.js";
+import { type Notes, newNotes, printNotes } from "./vm/notes.js";
 
 /** How many VMs `vm.paused-16` and `vm.memory-per-vm` start at once. */
 const AT_ONCE = 16;
@@ -47,20 +40,6 @@ function bounded(signal: AbortSignal, timeoutMs: number): AbortSignal {
   const combined = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
   setMaxListeners(MAX_LISTENERS, combined);
   return combined;
-}
-
-/** Where the samples' time went, printed (as medians) when the benchmark is torn down. */
-interface Notes {
-  readonly facadeStart: Lap[][];
-  readonly bareStart: Lap[][];
-  readonly facadeStop: Lap[][];
-  readonly bareStop: Lap[][];
-  /** Per sample of the 16, the laps of the VM that was ready last. */
-  readonly facadeMany: Lap[][];
-  readonly bareMany: Lap[][];
-  /** Growth of the resident set per VM, KiB (allocator pages: noisier than the case's figure). */
-  readonly facadeRssKiB: number[];
-  readonly bareRssKiB: number[];
 }
 
 interface Context {
@@ -281,27 +260,6 @@ function memoryCase(context: Context): BenchCase {
   };
 }
 
-function printNotes(notes: Notes): void {
-  const lines: string[] = [];
-  const laps = (label: string, samples: Lap[][]) => {
-    if (samples.length > 0)
-      lines.push(`  ${label} (${samples.length} samples): ${formatLaps(medianLaps(samples))}`);
-  };
-  laps("facade start", notes.facadeStart);
-  laps("bare start", notes.bareStart);
-  laps("facade stop", notes.facadeStop);
-  laps("bare stop", notes.bareStop);
-  laps(`facade ${AT_ONCE} paused, the last VM`, notes.facadeMany);
-  laps(`bare ${AT_ONCE} paused, the last VM`, notes.bareMany);
-  const kib = (samples: number[]) => (samples.length > 0 ? median(samples).toFixed(0) : "-");
-  if (notes.facadeRssKiB.length > 0)
-    lines.push(
-      `  RSS growth per VM (KiB, median): facade ${kib(notes.facadeRssKiB)}, bare ${kib(notes.bareRssKiB)}`,
-    );
-  if (lines.length > 0)
-    console.log(["\n  vm: where the time went (median ms)", ...lines].join("\n"));
-}
-
 /**
  * The facade against QEMU's own command line driven bare: start to a root shell,
  * the guest's cooperative stop, 16 VMs started paused at once, and the
@@ -326,19 +284,10 @@ const benchmark: Benchmark = {
     const poolStateDir = join(dir.path, "pool");
     const facade = new FacadeVms(guest, { host, login, runtimeBase: join(dir.path, "rt") });
     const bare = new BareVms(host, join(dir.path, "bare"));
-    const notes: Notes = {
-      facadeStart: [],
-      bareStart: [],
-      facadeStop: [],
-      bareStop: [],
-      facadeMany: [],
-      bareMany: [],
-      facadeRssKiB: [],
-      bareRssKiB: [],
-    };
+    const notes = newNotes();
     let pool: ResourcePool | undefined;
     const teardown = async () => {
-      printNotes(notes);
+      printNotes(notes, AT_ONCE);
       const results = await Promise.allSettled([facade.stopAll(), bare.stopAll()]);
       await pool?.close().catch(() => pool?.destroy());
       await host.close();
