@@ -183,7 +183,10 @@ export class Deadline implements Disposable {
     else {
       const timeoutMs = this.timeoutMs;
       this.#cleanups.push(startTimer(timeoutMs, () => this.#halt({ kind: "timeout", timeoutMs })));
-      this.#listen(signal, () => this.#halt({ kind: "abort", cause: signal?.reason }));
+      // Through a signal of our own: many calls may share the caller's signal, and
+      // a listener each would trip Node's MaxListenersExceededWarning on it.
+      const own = signal ? AbortSignal.any([signal]) : undefined;
+      this.#listen(own, () => this.#halt({ kind: "abort", cause: signal?.reason }));
       this.#listen(lifetime, () => this.#halt({ kind: "closed", cause: lifetime?.reason }));
     }
   }

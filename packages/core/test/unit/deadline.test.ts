@@ -127,13 +127,17 @@ describe("the deadline rule", () => {
     await expect(result).rejects.toBe(closed);
   });
 
-  test("a settled call leaves no timer or listener behind", async () => {
+  test("a settled call leaves no timer behind, and a later abort does nothing", async () => {
     vi.useFakeTimers();
     const controller = new AbortController();
-    const listeners = vi.spyOn(controller.signal, "removeEventListener");
-    await withDeadline("op", { signal: controller.signal, timeoutMs: 1000 }, {}, async () => 1);
+    let inner: AbortSignal | undefined;
+    await withDeadline("op", { signal: controller.signal, timeoutMs: 1000 }, {}, async (signal) => {
+      inner = signal;
+      return 1;
+    });
     expect(vi.getTimerCount()).toBe(0);
-    expect(listeners).toHaveBeenCalledWith("abort", expect.any(Function));
+    controller.abort(new Error("late"));
+    expect(inner?.aborted).toBe(false);
   });
 
   test("race hands a value that arrives after the stop to onLate", async () => {
@@ -239,4 +243,23 @@ describe("timers", () => {
     await expect(waiting).rejects.toThrow("stop");
     expect(vi.getTimerCount()).toBe(0);
   });
+});
+
+test("many deadlines on one caller's signal add no listener to it (no MaxListenersExceededWarning)", async () => {
+  const controller = new AbortController();
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on("warning", onWarning);
+  try {
+    const calls = Array.from({ length: 32 }, () =>
+      withDeadline("op", { signal: controller.signal }, {}, () => new Promise<never>(() => {})),
+    );
+    controller.abort(new Error("all of them"));
+    const errors = await Promise.all(calls.map((call) => call.catch((error: unknown) => error)));
+    expect(errors.every((error) => AbortError.isInstance(error))).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off("warning", onWarning);
+  }
+  expect(warnings.filter((warning) => warning.name === "MaxListenersExceededWarning")).toEqual([]);
 });

@@ -136,16 +136,22 @@ async function bootOnce(attempt: Attempt): Promise<Started> {
     });
     const { spec, qemu } = await launchWithLeases(attempt, prepared, pidfile);
     launched = true;
-    await pool.transfer(vm.name, { pid: qemu.pid, startTime: qemu.startTime }, call);
     const facts = specFacts(spec);
     const record = recordOf(attempt, spec, facts, qemu, runtimeDir);
-    await writeRecord(host, record, call);
     timeline.phase("qmp");
-    const qmp = await openQmp(host, record, call);
+    // Independent of each other: the leases move to QEMU while its record is written
+    // and its monitor and console are connected.
+    const consoleWanted = vm.control !== "agent" && attempt.mode !== "incoming";
+    const [, , qmp, serial] = await settleAll([
+      pool.transfer(vm.name, { pid: qemu.pid, startTime: qemu.startTime }, call),
+      writeRecord(host, record, call),
+      openQmp(host, record, call),
+      consoleWanted ? openConsole(host, record, vm.login, call) : Promise.resolve(undefined),
+    ] as const);
     session = new VmSession({ host, record, qmp, pool, ownsPool: attempt.ownsPool });
-    if (vm.control !== "agent" && attempt.mode !== "incoming") {
+    if (serial) {
       timeline.phase("console");
-      session.console = await openConsole(host, record, vm.login, call);
+      session.console = serial;
     }
     if (attempt.mode === "incoming" || attempt.paused) return { session, pciMap: [], timeline };
     const opened = vm.control === "agent" ? agentOpened(qmp, call) : undefined;
@@ -161,6 +167,29 @@ async function bootOnce(attempt: Attempt): Promise<Started> {
     await abandon(attempt, session, launched, pidfile, runtimeDir);
     throw error;
   }
+}
+
+/**
+ * `Promise.all` that waits for every promise before rejecting, and closes what
+ * succeeded when another failed (a QMP client or console left open would leak).
+ */
+async function settleAll<const T extends readonly Promise<unknown>[]>(
+  promises: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed) {
+    for (const result of results)
+      if (
+        result.status === "fulfilled" &&
+        result.value &&
+        typeof result.value === "object" &&
+        "destroy" in result.value
+      )
+        (result.value as { destroy(): void }).destroy();
+    throw failed.reason;
+  }
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as never;
 }
 
 /** Leases, then launches; when QEMU finds a port taken behind the pool's back, leases others. */
