@@ -18,10 +18,10 @@ export const DETACH_KEY = 0x1d;
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-type Ending = "detached" | "closed" | "interrupted";
+export type Ending = "detached" | "closed" | "interrupted";
 
 /** Copies bytes both ways until the detach key, stdin's end, the console's end or an interrupt. */
-function relay(stream: Duplex, telnet: boolean, io: CliIo): Promise<Ending> {
+export function relay(stream: Duplex, telnet: boolean, io: CliIo): Promise<Ending> {
   const codec = telnet ? new TelnetCodec() : undefined;
   const { stdin, stdout } = io;
   const raw = stdin.isTTY === true && typeof stdin.setRawMode === "function";

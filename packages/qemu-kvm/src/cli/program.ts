@@ -166,7 +166,14 @@ function usageFrom(error: CommanderError, verb: string | undefined): CommandLine
   let message = error.message.replace(/^error: /, "");
   if (verb === "exec" && error.code === "commander.unknownOption")
     message += ": the guest command and its options go after --: qemu-kvm exec NAME -- CMD…";
-  const field = /'([^']+)'/.exec(message)?.[1] ?? verb ?? "qemu-kvm";
+  // The option (`--control <kind>` → `--control`) or operand (`file` → `FILE`) it names.
+  const named = /'([^']+)'/.exec(message)?.[1]?.split(" ")[0];
+  const field =
+    named === undefined || error.code === "commander.excessArguments"
+      ? (verb ?? "qemu-kvm")
+      : named.startsWith("-") || error.code === "commander.unknownCommand"
+        ? named
+        : named.toUpperCase();
   return new CommandLineError({ field, verb, message, value: field });
 }
 
