@@ -96,6 +96,8 @@ export async function runConsole(invocation: ConsoleInvocation, io: CliIo): Prom
     const terminal = io.stderr.isTTY === true;
     if (terminal) io.stderr.write(`connected to ${name}'s console; Ctrl-] detaches\r\n`);
     const ending = await relay(stream, endpoint.type === "telnet", io);
+    // Nothing reads stdin after the console; an open pipe would keep the process alive.
+    io.stdin.destroy();
     if (ending === "closed")
       io.stderr.write(
         `\r\nqemu-kvm: ${name}'s console closed (the VM stopped, or QEMU let another client in)\n`,

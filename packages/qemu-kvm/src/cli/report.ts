@@ -33,67 +33,72 @@ type Matcher = { isInstance(value: unknown): boolean };
 const WHERE = "give the same --host and --runtime-base as when it was started";
 
 /** What to do, by error class (the first that matches). */
-const HINTS: ReadonlyArray<readonly [Matcher, (error: never) => string]> = [
+const HINTS: ReadonlyArray<readonly [Matcher, (error: never, verb: string | undefined) => string]> =
   [
-    { isInstance: (value) => value instanceof CommandLineError },
-    (e: CommandLineError) => `see \`qemu-kvm ${e.verb ?? ""} --help\``.replace("  ", " "),
-  ],
-  [
-    InvalidSpecError,
-    () => "fix the spec file (`qemu-kvm argv FILE` checks it without starting anything)",
-  ],
-  [DtsConfigError, () => "fix the DTS config at the line named, or pick another --section"],
-  [InvalidArgumentError, () => "check the option or spec field it names"],
-  [VmNotFoundError, () => `\`qemu-kvm ps\` lists the VMs on the host; ${WHERE}`],
-  [VmExistsError, () => "stop it (`qemu-kvm stop NAME`), or start this one with another --name"],
-  [
-    VmLaunchError,
-    () => "QEMU's own words are above; `qemu-kvm argv FILE` prints the command line it refused",
-  ],
-  [
-    VmBootError,
-    () =>
-      "the guest's console is above: check the kernel's console=ttyS0, the login (--user, --password-file) or raise the spec's boot timeout",
-  ],
-  [
-    VmCrashedError,
-    () => "QEMU exited: its log is gone with it; start the VM again (`qemu-kvm start`)",
-  ],
-  [
-    VmRuntimeError,
-    () =>
-      "the runtime directory is not one this library made: remove it, or use another --runtime-base",
-  ],
-  [VmStateError, () => "check the VM's state with `qemu-kvm ps`"],
-  [ConsoleLoginError, () => "check --user and the password (--password-file or QEMU_KVM_PASSWORD)"],
-  [
-    ConsoleNotGuestError,
-    () => "the console answers for another guest: check the VM's runtime directory",
-  ],
-  [GuestAgentClosedError, () => "the guest agent went away: is qemu-ga running in the guest?"],
-  [
-    HostKeyMismatchError,
-    () =>
-      "the SSH host's key is not the known one: check it, then fix --known-hosts (default ~/.ssh/known_hosts)",
-  ],
-  [HostAuthError, () => "check the user in --host, ssh-agent (SSH_AUTH_SOCK) and --identity"],
-  [HostConnectError, () => "check the address and port in --host, and that sshd runs there"],
-  [HostConnectionLostError, () => "the SSH connection dropped: run the verb again"],
-  [HostSpawnError, () => "a program is missing on the host (QEMU: install qemu-system-<arch>)"],
-  [
-    QmpCommandError,
-    () => "`qemu-kvm monitor NAME query-commands` lists QMP's commands; `--hmp help` HMP's",
-  ],
-  [QmpClosedError, () => "the VM's monitor closed: is the VM still running (`qemu-kvm ps`)?"],
-  [
-    PoolExhaustedError,
-    () => "stop VMs you no longer need (`qemu-kvm ps`), or give the spec fixed ports",
-  ],
-  [PoolBusyError, () => "another process holds the pool's lock: run the verb again"],
-  [TimeoutError, () => "raise --timeout, or see what the VM is doing (`qemu-kvm console NAME`)"],
-  [AbortError, () => "interrupted: what was started has been stopped"],
-  [DemoError, (e: DemoError) => e.hint],
-];
+    [
+      { isInstance: (value) => value instanceof CommandLineError },
+      (e: CommandLineError, verb) =>
+        `see \`qemu-kvm ${e.verb ?? verb ?? ""} --help\``.replace("  ", " "),
+    ],
+    [
+      InvalidSpecError,
+      () => "fix the spec file (`qemu-kvm argv FILE` checks it without starting anything)",
+    ],
+    [DtsConfigError, () => "fix the DTS config at the line named, or pick another --section"],
+    [InvalidArgumentError, () => "check the option or spec field it names"],
+    [VmNotFoundError, () => `\`qemu-kvm ps\` lists the VMs on the host; ${WHERE}`],
+    [VmExistsError, () => "stop it (`qemu-kvm stop NAME`), or start this one with another --name"],
+    [
+      VmLaunchError,
+      () => "QEMU's own words are above; `qemu-kvm argv FILE` prints the command line it refused",
+    ],
+    [
+      VmBootError,
+      () =>
+        "the guest's console is above: check the kernel's console=ttyS0, the login (--user, --password-file) or raise the spec's boot timeout",
+    ],
+    [
+      VmCrashedError,
+      () => "QEMU exited: its log is gone with it; start the VM again (`qemu-kvm start`)",
+    ],
+    [
+      VmRuntimeError,
+      () =>
+        "the runtime directory is not one this library made: remove it, or use another --runtime-base",
+    ],
+    [VmStateError, () => "check the VM's state with `qemu-kvm ps`"],
+    [
+      ConsoleLoginError,
+      () => "check --user and the password (--password-file or QEMU_KVM_PASSWORD)",
+    ],
+    [
+      ConsoleNotGuestError,
+      () => "the console answers for another guest: check the VM's runtime directory",
+    ],
+    [GuestAgentClosedError, () => "the guest agent went away: is qemu-ga running in the guest?"],
+    [
+      HostKeyMismatchError,
+      () =>
+        "the SSH host's key is not the known one: check it, then fix --known-hosts (default ~/.ssh/known_hosts)",
+    ],
+    [HostAuthError, () => "check the user in --host, ssh-agent (SSH_AUTH_SOCK) and --identity"],
+    [HostConnectError, () => "check the address and port in --host, and that sshd runs there"],
+    [HostConnectionLostError, () => "the SSH connection dropped: run the verb again"],
+    [HostSpawnError, () => "a program is missing on the host (QEMU: install qemu-system-<arch>)"],
+    [
+      QmpCommandError,
+      () => "`qemu-kvm monitor NAME query-commands` lists QMP's commands; `--hmp help` HMP's",
+    ],
+    [QmpClosedError, () => "the VM's monitor closed: is the VM still running (`qemu-kvm ps`)?"],
+    [
+      PoolExhaustedError,
+      () => "stop VMs you no longer need (`qemu-kvm ps`), or give the spec fixed ports",
+    ],
+    [PoolBusyError, () => "another process holds the pool's lock: run the verb again"],
+    [TimeoutError, () => "raise --timeout, or see what the VM is doing (`qemu-kvm console NAME`)"],
+    [AbortError, () => "interrupted: what was started has been stopped"],
+    [DemoError, (e: DemoError) => e.hint],
+  ];
 
 /** `CODE: ` for an error that has one (ours, Node's `ENOENT`…), else nothing. */
 function codeOf(error: unknown): string {
@@ -119,8 +124,8 @@ function causes(error: unknown): string[] {
   return lines;
 }
 
-/** The lines to print on stderr for `error`, each prefixed as the command's. */
-export function formatError(error: unknown): string {
+/** The lines to print on stderr for `error` of `verb`, each prefixed as the command's. */
+export function formatError(error: unknown, verb?: string): string {
   const lines = [`qemu-kvm: ${codeOf(error)}${messageOf(error)}`];
   if (VmBootError.isInstance(error) && error.transcript.trim() !== "")
     lines.push(
@@ -131,7 +136,10 @@ export function formatError(error: unknown): string {
     );
   lines.push(...causes(error));
   const hint = HINTS.find(([matcher]) => matcher.isInstance(error));
-  if (hint) lines.push(`  what to do: ${(hint[1] as (error: unknown) => string)(error)}`);
+  if (hint)
+    lines.push(
+      `  what to do: ${(hint[1] as (error: unknown, verb?: string) => string)(error, verb)}`,
+    );
   else if (codeOf(error) === "")
     lines.push("  what to do: this is a bug of qemu-kvm; please report it with the command line");
   return `${lines.join("\n")}\n`;

@@ -45,7 +45,7 @@ export async function run(argv: readonly string[], io: CliIo, version?: string):
     const verb = VERBS[invocation.verb] as (invocation: Invocation, io: CliIo) => Promise<number>;
     return await verb(invocation, io);
   } catch (error) {
-    await write(io.stderr, formatError(error)).catch(() => {});
+    await write(io.stderr, formatError(error, invocation?.verb)).catch(() => {});
     return exitCodeFor(error, invocation?.verb ?? verbOf(error), io.signal.aborted);
   }
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { CallOptions } from "@qemu-kvm/core";
 import { connectSshHost, createLocalHost, type Host } from "@qemu-kvm/host";
 import type { PoolOptions } from "@qemu-kvm/pool";
+import { CommandLineError } from "./errors.js";
 import type { Target } from "./invocation.js";
 import type { Env } from "./io.js";
 
@@ -24,6 +25,11 @@ export async function openHost(target: Target, env: Env, options: CallOptions): 
   const ssh = target.ssh;
   if (!ssh) return createLocalHost();
   const key = target.identity ?? defaultKey();
+  if (key === undefined && !env.SSH_AUTH_SOCK)
+    throw new CommandLineError({
+      field: "--identity",
+      message: `--host ${ssh.host} needs a way to log in: ssh-agent (SSH_AUTH_SOCK), --identity FILE, or a key in ~/.ssh (${DEFAULT_KEYS.join(", ")})`,
+    });
   return connectSshHost({
     host: ssh.host,
     ...(ssh.port !== undefined ? { port: ssh.port } : {}),
