@@ -15,6 +15,11 @@ function interrupt(signal: NodeJS.Signals): void {
 }
 process.on("SIGINT", interrupt);
 process.on("SIGTERM", interrupt);
+// A reader that goes away (`qemu-kvm demo | head`) makes our writes fail with EPIPE. Each
+// write reports it to the verb, which then stops what it started; the streams' own error
+// events must not end the process first, leaving a VM behind.
+process.stdout.on("error", () => {});
+process.stderr.on("error", () => {});
 
 process.exitCode = await run(
   process.argv.slice(2),

@@ -4,9 +4,10 @@
  * pool directory.
  */
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { createLocalHost } from "@qemu-kvm/host";
+import { expect, onTestFinished } from "vitest";
 import type { PsRow } from "../../src/cli/ps-format.js";
 import type { StartSummary } from "../../src/cli/start.js";
 import { cliTest as test } from "../helpers/cli.js";
@@ -14,6 +15,22 @@ import { guestSpec, LOGIN } from "../helpers/fixtures.js";
 import { expectNothingLeft } from "../helpers/left-behind.js";
 
 const PASSWORD = { QEMU_KVM_PASSWORD: LOGIN.password };
+
+/**
+ * The demo keeps its VM in its own temporary directory: if it failed to clean
+ * up, this does (the test's own host is closed by then; its start time names the QEMU).
+ */
+async function cleanUpDemo(
+  pid: number,
+  startTime: bigint | undefined,
+  work: string,
+): Promise<void> {
+  if (startTime !== undefined) {
+    await using host = createLocalHost();
+    await host.kill(pid, "SIGKILL", { startTime });
+  }
+  await rm(work, { recursive: true, force: true });
+}
 
 test("start, ps, exec, monitor, console and stop: a VM's life from the command line, nothing left", async ({
   cli,
@@ -313,11 +330,31 @@ test("demo interrupted (SIGINT) while its VM runs: the VM is stopped, its direct
   await demo.waitForOutput("2. on the serial console");
   const pid = Number(/ {3}pid (\d+),/.exec(demo.stdout())![1]);
   const work = /runtime directory (\/\S+)\/rt\/vms\/demo/.exec(demo.stdout())![1]!;
+  const startTime = (await host.processInfo(pid))?.startTime;
+  onTestFinished(() => cleanUpDemo(pid, startTime, work)); // should the demo fail to
   expect(await host.isAlive(pid)).toBe(true);
   demo.child.kill("SIGINT");
   const result = await demo.done;
   expect(result.exitCode, result.stderr).toBe(130);
   expect(result.stderr).toContain("ERR_ABORTED");
+  expect(await host.isAlive(pid)).toBe(false);
+  expect(existsSync(work)).toBe(false);
+});
+
+test("demo whose reader goes away (EPIPE, as `| head` does): the VM is stopped all the same, exit 1", async ({
+  cli,
+  host,
+}) => {
+  const demo = cli.spawn(["demo"]);
+  await demo.waitForOutput("2. on the serial console");
+  const pid = Number(/ {3}pid (\d+),/.exec(demo.stdout())![1]);
+  const work = /runtime directory (\/\S+)\/rt\/vms\/demo/.exec(demo.stdout())![1]!;
+  const startTime = (await host.processInfo(pid))?.startTime;
+  onTestFinished(() => cleanUpDemo(pid, startTime, work)); // should the demo fail to
+  demo.child.stdout!.destroy(); // the demo's next write fails
+  const result = await demo.done;
+  expect(result.exitCode, result.stderr).toBe(1);
+  expect(result.stderr).toContain("qemu-kvm: EPIPE");
   expect(await host.isAlive(pid)).toBe(false);
   expect(existsSync(work)).toBe(false);
 });
