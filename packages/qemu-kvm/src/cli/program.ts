@@ -163,7 +163,7 @@ const VERBS: readonly Define[] = [
 
 /** Commander's own errors (unknown option, missing operand…), as ours, naming the verb. */
 function usageFrom(error: CommanderError, verb: string | undefined): CommandLineError {
-  let message = error.message.replace(/^error: /, "");
+  let message = error.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ");
   if (verb === "exec" && error.code === "commander.unknownOption")
     message += ": the guest command and its options go after --: qemu-kvm exec NAME -- CMD…";
   // The option (`--control <kind>` → `--control`) or operand (`file` → `FILE`) it names.
