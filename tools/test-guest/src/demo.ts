@@ -1,5 +1,6 @@
 /**
- * `pnpm demo`: builds (or reuses) the test guest, boots it under QEMU with TCG,
+ * `pnpm --filter @qemu-kvm/test-guest run demo` (the repository's `pnpm demo`
+ * is the qemu-kvm command's): builds (or reuses) the test guest, boots it under QEMU with TCG,
  * shows its serial console until `login:` with the time it took, and stops QEMU
  * cleanly. Exit status 0 on success, 1 with a message on failure, 130 on Ctrl-C;
  * QEMU is never left running.

@@ -17,6 +17,8 @@ export interface VmListing {
   readonly pid: number;
   /** Seconds since QEMU started. */
   readonly uptimeSeconds: number | undefined;
+  /** Its command line, program first (from its record, or `/proc/PID/cmdline`). */
+  readonly argv: readonly string[];
   /** What its command line says: sockets, listeners (ports), CPUs, drives… */
   readonly facts: VmFacts;
   /** For a managed VM: its record. */
@@ -93,6 +95,7 @@ export function listVms(host: Host, options?: ListVmsOptions): Promise<VmListing
         kind: "managed",
         pid: record.pid,
         uptimeSeconds: await uptimeOf(record.pid, BigInt(record.startTime)),
+        argv: record.argv,
         facts: parseArgs(record.argv),
         record,
       });
@@ -108,6 +111,7 @@ export function listVms(host: Host, options?: ListVmsOptions): Promise<VmListing
           kind: "foreign",
           pid,
           uptimeSeconds: await uptimeOf(pid, info.startTime),
+          argv: info.cmdline,
           facts,
         });
       }
