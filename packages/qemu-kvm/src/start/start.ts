@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { buildCommand, defaultEmulator, specFacts, type VmSpec } from "@qemu-kvm/bootline";
+import type { SerialConsole } from "@qemu-kvm/control";
 import { type CallOptions, Deadline, TimeoutError } from "@qemu-kvm/core";
 import { openPool, type ResourcePool } from "@qemu-kvm/pool";
 import { debug } from "../debug.js";
@@ -170,6 +171,37 @@ async function bootOnce(attempt: Attempt): Promise<Started> {
 }
 
 /**
+ * The console's `ready()` (login, UUID check), with the `login` phase marked when the
+ * login prompt shows (watched without consuming it), so the timeline tells the boot from
+ * the login. A console that never shows one (already logged in) goes straight to ready.
+ */
+async function loginObserved(
+  serial: SerialConsole,
+  timeline: Timeline,
+  call: { signal: AbortSignal },
+): Promise<void> {
+  const watch = new AbortController();
+  const prompt = serial
+    .waitForOutput(LOGIN_PROMPT, {
+      signal: AbortSignal.any([call.signal, watch.signal]),
+      timeoutMs: Infinity,
+    })
+    .then(
+      () => timeline.phase("login"),
+      () => undefined,
+    );
+  try {
+    await serial.ready(call);
+  } finally {
+    watch.abort();
+    await prompt;
+  }
+}
+
+/** The login prompt as the console's `login()` looks for it (control's default). */
+const LOGIN_PROMPT = /login: *$/;
+
+/**
  * `Promise.all` that waits for every promise before rejecting, and closes what
  * succeeded when another failed (a QMP client or console left open would leak).
  */
@@ -268,8 +300,7 @@ async function waitForGuest(
   try {
     timeline.phase("boot");
     if (session.console) {
-      timeline.phase("login");
-      await session.guard("login", session.console.ready(call));
+      await session.guard("login", loginObserved(session.console, timeline, call));
     } else {
       timeline.phase("agent");
       session.agent = await session.guard(
