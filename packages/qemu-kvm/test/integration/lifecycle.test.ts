@@ -26,6 +26,15 @@ describe.each<ControlKind>(["serial-unix", "serial-telnet", "agent"])("control %
     expect(phases).toEqual(
       expect.arrayContaining(["leases", "launch", "qmp", "boot", "network", "ready"]),
     );
+    // On a console, the login begins when its prompt shows, after the boot.
+    if (control !== "agent")
+      expect(phases.slice(phases.indexOf("boot"))).toEqual([
+        "boot",
+        "login",
+        "network",
+        "pci-map",
+        "ready",
+      ]);
 
     const result = await vm.exec("echo hello; uname -s; sh -c 'exit 3'");
     expect(result).toMatchObject({ exitCode: 3, output: "hello\nLinux\n" });
