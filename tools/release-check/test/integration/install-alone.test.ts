@@ -132,3 +132,46 @@ describe.each(["@qemu-kvm/bootline", "qemu-kvm"])("%s, installed alone", (name) 
     }
   });
 });
+
+describe("the qemu-kvm command, installed alone", () => {
+  let project: TempDir | undefined;
+
+  beforeAll(async () => {
+    project = await makeTempDir("qk-blank-cli-");
+    await installAlone(project.path, "qemu-kvm", packed!.tarballs);
+  });
+
+  afterAll(async () => {
+    await project?.remove();
+  });
+
+  const command = (...args: string[]) =>
+    run(join(project!.path, "node_modules", ".bin", "qemu-kvm"), args, {
+      cwd: project!.path,
+      timeoutMs: 60_000,
+    });
+
+  test("its bin runs in plain Node: --help lists the verbs, argv prints a boot line", async () => {
+    const help = await command("--help");
+    expect(help.exitCode, describeFailure(help)).toBe(0);
+    for (const verb of ["start", "ps", "exec", "console", "monitor", "stop", "argv", "demo"])
+      expect(help.stdout).toContain(verb);
+    const spec = join(project!.path, "vm0.json");
+    await writeFile(
+      spec,
+      JSON.stringify({ name: "vm0", accelerator: "tcg", memory: { sizeMiB: 128 } }),
+    );
+    const argv = await command("argv", spec);
+    expect(argv.exitCode, describeFailure(argv)).toBe(0);
+    expect(argv.stdout).toMatch(/^qemu-system-x86_64 -name vm0 /);
+  });
+
+  test("demo says it needs the repository's test guest (ERR_VM_DEMO), and a bad verb is a usage error", async () => {
+    const demo = await command("demo");
+    expect(demo.exitCode, describeFailure(demo)).toBe(1);
+    expect(demo.stderr).toContain("ERR_VM_DEMO");
+    const bad = await command("strat");
+    expect(bad.exitCode, describeFailure(bad)).toBe(2);
+    expect(bad.stderr).toContain("ERR_INVALID_ARGUMENT");
+  });
+});
