@@ -36,3 +36,4 @@ export {
 } from "./qemu-args.js";
 export { GUEST_AGENT_PORT, GUEST_CREDENTIALS } from "./recipe.js";
 export type { GuestCredentials, GuestManifest, TestGuest } from "./test-guest.js";
+export { type GuestBootPaths, guestVmSpec } from "./vm-spec.js";

@@ -22,11 +22,12 @@ export interface GuestBuildProgress {
   readonly elapsedMs: number;
 }
 
-interface TestGuestModule {
+export interface TestGuestModule {
   ensureGuest(options: {
     signal?: AbortSignal;
     onProgress?: (progress: GuestBuildProgress) => void;
   }): Promise<DemoGuest>;
+  guestVmSpec(guest: DemoGuest, name: string, extra?: Partial<VmSpec>): VmSpec;
 }
 
 /** A variable, not a literal: bundlers and the workspace's import rules leave a lazy import alone. */
@@ -56,25 +57,7 @@ export async function loadTestGuest(): Promise<TestGuestModule> {
   }
 }
 
-/** The test guest as a spec: q35 under TCG, virtio-net with its SSH port forwarded, a guest agent channel. */
-export function demoSpec(guest: DemoGuest, name: string): VmSpec {
-  return {
-    name,
-    accelerator: "tcg",
-    machine: { type: "q35" },
-    defaultDevices: false,
-    memory: { sizeMiB: 256 },
-    kernel: { path: guest.kernelPath, initrdPath: guest.initrdPath, append: guest.append },
-    nets: [
-      {
-        type: "user",
-        model: "virtio-net-pci",
-        romfile: "",
-        hostForwards: [{ hostPort: "auto", guestPort: 22 }],
-      },
-    ],
-    rng: {},
-    guestAgent: {},
-    display: { type: "none" },
-  };
+/** The test guest as a spec (its own `guestVmSpec`), with a guest agent channel. */
+export function demoSpec(guests: TestGuestModule, guest: DemoGuest, name: string): VmSpec {
+  return guests.guestVmSpec(guest, name, { guestAgent: {} });
 }

@@ -119,9 +119,9 @@ async function nothingLeft(
 export async function runDemo(invocation: DemoInvocation, io: CliIo): Promise<number> {
   const { signal } = io;
   const out = (text: string) => write(io.stdout, `${text}\n`);
-  const { ensureGuest } = await loadTestGuest();
+  const guests = await loadTestGuest();
   const progress = createProgress(io.stderr, "");
-  const guest = await ensureGuest({
+  const guest = await guests.ensureGuest({
     signal,
     onProgress: ({ message, elapsedMs }) => progress.phase(`test guest: ${message}`, elapsedMs),
   });
@@ -136,7 +136,7 @@ export async function runDemo(invocation: DemoInvocation, io: CliIo): Promise<nu
   try {
     vm = createVm({
       host,
-      spec: demoSpec(guest, NAME),
+      spec: demoSpec(guests, guest, NAME),
       login: { user: guest.credentials.user, password: guest.credentials.password },
       runtimeBase: join(work, "rt"),
       poolOptions: { stateDir: poolDir },

@@ -1,8 +1,7 @@
 /** What the facade's integration tests share: the test guest, a private runtime base and pool per test. */
 import { join } from "node:path";
-import type { VmSpec } from "@qemu-kvm/bootline";
 import { createLocalHost, type Host } from "@qemu-kvm/host";
-import { ensureGuest, type TestGuest } from "@qemu-kvm/test-guest";
+import { ensureGuest, guestVmSpec, type TestGuest } from "@qemu-kvm/test-guest";
 import type { SshdFixture, TempDir } from "@qemu-kvm/testkit";
 import { test as base } from "@qemu-kvm/testkit/fixtures";
 
@@ -30,27 +29,7 @@ export const test = base
     }),
   );
 
-/** The test guest as a spec: q35 under TCG, user networking with the guest's SSH forwarded. */
-export function guestSpec(guest: TestGuest, name: string, extra: Partial<VmSpec> = {}): VmSpec {
-  return {
-    name,
-    accelerator: "tcg",
-    machine: { type: "q35" },
-    defaultDevices: false,
-    memory: { sizeMiB: 256 },
-    kernel: { path: guest.kernelPath, initrdPath: guest.initrdPath, append: guest.append },
-    nets: [
-      {
-        type: "user",
-        model: "virtio-net-pci",
-        romfile: "",
-        hostForwards: [{ hostPort: "auto", guestPort: 22 }],
-      },
-    ],
-    rng: {},
-    display: { type: "none" },
-    ...extra,
-  };
-}
+/** The test guest as a spec (test-guest's own): q35 under TCG, user networking with the guest's SSH forwarded. */
+export const guestSpec = guestVmSpec;
 
 export const LOGIN = { user: "root", password: "qemu-kvm" } as const;

@@ -3,38 +3,18 @@
  * facade's own tests boot it), and `FacadeVms`, which stops every VM it made,
  * also on failure.
  */
-import type { TestGuest } from "@qemu-kvm/test-guest";
+import { guestVmSpec, type TestGuest } from "@qemu-kvm/test-guest";
 import {
   type CreateVmOptions,
   createVm,
   type StopOptions,
   type StopResult,
   type Vm,
-  type VmSpec,
 } from "qemu-kvm";
 import type { VmTemplate } from "./argv.js";
 
-/** The test guest as a spec: q35 under TCG, user networking with the guest's SSH forwarded (as `packages/qemu-kvm/test/helpers/fixtures.ts`). */
-export function guestSpec(guest: TestGuest, name: string): VmSpec {
-  return {
-    name,
-    accelerator: "tcg",
-    machine: { type: "q35" },
-    defaultDevices: false,
-    memory: { sizeMiB: 256 },
-    kernel: { path: guest.kernelPath, initrdPath: guest.initrdPath, append: guest.append },
-    nets: [
-      {
-        type: "user",
-        model: "virtio-net-pci",
-        romfile: "",
-        hostForwards: [{ hostPort: "auto", guestPort: 22 }],
-      },
-    ],
-    rng: {},
-    display: { type: "none" },
-  };
-}
+/** The test guest as a spec, as the facade's own tests boot it. */
+export const guestSpec = guestVmSpec;
 
 /** What a started VM ran, for the bare baselines to run the same. */
 export function templateOf(vm: Vm): VmTemplate {
