@@ -15,7 +15,7 @@ import { type KeyValue, parseEntries } from "./entries.js";
 import { type IniSection, parseIni } from "./ini.js";
 import { KEY_HANDLERS } from "./key-table.js";
 import { SectionReader } from "./section-reader.js";
-import { dtsSections, isVmKey, VM_KEYS } from "./sections.js";
+import { isVmKey, sectionKinds, VM_KEYS } from "./sections.js";
 import type { DtsReadOptions, DtsSectionInfo, DtsVm } from "./types.js";
 
 const DEFAULTS_FILE = "virt_global.cfg";
@@ -198,12 +198,13 @@ export function readDtsConfig(
   const kvm: { kvm?: IniSection; issues: DtsConfigIssue[] } =
     defaults === undefined ? { issues: [] } : readDefaults(defaults, options);
   issues.push(...kvm.issues);
-  const kinds = new Map(dtsSections(text).map((section) => [section.name, section.kind]));
+  const kinds = new Map(sectionKinds(document).map((section) => [section.name, section.kind]));
+  const byName = new Map(document.sections.map((section) => [section.name, section]));
   const wanted =
     options.sections ?? [...kinds].filter(([, kind]) => kind === "vm").map(([name]) => name);
   const result = new Map<string, DtsVm>();
   for (const name of wanted) {
-    const section = document.sections.find((candidate) => candidate.name === name);
+    const section = byName.get(name);
     const where = { ...(options.file !== undefined ? { file: options.file } : {}), section: name };
     const why = section ? notAVm(name, kinds.get(name)) : "no such section";
     if (!section || why) {
