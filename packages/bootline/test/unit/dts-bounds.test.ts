@@ -114,3 +114,28 @@ describe("interpolation does linear work and has a bound on what it makes", () =
     },
   );
 });
+
+describe("[KVM] defaults are read once, not once per VM section", () => {
+  test("a key of [KVM] that no VM has is one issue of virt_global.cfg, however many sections", () => {
+    const sections = Array.from({ length: 3 }, (_, index) => `[vm${index}]\ndisk = file=/a;`);
+    const error = dtsError(() =>
+      readDtsConfig(sections.join("\n"), "[KVM]\nmemory = size=1;\ncpu = number=2,number=3;\n"),
+    );
+    expect(error.issues).toEqual([
+      {
+        file: "virt_global.cfg",
+        section: "KVM",
+        key: "memory",
+        line: 2,
+        message: expect.stringMatching(/^is not a DTS VM key/),
+      },
+      {
+        file: "virt_global.cfg",
+        section: "KVM",
+        key: "cpu",
+        line: 3,
+        message: "number is given twice in one entry",
+      },
+    ]);
+  });
+});
