@@ -74,3 +74,9 @@ export function isWildcardAddress(text: string): boolean {
   const address = canonicalAddress(text);
   return address === "0.0.0.0" || address === "0:0:0:0:0:0:0:0" || address === "";
 }
+
+/** Whether an address is the host's loopback (`127.0.0.0/8`, `::1`, however written). */
+export function isLoopbackAddress(text: string): boolean {
+  const address = canonicalAddress(text);
+  return address === "0:0:0:0:0:0:0:1" || (isIpv4(address) && address.startsWith("127."));
+}

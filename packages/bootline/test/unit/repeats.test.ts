@@ -86,19 +86,16 @@ describe("a spec naming one item twice: an issue naming both fields", () => {
     ]);
   });
 
-  test.each([
-    "0.0.0.0",
-    "::",
-    "0:0:0:0:0:0:0:0",
-    "::0",
-    "::ffff:0.0.0.0",
-  ])("every interface (%s) includes loopback", (wildcard) => {
-    const issues = issuesOf({
-      serial: { type: "telnet", host: "127.0.0.1", port: 7001 },
-      incoming: { host: wildcard, port: 7001 },
-    });
-    expect(issues.map((issue) => issue.path)).toEqual(["incoming.port"]);
-  });
+  test.each(["0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0", "::ffff:0.0.0.0"])(
+    "every interface (%s) includes loopback",
+    (wildcard) => {
+      const issues = issuesOf({
+        serial: { type: "telnet", host: "127.0.0.1", port: 7001 },
+        incoming: { host: wildcard, port: 7001 },
+      });
+      expect(issues.map((issue) => issue.path)).toEqual(["incoming.port"]);
+    },
+  );
 });
 
 describe("a DTS config naming one item twice", () => {
