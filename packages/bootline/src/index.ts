@@ -32,6 +32,11 @@ export type {
   SocketUser,
   VmFacts,
 } from "./facts/vm-facts.js";
+export {
+  type SpecWarning,
+  type SpecWarningCode,
+  specWarnings,
+} from "./facts/warnings.js";
 export { assignPorts } from "./ports/assign.js";
 export { type UnassignedPort, unassignedPorts } from "./ports/unassigned.js";
 export type {

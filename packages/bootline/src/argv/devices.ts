@@ -6,10 +6,18 @@ import { known, placementEntries } from "./options.js";
 
 // Plain loops and pushes, not flatMap and spreads: these run for every spec built.
 
+/**
+ * An image is named by `file.filename=`, never `file=`: QEMU reads `file=` with its
+ * block protocol parser (`nbd:host:port`, `ssh://…`, `json:{…}` open network
+ * connections or take any block option; `vm:1.img` is an unknown protocol), while
+ * `file.filename=` is a file (or host device) whatever it holds.
+ */
+const IMAGE = "file.filename";
+
 export function drivesArgs(spec: ResolvedSpec): string[] {
   const args: string[] = [];
   for (const drive of spec.drives) {
-    const entries: OptionEntry[] = [["file", drive.path]];
+    const entries: OptionEntry[] = [[IMAGE, drive.path]];
     if (drive.format !== undefined) entries.push(["format", drive.format]);
     if (drive.interface !== undefined) entries.push(["if", drive.interface]);
     if (drive.index !== undefined) entries.push(["index", String(drive.index)]);
@@ -30,7 +38,7 @@ export function pflashArgs(spec: ResolvedSpec): string[] {
       ["if", "pflash"],
       ["unit", String(flash.unit)],
       ["format", flash.format],
-      ["file", flash.path],
+      [IMAGE, flash.path],
     ];
     if (flash.readOnly) entries.push(["readonly", "on"]);
     entries.push(["id", flash.id]);

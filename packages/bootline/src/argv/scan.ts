@@ -51,6 +51,9 @@ const FLAGS = new Set([
   "old-param",
 ]);
 
+/** What `-s` stands for: a gdb stub on TCP port 1234 of every interface. */
+const GDB_DEFAULT = "tcp::1234";
+
 /** An option list with its implied first value under `kind` (the type, driver or QOM type). */
 export interface Typed {
   readonly kind: string;
@@ -88,6 +91,8 @@ export interface Scanned {
   readonly legacyNets: OptionPart[][];
   readonly devices: Typed[];
   readonly objects: Typed[];
+  /** `-gdb DEV` (and `-s`, which is `-gdb tcp::1234`): a gdb stub, as written. */
+  readonly gdb: string[];
 }
 
 /** Options whose argument is a JSON object in QEMU ≥ 6 when it starts with `{`. */
@@ -188,6 +193,7 @@ const OPTIONS = new Map<string, OptionHandler>(
     incoming: (scanned, value) => {
       scanned.incoming = value;
     },
+    gdb: (scanned, value) => scanned.gdb.push(value),
   } satisfies Record<string, OptionHandler>),
 );
 for (const [option, implied] of Object.entries(LEGACY_DRIVES))
@@ -222,6 +228,7 @@ export function scanOptions(args: readonly string[], offset = 0): Scanned {
     legacyNets: [],
     devices: [],
     objects: [],
+    gdb: [],
   };
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
@@ -237,6 +244,7 @@ export function scanOptions(args: readonly string[], offset = 0): Scanned {
       if (option === "daemonize") scanned.daemonize = true;
       else if (option === "S") scanned.paused = true;
       else if (option === "snapshot") scanned.snapshot = true;
+      else if (option === "s") scanned.gdb.push(GDB_DEFAULT);
       continue;
     }
     const value = args[++index];

@@ -1,5 +1,5 @@
 /** The program at the start of a command line, and a `taskset` prefix before it. */
-import { InvalidArgumentError, parseCpuList } from "@qemu-kvm/core";
+import { InvalidArgumentError, MAX_CPU, parseCpuList } from "@qemu-kvm/core";
 
 /** `argv[index]`, which must be a string (`ERR_INVALID_ARGUMENT` otherwise). */
 export function stringAt(argv: readonly unknown[], index: number): string {
@@ -7,6 +7,22 @@ export function stringAt(argv: readonly unknown[], index: number): string {
   if (typeof value !== "string")
     throw new InvalidArgumentError(`argv[${index}]`, "a string", value);
   return value;
+}
+
+/**
+ * The CPUs of a hexadecimal affinity mask, read digit by digit (linear in its
+ * length); `undefined` when it names no CPU or one above `MAX_CPU`, as
+ * `parseCpuList` does for a list.
+ */
+function maskCpus(hex: string): number[] | undefined {
+  const digits = hex.replace(/^0+/, "");
+  if (digits === "" || digits.length * 4 > MAX_CPU + 1) return undefined;
+  const cpus: number[] = [];
+  for (let position = 0; position < digits.length; position++) {
+    const value = Number.parseInt(digits[digits.length - 1 - position]!, 16);
+    for (let bit = 0; bit < 4; bit++) if (value & (1 << bit)) cpus.push(position * 4 + bit);
+  }
+  return cpus;
 }
 
 /** The host CPUs of `taskset [options] LIST|MASK` (argv[0] is taskset), and what follows. */
@@ -27,10 +43,7 @@ function taskset(argv: readonly string[]): { hostCpus?: number[]; rest: readonly
     const list = parseCpuList(cpus);
     hostCpus = list?.length ? list : undefined;
   } else if (/^(0x)?[0-9a-fA-F]+$/.test(cpus)) {
-    const mask = BigInt(cpus.startsWith("0x") ? cpus : `0x${cpus}`);
-    hostCpus = [];
-    for (let cpu = 0; mask >> BigInt(cpu) > 0n; cpu++)
-      if ((mask >> BigInt(cpu)) & 1n) hostCpus.push(cpu);
+    hostCpus = maskCpus(cpus.startsWith("0x") ? cpus.slice(2) : cpus);
   }
   return { ...(hostCpus ? { hostCpus } : {}), rest: argv.slice(index + 1) };
 }

@@ -15,10 +15,12 @@ import { type KeyValue, parseEntries } from "./entries.js";
 import { type IniSection, parseIni } from "./ini.js";
 import { KEY_HANDLERS } from "./key-table.js";
 import { SectionReader } from "./section-reader.js";
-import { dtsSections, isVmKey, VM_KEYS } from "./sections.js";
+import { isVmKey, sectionKinds, VM_KEYS } from "./sections.js";
 import type { DtsReadOptions, DtsSectionInfo, DtsVm } from "./types.js";
 
 const DEFAULTS_FILE = "virt_global.cfg";
+
+const NOT_A_VM_KEY = `is not a DTS VM key (known: ${[...VM_KEYS].sort().join(", ")})`;
 
 const READ_OPTIONS = {
   file: checkString,
@@ -32,32 +34,41 @@ const READ_OPTIONS = {
   },
 };
 
+/** A section's keys with their entries, each with the sub-options given twice in one entry. */
+function keyValues(
+  source: IniSection,
+  file: string | undefined,
+): { keyValue: KeyValue; duplicates: Set<string> }[] {
+  const keys: { keyValue: KeyValue; duplicates: Set<string> }[] = [];
+  for (const [key, option] of source.options) {
+    const { entries, duplicates } = parseEntries(option.value);
+    const keyValue: KeyValue = {
+      key,
+      entries,
+      line: option.line,
+      section: source.name,
+      ...(file !== undefined ? { file } : {}),
+    };
+    keys.push({ keyValue, duplicates: new Set(duplicates) });
+  }
+  return keys;
+}
+
+const givenTwice = (name: string) => `${name} is given twice in one entry`;
+
 /** The keys of a section, then the `[KVM]` defaults it does not set (a key replaces a default whole). */
 function collectKeys(
   reader: SectionReader,
   section: IniSection,
-  defaults: IniSection | undefined,
+  defaults: readonly KeyValue[],
   options: DtsReadOptions,
 ): Map<string, KeyValue> {
   const keys = new Map<string, KeyValue>();
-  const add = (source: IniSection, file: string | undefined) => {
-    for (const [key, option] of source.options) {
-      if (source !== section && keys.has(key)) continue;
-      const { entries, duplicates } = parseEntries(option.value);
-      const keyValue: KeyValue = {
-        key,
-        entries,
-        line: option.line,
-        section: source.name,
-        ...(file !== undefined ? { file } : {}),
-      };
-      for (const name of new Set(duplicates))
-        reader.issue(keyValue, `${name} is given twice in one entry`);
-      keys.set(key, keyValue);
-    }
-  };
-  add(section, options.file);
-  if (defaults) add(defaults, options.defaultsFile ?? DEFAULTS_FILE);
+  for (const { keyValue, duplicates } of keyValues(section, options.file)) {
+    for (const name of duplicates) reader.issue(keyValue, givenTwice(name));
+    keys.set(keyValue.key, keyValue);
+  }
+  for (const keyValue of defaults) if (!keys.has(keyValue.key)) keys.set(keyValue.key, keyValue);
   return keys;
 }
 
@@ -75,7 +86,7 @@ function applyKeys(
   );
   for (const key of sorted) {
     if (!isVmKey(key.key)) {
-      reader.issue(key, `is not a DTS VM key (known: ${[...VM_KEYS].sort().join(", ")})`);
+      reader.issue(key, NOT_A_VM_KEY);
       continue;
     }
     KEY_HANDLERS[key.key]({ reader, key, draft, options, listenAddress });
@@ -110,7 +121,7 @@ function asConfigIssue(
 
 function readSection(
   section: IniSection,
-  defaults: IniSection | undefined,
+  defaults: readonly KeyValue[],
   options: DtsReadOptions,
 ): { vm?: DtsVm; issues: DtsConfigIssue[] } {
   const reader = new SectionReader(section.name, options);
@@ -140,11 +151,14 @@ function readSection(
   };
 }
 
-/** The `[KVM]` section of `virt_global.cfg`, and the problems of that file. */
+/**
+ * The VM keys of the `[KVM]` section of `virt_global.cfg`, read once for every
+ * section, and the problems of that file: its syntax, and keys no VM has.
+ */
 function readDefaults(
   text: string,
   options: DtsReadOptions,
-): { kvm?: IniSection; issues: DtsConfigIssue[] } {
+): { keys: KeyValue[]; issues: DtsConfigIssue[] } {
   const parsed = parseIni(text);
   const file = options.defaultsFile ?? DEFAULTS_FILE;
   const issues: DtsConfigIssue[] = parsed.errors.map((error) => ({
@@ -153,8 +167,22 @@ function readDefaults(
     message: error.message,
   }));
   const kvm = parsed.sections.find((section) => section.name === "KVM");
-  if (!kvm) issues.push({ file, message: "has no [KVM] section" });
-  return { ...(kvm ? { kvm } : {}), issues };
+  if (!kvm) {
+    issues.push({ file, message: "has no [KVM] section" });
+    return { keys: [], issues };
+  }
+  const report = (keyValue: KeyValue, message: string) =>
+    issues.push({ file, section: kvm.name, key: keyValue.key, line: keyValue.line, message });
+  const keys: KeyValue[] = [];
+  for (const { keyValue, duplicates } of keyValues(kvm, file)) {
+    if (!isVmKey(keyValue.key)) {
+      report(keyValue, NOT_A_VM_KEY);
+      continue;
+    }
+    for (const name of duplicates) report(keyValue, givenTwice(name));
+    keys.push(keyValue);
+  }
+  return { keys, issues };
 }
 
 /** Why a section that was asked for is not a VM, or undefined when it is one. */
@@ -195,22 +223,22 @@ export function readDtsConfig(
     line: error.line,
     message: error.message,
   }));
-  const kvm: { kvm?: IniSection; issues: DtsConfigIssue[] } =
-    defaults === undefined ? { issues: [] } : readDefaults(defaults, options);
+  const kvm = defaults === undefined ? { keys: [], issues: [] } : readDefaults(defaults, options);
   issues.push(...kvm.issues);
-  const kinds = new Map(dtsSections(text).map((section) => [section.name, section.kind]));
+  const kinds = new Map(sectionKinds(document).map((section) => [section.name, section.kind]));
+  const byName = new Map(document.sections.map((section) => [section.name, section]));
   const wanted =
     options.sections ?? [...kinds].filter(([, kind]) => kind === "vm").map(([name]) => name);
   const result = new Map<string, DtsVm>();
   for (const name of wanted) {
-    const section = document.sections.find((candidate) => candidate.name === name);
+    const section = byName.get(name);
     const where = { ...(options.file !== undefined ? { file: options.file } : {}), section: name };
     const why = section ? notAVm(name, kinds.get(name)) : "no such section";
     if (!section || why) {
       issues.push({ ...where, ...(section ? { line: section.line } : {}), message: why! });
       continue;
     }
-    const read = readSection(section, kvm.kvm, options);
+    const read = readSection(section, kvm.keys, options);
     issues.push(...read.issues);
     if (read.vm) result.set(name, read.vm);
   }

@@ -1,6 +1,6 @@
 /** What the sections of a DTS config file are: VMs, hypervisor defaults, or other. */
 import { checkString } from "../arguments.js";
-import { parseIni } from "./ini.js";
+import { type IniDocument, parseIni } from "./ini.js";
 import type { DtsSectionInfo } from "./types.js";
 
 /**
@@ -49,17 +49,23 @@ export function isVmKey(key: string): key is VmKey {
 const HYPERVISOR_SECTIONS = new Set(["KVM", "LIBVIRT", "XEN"]);
 const NON_VM_SECTIONS = new Set(["suite", "scene"]);
 
-/** Kinds of the sections of a DTS config file, in file order. */
-export function dtsSections(text: string): DtsSectionInfo[] {
-  checkString(text, "text");
-  return parseIni(text).sections.map((section) => ({
+/** Kinds of the sections of a parsed config, in file order (from their keys, not their values). */
+export function sectionKinds(document: IniDocument): DtsSectionInfo[] {
+  const defaultsHaveVmKeys = document.defaultKeys.some(isVmKey);
+  return document.sections.map((section) => ({
     name: section.name,
     kind: HYPERVISOR_SECTIONS.has(section.name)
       ? "hypervisor-defaults"
-      : !NON_VM_SECTIONS.has(section.name) && [...section.options.keys()].some(isVmKey)
+      : !NON_VM_SECTIONS.has(section.name) && (defaultsHaveVmKeys || section.keys.some(isVmKey))
         ? "vm"
         : "other",
   }));
+}
+
+/** Kinds of the sections of a DTS config file, in file order. */
+export function dtsSections(text: string): DtsSectionInfo[] {
+  checkString(text, "text");
+  return sectionKinds(parseIni(text));
 }
 
 /** The VM sections of a DTS config file (names, in file order). */

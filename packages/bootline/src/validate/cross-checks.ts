@@ -5,57 +5,77 @@
  */
 import { describeValue } from "@qemu-kvm/core";
 import type { ResolvedSpec } from "../spec/resolved-spec.js";
-import { isWildcardAddress } from "../syntax/ip-address.js";
+import { canonicalAddress, isWildcardAddress } from "../syntax/ip-address.js";
 import type { Context } from "./context.js";
 
 type Parts = Omit<ResolvedSpec, "extraArgs">;
 type CrossCheck = (context: Context, spec: Parts) => void;
 
-/** One port per protocol, unless both bind different specific addresses. */
+/**
+ * One port per protocol, unless both bind different specific addresses (an address
+ * however written: `::1` is `0:0:0:0:0:0:0:1`, `::ffff:127.0.0.1` is `127.0.0.1`;
+ * every interface includes them all). Linear: the listeners of each protocol and
+ * port are looked up, not searched.
+ */
 const listenersApart: CrossCheck = ({ issues, listeners }) => {
-  for (const [index, listener] of listeners.entries()) {
-    const clash = listeners
-      .slice(0, index)
-      .find(
-        (other) =>
-          other.protocol === listener.protocol &&
-          other.port === listener.port &&
-          (other.host === listener.host ||
-            isWildcardAddress(other.host) ||
-            isWildcardAddress(listener.host)),
-      );
-    if (clash)
-      issues.add(
-        listener.field,
-        `${listener.protocol} port ${listener.port} on ${listener.host} is already used by ${clash.field}`,
-        "a port no other listener of this spec uses",
-      );
+  /** Per `protocol/port`: the first listener, the first on every interface, and each address's. */
+  const ports = new Map<string, { first: string; wildcard?: string; hosts: Map<string, string> }>();
+  for (const listener of listeners) {
+    const key = `${listener.protocol}/${listener.port}`;
+    const host = canonicalAddress(listener.host);
+    const wildcard = isWildcardAddress(host);
+    const port = ports.get(key);
+    if (!port) {
+      ports.set(key, {
+        first: listener.field,
+        ...(wildcard ? { wildcard: listener.field } : {}),
+        hosts: new Map([[host, listener.field]]),
+      });
+      continue;
+    }
+    const clash = wildcard ? port.first : (port.wildcard ?? port.hosts.get(host));
+    if (clash === undefined) {
+      port.hosts.set(host, listener.field);
+      continue;
+    }
+    issues.add(
+      listener.field,
+      `${listener.protocol} port ${listener.port} on ${listener.host} is already used by ${clash}`,
+      "a port no other listener of this spec uses",
+    );
   }
 };
 
-const filesApart: CrossCheck = ({ issues, files }) => {
-  for (const [index, file] of files.entries()) {
-    const clash = files.slice(0, index).find((other) => other.path === file.path);
-    if (clash)
-      issues.add(
-        file.field,
-        `${describeValue(file.path)} is already used by ${clash.field}`,
-        "a path of its own",
-      );
+/** The first field that named each key: a later one is an issue (`message(first)`). */
+function firstUsers(
+  context: Context,
+  entries: readonly { key: string; field: string }[],
+  message: (key: string, first: string) => string,
+  expected: string,
+): void {
+  const seen = new Map<string, string>();
+  for (const { key, field } of entries) {
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, field);
+    else context.issues.add(field, message(key, first), expected);
   }
-};
+}
 
-const slotsApart: CrossCheck = ({ issues, slots }) => {
-  for (const [index, slot] of slots.entries()) {
-    const clash = slots.slice(0, index).find((other) => other.key === slot.key);
-    if (clash)
-      issues.add(
-        slot.field,
-        `this guest PCI slot is already taken by ${clash.field}`,
-        "a free slot on that bus",
-      );
-  }
-};
+const filesApart: CrossCheck = (context) =>
+  firstUsers(
+    context,
+    context.files.map(({ path, field }) => ({ key: path, field })),
+    (path, first) => `${describeValue(path)} is already used by ${first}`,
+    "a path of its own",
+  );
+
+const slotsApart: CrossCheck = (context) =>
+  firstUsers(
+    context,
+    context.slots,
+    (_slot, first) => `this guest PCI slot is already taken by ${first}`,
+    "a free slot on that bus",
+  );
 
 const macsApart: CrossCheck = ({ issues }, spec) => {
   const macs = new Map<string, number>();

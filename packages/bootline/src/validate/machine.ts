@@ -39,7 +39,7 @@ export function readCpu(context: Context, value: unknown): ResolvedSpec["cpu"] {
   });
   const count = reader.integer("count", 1, 1024);
   const hostCpus: number[] = [];
-  const seen = new Set<number>();
+  const seen = new Map<number, string>();
   const entries = reader.list("hostCpus");
   if (reader.has("hostCpus") && Array.isArray(reader.raw("hostCpus")) && entries.length === 0)
     context.issues.add(reader.at("hostCpus"), "is empty", "at least one host CPU number");
@@ -48,11 +48,12 @@ export function readCpu(context: Context, value: unknown): ResolvedSpec["cpu"] {
       context.issues.add(path, `is ${describeValue(cpu)}`, `a host CPU number 0–${MAX_CPU}`);
       continue;
     }
-    if (seen.has(cpu)) {
-      context.issues.add(path, `CPU ${cpu} is listed twice`, "each host CPU once");
+    const first = seen.get(cpu);
+    if (first !== undefined) {
+      context.issues.add(path, `CPU ${cpu} is listed twice: also ${first}`, "each host CPU once");
       continue;
     }
-    seen.add(cpu);
+    seen.set(cpu, path);
     hostCpus.push(cpu);
   }
   const cpu: { model?: string; count?: number; hostCpus: number[] } = { hostCpus };

@@ -15,6 +15,13 @@ export class Issues {
   }
 }
 
+/**
+ * The most entries a list of a spec may have: more is one issue, and nothing of
+ * the list is read (`new Array(2 ** 32 - 1)` is a list of holes that would take
+ * minutes to walk).
+ */
+export const MAX_LIST_ENTRIES = 100_000;
+
 export const field = (path: string, key: string) => (path === "" ? key : `${path}.${key}`);
 export const item = (path: string, index: number) => `${path}[${index}]`;
 
@@ -162,7 +169,12 @@ export class Reader {
       this.issues.add(this.at(key), `is ${describeValue(value)}`, "an array");
       return [];
     }
-    return value.map((entry, index) => ({ value: entry, path: item(this.at(key), index) }));
+    if (value.length > MAX_LIST_ENTRIES) {
+      this.issues.add(this.at(key), `has ${value.length} entries`, `at most ${MAX_LIST_ENTRIES}`);
+      return [];
+    }
+    // Array.from, not map: a hole of a sparse array is an entry, `undefined`.
+    return Array.from(value, (entry, index) => ({ value: entry, path: item(this.at(key), index) }));
   }
 
   /** A port number, or `"auto"` (reported unless unassigned ports are allowed). */

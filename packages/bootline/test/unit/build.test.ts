@@ -181,7 +181,7 @@ describe("buildArgs: drives, pflash, kernel", () => {
       }),
     );
     expect(optionValue(args, "-drive")).toBe(
-      "file=/img/a.qcow2,format=qcow2,if=virtio,index=0,media=disk,readonly=on,snapshot=on,cache=none,id=drive0",
+      "file.filename=/img/a.qcow2,format=qcow2,if=virtio,index=0,media=disk,readonly=on,snapshot=on,cache=none,id=drive0",
     );
   });
 
@@ -200,7 +200,10 @@ describe("buildArgs: drives, pflash, kernel", () => {
       ),
       "-drive",
     );
-    expect(drives).toEqual(["file=/a.img,id=drive0", "file=/b.iso,if=ide,media=cdrom,id=drive1"]);
+    expect(drives).toEqual([
+      "file.filename=/a.img,id=drive0",
+      "file.filename=/b.iso,if=ide,media=cdrom,id=drive1",
+    ]);
   });
 
   test("pflash: code and variables in unit order, raw by default", () => {
@@ -216,8 +219,8 @@ describe("buildArgs: drives, pflash, kernel", () => {
       "-drive",
     );
     expect(drives).toEqual([
-      "if=pflash,unit=0,format=raw,file=/usr/share/OVMF/OVMF_CODE.fd,readonly=on,id=pflash0",
-      "if=pflash,unit=1,format=raw,file=/run/qk/vm0/VARS,,1.fd,id=pflash1",
+      "if=pflash,unit=0,format=raw,file.filename=/usr/share/OVMF/OVMF_CODE.fd,readonly=on,id=pflash0",
+      "if=pflash,unit=1,format=raw,file.filename=/run/qk/vm0/VARS,,1.fd,id=pflash1",
     ]);
   });
 
@@ -589,7 +592,7 @@ describe("buildArgs: escaping of hostile values", () => {
     "drive file %j is escaped only for QEMU (commas doubled, nothing else)",
     (path) => {
       const drive = optionValue(buildArgs(spec({ drives: [{ path }] })), "-drive");
-      expect(drive).toBe(`file=${path.replaceAll(",", ",,")},id=drive0`);
+      expect(drive).toBe(`file.filename=${path.replaceAll(",", ",,")},id=drive0`);
     },
   );
 

@@ -650,7 +650,7 @@ describe("the DTS corpus: 38 files, 53 VM sections, each a spec or rejected with
       "-vga",
       "std",
       "-drive",
-      "file=/home/image/fedora23-ok.img,id=drive0",
+      "file.filename=/home/image/fedora23-ok.img,id=drive0",
       "-netdev",
       "user,id=net0,hostfwd=tcp:127.0.0.1:6000-:22",
       "-device",

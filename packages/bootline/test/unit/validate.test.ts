@@ -619,3 +619,32 @@ describe("validation: behaviour", () => {
     );
   });
 });
+
+describe("lists as a caller may build them", () => {
+  test("a hole in a list (a sparse array) is an entry that is missing, not a crash", () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const extraArgs = ["-S", , "-no-shutdown"];
+    const issues = specIssues({
+      name: "vm0",
+      extraArgs,
+      nets: [{ type: "user", hostForwards: new Array(2) }],
+    });
+    expect(issues.map((issue) => issue.path)).toEqual([
+      "nets[0].hostForwards[0]",
+      "nets[0].hostForwards[1]",
+      "extraArgs[1]",
+    ]);
+  });
+
+  test("a list of more than 100,000 entries is one issue, read in no time (new Array(2³²-1) is all holes)", () => {
+    const issues = specIssues({
+      name: "vm0",
+      extraArgs: new Array(2 ** 32 - 1),
+      drives: new Array(100_001).fill({ path: "/a" }),
+    });
+    expect(issues).toEqual([
+      { path: "drives", message: "has 100001 entries", expected: "at most 100000" },
+      { path: "extraArgs", message: "has 4294967295 entries", expected: "at most 100000" },
+    ]);
+  });
+});

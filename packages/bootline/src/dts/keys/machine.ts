@@ -39,6 +39,23 @@ export const pidFile: KeyHandler = (context) => {
   if (path) context.draft.pidfile = { path };
 };
 
+/**
+ * The first CPU a valid CPU list names twice (`3 3 4`, `3-5 4`), or undefined:
+ * core's reading merges repeats, but each CPU of `cpupin` is one of the VM's (DTS
+ * leased as many CPUs as the list had entries).
+ */
+function repeatedCpu(list: string): number | undefined {
+  const seen = new Set<number>();
+  for (const item of list.trim().split(/[\s,]+/)) {
+    const [low, high = low] = item.split("-").map(Number) as [number, number?];
+    for (let cpu = low; cpu <= high; cpu++) {
+      if (seen.has(cpu)) return cpu;
+      seen.add(cpu);
+    }
+  }
+  return undefined;
+}
+
 const SCENE_ONLY = "is virt_scene-only (CPUs chosen by the scene runner), not a QEMUKvm sub-option";
 
 export const cpu: KeyHandler = (context) => {
@@ -54,8 +71,12 @@ export const cpu: KeyHandler = (context) => {
   if (pin) {
     // Core's reading takes a blank list as no CPUs: pinning needs at least one.
     hostCpus = parseCpuList(pin);
+    const repeated = hostCpus?.length ? repeatedCpu(pin) : undefined;
     if (!hostCpus?.length) {
       reader.issue(key, `cpupin=${pin} is not a list of host CPU numbers`);
+      hostCpus = undefined;
+    } else if (repeated !== undefined) {
+      reader.issue(key, `cpupin=${pin} names CPU ${repeated} twice`);
       hostCpus = undefined;
     }
   }
