@@ -17,16 +17,26 @@ export const MAX_CPU = 8191;
 export function parseCpuList(text: string): number[] | undefined {
   const trimmed = text.trim();
   if (trimmed === "") return [];
-  const cpus = new Set<number>();
+  // Ranges first, merged, then expanded once: a list that repeats a wide range many
+  // times costs its length, not its length times the range's width.
+  const ranges: [number, number][] = [];
   for (const item of trimmed.split(/[\s,]+/)) {
     const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(item);
     if (!match) return undefined;
     const low = Number(match[1]);
     const high = match[2] === undefined ? low : Number(match[2]);
     if (low > high || high > MAX_CPU) return undefined;
-    for (let cpu = low; cpu <= high; cpu++) cpus.add(cpu);
+    ranges.push([low, high]);
   }
-  return [...cpus].sort((a, b) => a - b);
+  ranges.sort((a, b) => a[0] - b[0]);
+  const cpus: number[] = [];
+  let next = 0; // the lowest CPU not yet listed
+  for (const [low, high] of ranges)
+    for (let cpu = Math.max(low, next); cpu <= high; cpu++) {
+      cpus.push(cpu);
+      next = cpu + 1;
+    }
+  return cpus;
 }
 
 /** CPUs as the compact list `taskset -c` and cgroups read: `[0,1,2,3,8]` → `0-3,8`. */
