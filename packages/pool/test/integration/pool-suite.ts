@@ -546,7 +546,8 @@ export function poolSuite(test: TargetTest, name: "local" | "ssh"): void {
         const call = pool.leaseCpus("vm0", [1]);
         await anchorLockFd(pool.holder.pid, /\/lock$/);
         renameSync(lock, `${lock}.old`);
-        writeFileSync(lock, "");
+        // A lock file like the pool's own: ours, private, one name.
+        writeFileSync(lock, "", { mode: 0o600 });
         const current = await pools.holdLock(lock);
         old.stdin.end();
         await old.exited;
