@@ -3,7 +3,7 @@
  * `ERR_POOL_UNSAFE` for a path it refused to trust (`unsafe`, with an `unsafe
  * KIND` section holding the path), `ERR_POOL_HOST` for anything else.
  */
-import { type PoolPathKind, PoolHostError, PoolUnsafeError } from "../errors.js";
+import { PoolHostError, type PoolPathKind, PoolUnsafeError } from "../errors.js";
 import type { Response } from "./response.js";
 
 const KINDS: readonly string[] = ["state-dir", "lock", "state-file"] satisfies PoolPathKind[];

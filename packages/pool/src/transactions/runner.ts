@@ -5,8 +5,8 @@
  */
 import { debugLog } from "@qemu-kvm/core";
 import type { Anchor } from "../anchor/anchor.js";
-import type { Response } from "../anchor/response.js";
 import { anchorFailure } from "../anchor/failure.js";
+import type { Response } from "../anchor/response.js";
 import { PoolHostError, PoolStateError, PoolUnsafeError } from "../errors.js";
 import { parsePoolState } from "../records/parse.js";
 import { type ClientRecord, emptyState, type HolderRecord } from "../records/records.js";
