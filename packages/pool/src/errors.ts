@@ -212,7 +212,7 @@ export class PoolStateError extends QemuKvmError {
 
 /**
  * The host side failed: a required tool is missing (`flock`, `awk`…), the state
- * directory cannot be created or is not private, the connection was lost, the
+ * directory cannot be created or written, the connection was lost, the
  * pool's process on the host died. `committed` tells whether the change asked for
  * was written: `false` (certainly not) or `undefined` (unknown: the connection
  * was lost while committing; `leases()` tells).

@@ -22,7 +22,9 @@ import { GUARDS } from "./guards.js";
  * `\036NONCE end STATUS [DETAIL]`. Bytes of the state file can never look like a
  * header: the nonce is random.
  *
- * On start it resolves and checks the state directory, then prints an `info`
+ * On start it resolves the state directory, enters it and checks it, the lock
+ * and later the state file with the guards of ./guards.ts (a refusal is
+ * `end error unsafe WHY` after an `unsafe KIND` section holding the path), then prints an `info`
  * section (pid, start time, boot id, uid, directory, whether to fsync, CPU
  * topology) and `end ok`, or `end error REASON MESSAGE` and exits.
  *
@@ -37,7 +39,8 @@ import { GUARDS } from "./guards.js";
  *   /proc/PID/stat of every owner's holder and of PIDS; then `end ready`. Then it
  *   reads the decision: `a` (answered `end unchanged`), or `c SIZE`, exactly SIZE
  *   bytes of new state and a line holding the nonce, which proves they all
- *   arrived. The bytes go to a temporary file (`head -c`, which reads no more
+ *   arrived. The bytes go to a new temporary file (`state.jsonl.PID.UUID.tmp`,
+ *   a random name created exclusively with `set -C`; `head -c`, which reads no more
  *   than asked; `dd bs=1` where head is not GNU's); only when the nonce line
  *   follows is the file fsynced (unless the directory is on tmpfs) and renamed
  *   over the state file (`end committed`). A client that disappears before the
