@@ -15,6 +15,7 @@ export type PoolErrorCode =
   | "ERR_POOL_HOLDER_GONE"
   | "ERR_POOL_STATE"
   | "ERR_POOL_HOST"
+  | "ERR_POOL_UNSAFE"
   | "ERR_POOL_CLOSED"
   | "ERR_INVALID_ARGUMENT"
   | "ERR_TIMEOUT"
@@ -211,7 +212,7 @@ export class PoolStateError extends QemuKvmError {
 
 /**
  * The host side failed: a required tool is missing (`flock`, `awk`…), the state
- * directory cannot be created or is not private, the connection was lost, the
+ * directory cannot be created or written, the connection was lost, the
  * pool's process on the host died. `committed` tells whether the change asked for
  * was written: `false` (certainly not) or `undefined` (unknown: the connection
  * was lost while committing; `leases()` tells).
@@ -234,6 +235,42 @@ export class PoolHostError extends QemuKvmError {
     this.host = host;
     this.reason = reason;
     this.committed = options.committed;
+  }
+}
+
+/** What `PoolUnsafeError` refused: the state directory, the lock file or the state file. */
+export type PoolPathKind = "state-dir" | "lock" | "state-file";
+
+const PATH_LABELS: Record<PoolPathKind, string> = {
+  "state-dir": "state directory",
+  lock: "lock file",
+  "state-file": "state file",
+};
+
+/**
+ * The pool refused a path on the host that another user could have planted or
+ * could tamper with: a symbolic link, a file another user owns, a state
+ * directory that is not this user's (or root's), or one others may write in
+ * without the sticky bit, a lock file others may open. Nothing was written
+ * through it. Fix the directory by hand: see the README's *Options*.
+ */
+export class PoolUnsafeError extends QemuKvmError {
+  static override readonly errorId = "PoolUnsafeError";
+  readonly code = "ERR_POOL_UNSAFE" as const;
+  readonly host: string;
+  /** What was refused. */
+  readonly kind: PoolPathKind;
+  /** Its path on the host. */
+  readonly path: string;
+  /** Why, e.g. "it is a symbolic link, which the pool never follows". */
+  readonly reason: string;
+
+  constructor(host: string, kind: PoolPathKind, path: string, reason: string) {
+    super(`pool on ${host}: refused the ${PATH_LABELS[kind]} ${path}: ${reason}`);
+    this.host = host;
+    this.kind = kind;
+    this.path = path;
+    this.reason = reason;
   }
 }
 

@@ -22,8 +22,10 @@ export {
   PoolExhaustedError,
   PoolHolderGoneError,
   PoolHostError,
+  type PoolPathKind,
   PoolStateError,
   PoolUnknownResourceError,
+  PoolUnsafeError,
   type ResourceRef,
 } from "./errors.js";
 export { checkPoolState } from "./records/check.js";

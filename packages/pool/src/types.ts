@@ -168,9 +168,12 @@ export interface HeartbeatOptions {
 export interface PoolOptions extends CallOptions {
   /**
    * The directory on the host holding `state.jsonl` and `lock`. Default
-   * `/run/qemu-kvm/pool` for root, `/tmp/qemu-kvm-pool-UID` for others. Created
-   * with mode 0700 if missing. Every client that shares the host's resources must
-   * use the same directory.
+   * `/run/qemu-kvm/pool` for root; for others `$XDG_RUNTIME_DIR/qemu-kvm/pool`
+   * when that directory is theirs, else `/tmp/qemu-kvm-pool-UID`. Created with
+   * mode 0700 if missing. It must belong to the pool's user and, if others may
+   * write in it, have the sticky bit (else `ERR_POOL_UNSAFE`). Every client that
+   * shares the host's resources must use the same directory (and run as the same
+   * user).
    */
   stateDir?: string;
   /**
@@ -189,8 +192,9 @@ export interface PoolOptions extends CallOptions {
   /** The heartbeat between the client and its anchor on the host, or `false` for none. */
   heartbeat?: HeartbeatOptions | false;
   /**
-   * Permission bits of the state and lock files. Default 0o600; 0o660 for a
-   * directory shared by a group.
+   * Permission bits of the state and lock files. Default 0o600; 0o640 lets a
+   * group read the state. A lock granting more than this is refused
+   * (`ERR_POOL_UNSAFE`).
    */
   fileMode?: number;
 }

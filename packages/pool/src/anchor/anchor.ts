@@ -10,6 +10,7 @@ import { debugLog } from "@qemu-kvm/core";
 import type { Host, HostProcess, ProcessExit } from "@qemu-kvm/host";
 import { PoolHostError } from "../errors.js";
 import { AWK_PROGRAM } from "./awk.js";
+import { anchorFailure } from "./failure.js";
 import { type AnchorInfo, parseInfo } from "./info.js";
 import { parseResponse, type Response } from "./response.js";
 import { ANCHOR_SCRIPT } from "./script.js";
@@ -115,10 +116,7 @@ export class Anchor {
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       const response = await anchor.#next();
-      if (response.status !== "ok") {
-        const [reason = "error", ...words] = response.detail.split(" ");
-        throw new PoolHostError(host.name, reason, words.join(" ") || response.detail);
-      }
+      if (response.status !== "ok") throw anchorFailure(host.name, response);
       const section = response.sections.find((entry) => entry.tag === "info");
       const info = section && parseInfo(section.body);
       if (!info)

@@ -1,3 +1,5 @@
+import { GUARDS } from "./guards.js";
+
 /**
  * The scripts the pool runs on the host. They are fixed strings: every value
  * (the state directory, numbers, addresses) is passed as an argument or a
@@ -20,7 +22,9 @@
  * `\036NONCE end STATUS [DETAIL]`. Bytes of the state file can never look like a
  * header: the nonce is random.
  *
- * On start it resolves and checks the state directory, then prints an `info`
+ * On start it resolves the state directory, enters it and checks it, the lock
+ * and later the state file with the guards of ./guards.ts (a refusal is
+ * `end error unsafe WHY` after an `unsafe KIND` section holding the path), then prints an `info`
  * section (pid, start time, boot id, uid, directory, whether to fsync, CPU
  * topology) and `end ok`, or `end error REASON MESSAGE` and exits.
  *
@@ -35,7 +39,8 @@
  *   /proc/PID/stat of every owner's holder and of PIDS; then `end ready`. Then it
  *   reads the decision: `a` (answered `end unchanged`), or `c SIZE`, exactly SIZE
  *   bytes of new state and a line holding the nonce, which proves they all
- *   arrived. The bytes go to a temporary file (`head -c`, which reads no more
+ *   arrived. The bytes go to a new temporary file (`state.jsonl.PID.UUID.tmp`,
+ *   a random name created exclusively with `set -C`; `head -c`, which reads no more
  *   than asked; `dd bs=1` where head is not GNU's); only when the nonce line
  *   follows is the file fsynced (unless the directory is on tmpfs) and renamed
  *   over the state file (`end committed`). A client that disappears before the
@@ -59,34 +64,46 @@ export const ANCHOR_SCRIPT = `set -f
 N=$1 D=$2 E=$3 P=$4 W=$5 M=$6 A=$7
 h() { printf '\\036%s %s\\n' "$N" "$*"; }
 die() { h end error "$@"; exit 1; }
-umask "$M" 2>/dev/null || die usage "bad umask $M"
+${GUARDS}
+quit() { bad "$1"; exit 1; }
+case $M in [0-7][0-7][0-7]) umask "$M" 2>/dev/null || die usage "bad umask $M";; *) die usage "bad umask $M";; esac
+FM=$((0666 & ~0$M))
 cd / || die cwd "cannot enter /"
-for x in flock awk mv sleep id head; do
-command -v "$x" >/dev/null 2>&1 || die missing-tool "$x is not installed on the host (the pool needs flock, awk, mv, sleep, id and head; ss is used if present)"
+for x in flock awk mv sleep id head stat ln rm; do
+command -v "$x" >/dev/null 2>&1 || die missing-tool "$x is not installed on the host (the pool needs flock, awk, mv, sleep, id, head, stat, ln and rm; ss is used if present)"
 done
-case $(head --version 2>/dev/null) in *coreutils*) X=1;; *) X=0; command -v dd >/dev/null 2>&1 || die missing-tool "dd is not installed on the host";; esac
+case $(head --version 2>/dev/null) in *coreutils*) X=1 NT=-T;; *) X=0 NT=; command -v dd >/dev/null 2>&1 || die missing-tool "dd is not installed on the host";; esac
 { read -r l < /proc/$$/stat; } 2>/dev/null || die no-proc "cannot read /proc/$$/stat"
 r() { T0=\${20}; }
 r \${l##*) }
 { read -r B < /proc/sys/kernel/random/boot_id; } 2>/dev/null || B=-
+{ read -r x < /proc/sys/kernel/random/uuid; } 2>/dev/null || die no-proc "cannot read /proc/sys/kernel/random/uuid"
 U=$(id -u) || die id "id -u failed"
-o=0
-if [ -z "$D" ]; then
-if [ "$U" = 0 ]; then D=/run/qemu-kvm/pool; else D=/tmp/qemu-kvm-pool-$U; fi
-o=1
+if [ -n "$D" ]; then :
+elif [ "$U" = 0 ]; then D=/run/qemu-kvm/pool
+elif case \${XDG_RUNTIME_DIR-} in /*) [ -d "$XDG_RUNTIME_DIR" ] && [ -O "$XDG_RUNTIME_DIR" ];; *) false;; esac; then D=\${XDG_RUNTIME_DIR%/}/qemu-kvm/pool
+else D=/tmp/qemu-kvm-pool-$U
 fi
+while :; do case $D in ?*/) D=\${D%/};; *) break;; esac; done
+case $D in /*) ;; *) die state-dir "the state directory must be an absolute path";; esac
+case $D in *"
+"*) die state-dir "the state directory's path holds a newline";; esac
 if [ ! -d "$D" ]; then
-x=$(mkdir -p -m 700 -- "$D" 2>&1) || [ -d "$D" ] || die state-dir "cannot create $D: $x"
+x=$(umask 077 && mkdir -p -m 700 -- "$D" 2>&1) || [ -d "$D" ] || die state-dir "cannot create $D: $x"
 fi
-[ -L "$D" ] && die state-dir "$D is a symbolic link"
-[ "$o" = 0 ] || [ -O "$D" ] || die state-dir "$D belongs to another user"
-[ -w "$D" ] && [ -x "$D" ] || die state-dir "$D is not writable"
-L=$D/lock S=$D/state.jsonl
-[ -e "$L" ] || { : >> "$L"; } 2>/dev/null || die state-dir "cannot create $L"
-[ -r "$L" ] || die state-dir "cannot read $L"
-case $(stat -f -c %T -- "$D" 2>/dev/null) in tmpfs|ramfs) Y=0;; *) Y=1;; esac
+cd -P "$D" 2>/dev/null || die state-dir "cannot enter $D"
+[ -L "$D" ] && { no unsafe "$D" "it is a symbolic link, which the pool never follows"; quit state-dir; }
+[ "$D" -ef . ] || { no unsafe "$D" "it was replaced while the pool entered it"; quit state-dir; }
+L=lock S=state.jsonl DL=$D/lock DS=$D/state.jsonl
+dir || quit state-dir
+mkl
+lck || quit lock
+{ command exec 8< "$L"; } 2>/dev/null || die lock "cannot open $DL"
+{ [ ! -L "$L" ] && [ "/proc/$$/fd/8" -ef "$L" ]; } || die lock "$DL was replaced while it was checked"
+vfy 8 || quit lock
+case $(stat -f -c %T . 2>/dev/null) in tmpfs|ramfs) Y=0;; *) Y=1;; esac
 if ss -tuan sport eq :1 >/dev/null 2>&1; then SS=1; else SS=0; fi
-if [ "$W" -gt 0 ] && flock -x -w 1 8 8</dev/null 2>/dev/null; then FW=1; else FW=0; fi
+if [ "$W" -gt 0 ] && flock -x -w 1 7 7</dev/null 2>/dev/null; then FW=1; else FW=0; fi
 G=0
 if [ "$E" -gt 0 ] && { read -r x c < /proc/$$/io; } 2>/dev/null; then
 G=1 a=$$
@@ -103,7 +120,7 @@ k=$((k + P))
 if [ "$k" -ge "$E" ]; then kill -s TERM "$a" 2>/dev/null; exit 0; fi
 fi
 done
-) </dev/null >/dev/null 2>&1 &
+) </dev/null >/dev/null 2>&1 8<&- &
 fi
 h info
 printf 'pid %s\\nstart %s\\nboot %s\\nuid %s\\ndir %s\\ndurable %s\\nlockwait %s\\nwatchdog %s\\nss %s\\n' "$$" "$T0" "$B" "$U" "$D" "$Y" "$FW" "$G" "$SS"
@@ -118,17 +135,23 @@ h end ok
 lock() {
 i=0
 while :; do
-[ -e "$L" ] || { : >> "$L"; } 2>/dev/null
-{ command exec 9< "$L"; } 2>/dev/null || { h end error lock "cannot open $L"; return 1; }
+mkl
+lck || { bad lock; return 1; }
+{ command exec 9< "$L"; } 2>/dev/null || { h end error lock "cannot open $DL"; return 1; }
 if [ "$FW" = 1 ]; then
-flock -x -w "$W" 9 || { exec 9<&-; h end error lock-timeout "waited $W s for $L"; return 1; }
+flock -x -w "$W" 9 || { exec 9<&-; h end error lock-timeout "waited $W s for $DL"; return 1; }
 else
-flock -x 9 || { exec 9<&-; h end error lock "flock failed on $L"; return 1; }
+flock -x 9 || { exec 9<&-; h end error lock "flock failed on $DL"; return 1; }
 fi
-[ "/proc/$$/fd/9" -ef "$L" ] && return 0
+if [ ! -L "$L" ] && [ "/proc/$$/fd/9" -ef "$L" ]; then
+[ "/proc/$$/fd/9" -ef "/proc/$$/fd/8" ] && return 0
+vfy 9 || { exec 9<&-; bad lock; return 1; }
+{ command exec 8< "/proc/$$/fd/9"; } 2>/dev/null && return 0
+exec 9<&-; h end error lock "cannot open $DL"; return 1
+fi
 exec 9<&-
 i=$((i + 1))
-[ "$i" -lt 10 ] || { h end error lock "$L keeps being replaced"; return 1; }
+[ "$i" -lt 10 ] || { h end error lock "$DL keeps being replaced"; return 1; }
 done
 }
 pci() {
@@ -138,7 +161,7 @@ unset IFS
 for a do
 p=/sys/bus/pci/devices/$a
 if [ ! -e "$p" ]; then printf 'missing %s\\n' "$a"; continue; fi
-f=-; if cd -P "$p/physfn" 2>/dev/null; then f=\${PWD##*/}; cd /; fi
+f=$(cd -P "$p/physfn" 2>/dev/null && printf '%s' "\${PWD##*/}") && [ -n "$f" ] || f=-
 t=-; [ -e "$p/sriov_totalvfs" ] && { { read -r t < "$p/sriov_totalvfs"; } 2>/dev/null || t=0; }
 printf 'device %s %s %s\\n' "$a" "$f" "$t"
 done
@@ -151,11 +174,11 @@ st \${x##*) }
 }
 sweep() {
 set +f
-for f in "$D"/state.jsonl.*.tmp; do
-[ -e "$f" ] || continue
-p=\${f##*/state.jsonl.}; p=\${p%.tmp}
+for f in state.jsonl.*.tmp lock.*.tmp; do
+[ -e "$f" ] || [ -L "$f" ] || continue
+p=\${f#state.jsonl.}; p=\${p#lock.}; p=\${p%%.*}
 case $p in ''|*[!0-9]*) continue;; esac
-[ "$p" = "$$" ] || live "$p" || rm -f -- "$f"
+[ "$p" = "$$" ] || live "$p" || rm -f -- "$f" 9<&-
 done
 set -f
 }
@@ -168,7 +191,7 @@ h ss
 ss -tuan sport ge ":$3" and sport le ":$4" 2>/dev/null 9<&- || { exec 9<&-; h end error facts "ss failed"; return 0; }
 fi
 if [ "$6" != - ]; then h pci; pci "$6"; fi
-if [ -d "$S" ] || { [ -e "$S" ] && [ ! -r "$S" ]; }; then e=2; elif [ -e "$S" ]; then e=1; else e=0; fi
+sck || { exec 9<&-; bad state-file; return 0; }
 awk "$A" "$N" "$S" "$e" "$w" "$3" "$4" "$5" </dev/null 9<&- || { exec 9<&-; h end error facts "awk failed"; return 0; }
 h end ready
 q= k=0
@@ -183,17 +206,24 @@ h end "$R"
 }
 commit() {
 case $1 in ''|*[!0-9]*) R="error protocol bad-size"; return;; esac
-[ -d "$S" ] && { R="error commit $S is a directory"; return; }
-T=$D/state.jsonl.$$.tmp
+[ -d "$S" ] && { R="error commit $DS is a directory"; return; }
+{ read -r u < /proc/sys/kernel/random/uuid; } 2>/dev/null || { R="error commit cannot read /proc/sys/kernel/random/uuid"; return; }
+T=state.jsonl.$$.$u.tmp
+set -C
+{ true > "$T"; } 2>/dev/null; k=$?
+set +C
+[ "$k" = 0 ] || { R="error commit cannot create a temporary file in $D"; return; }
 o=0
-if [ "$X" = 1 ]; then head -c "$1" > "$T" 9<&- || o=1; else dd bs=1 count="$1" of="$T" 2>/dev/null 9<&- || o=1; fi
+if [ "$X" = 1 ]; then head -c "$1" >> "$T" 9<&- || o=1; else dd bs=1 count="$1" 2>/dev/null >> "$T" 9<&- || o=1; fi
 z=
 IFS= read -r z || { rm -f -- "$T"; exit 0; }
 if [ "$z" != "$N" ]; then rm -f -- "$T"; R="error commit short-write"; return; fi
 if [ "$o" = 1 ]; then rm -f -- "$T"; R="error commit write-failed"; return; fi
 sweep
 [ "$Y" = 1 ] && { sync "$T" 2>/dev/null 9<&- || :; }
-if mv -f -- "$T" "$S" 9<&-; then R=committed; else rm -f -- "$T"; R="error commit rename-failed"; fi
+sck || { rm -f -- "$T"; h unsafe state-file; printf '%s\\n' "$Q"; R="error unsafe $F"; return; }
+if [ "$X" = 0 ] && [ -d "$S" ]; then rm -f -- "$T"; R="error commit $DS is a directory"; return; fi
+if mv -f $NT -- "$T" "$S" 9<&-; then R=committed; else rm -f -- "$T"; R="error commit rename-failed"; fi
 }
 while IFS= read -r q; do
 case $q in

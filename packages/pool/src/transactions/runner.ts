@@ -5,8 +5,9 @@
  */
 import { debugLog } from "@qemu-kvm/core";
 import type { Anchor } from "../anchor/anchor.js";
+import { anchorFailure } from "../anchor/failure.js";
 import type { Response } from "../anchor/response.js";
-import { PoolHostError, PoolStateError } from "../errors.js";
+import { PoolHostError, PoolStateError, PoolUnsafeError } from "../errors.js";
 import { parsePoolState } from "../records/parse.js";
 import { type ClientRecord, emptyState, type HolderRecord } from "../records/records.js";
 import { serializePoolState } from "../records/serialize.js";
@@ -88,11 +89,7 @@ export async function runBatch(context: RunnerContext, batch: Operation[]): Prom
       debug("%s: still waiting for the lock (%s)", context.hostName, words.join(" "));
       continue;
     }
-    return failAll(
-      new PoolHostError(context.hostName, reason, words.join(" ") || facts.detail, {
-        committed: false,
-      }),
-    );
+    return failAll(anchorFailure(context.hostName, facts, { committed: false }));
   }
 }
 
@@ -155,7 +152,7 @@ function applyAll(context: RunnerContext, tx: Transaction, live: Operation[]): O
   });
 }
 
-function settle(outcomes: Outcome[], commitError?: PoolHostError): void {
+function settle(outcomes: Outcome[], commitError?: PoolHostError | PoolUnsafeError): void {
   for (const outcome of outcomes) {
     if (!outcome.ok) failOperation(outcome.operation, outcome.error);
     else if (commitError) failOperation(outcome.operation, commitError);
@@ -168,7 +165,7 @@ async function commit(
   context: RunnerContext,
   anchor: Anchor,
   tx: Transaction,
-): Promise<PoolHostError | undefined> {
+): Promise<PoolHostError | PoolUnsafeError | undefined> {
   tx.state.generation++;
   tx.state.updatedAt = tx.env.now;
   let result: Response;
@@ -182,13 +179,17 @@ async function commit(
       { cause: error },
     );
   }
-  if (result.status !== "committed")
+  if (result.status !== "committed") {
+    // A state file planted in the meantime: refused (ERR_POOL_UNSAFE), nothing written.
+    const failure = anchorFailure(context.hostName, result, { committed: false });
+    if (PoolUnsafeError.isInstance(failure)) return failure;
     return new PoolHostError(
       context.hostName,
       result.detail.split(" ")[0] || "commit",
       `commit failed: ${result.detail}`,
       { committed: false },
     );
+  }
   context.committed();
   debug("%s: committed generation %d", context.hostName, tx.state.generation);
   return undefined;

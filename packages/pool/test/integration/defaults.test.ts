@@ -1,14 +1,17 @@
 /**
  * The default state directory: root's pool is /run/qemu-kvm/pool; another
- * user's is /tmp/qemu-kvm-pool-UID, created private, and refused when someone
- * else made it first (a directory planted in /tmp must not capture the pool).
+ * user's is $XDG_RUNTIME_DIR/qemu-kvm/pool when that directory is theirs, else
+ * /tmp/qemu-kvm-pool-UID, created private, and refused when someone else made
+ * it first (a directory planted in /tmp must not capture the pool).
  * Local only: the worker runs as `nobody`, which needs this process to be root.
  * `nobody` may not be able to read the checkout (a clone in a directory only
  * root can enter): the worker runs from a bundle carried to a directory only
  * `nobody` can read (see ../helpers/workers.ts).
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, readdir, rm, rmdir, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLocalHost } from "@qemu-kvm/host";
 import { describe, expect, onTestFinished } from "vitest";
 import { openPool } from "../../src/index.js";
@@ -18,7 +21,9 @@ import type { WorkerConfig } from "../helpers/worker.js";
 const root = process.getuid?.() === 0;
 const NOBODY = { uid: 65534, gid: 65534 };
 const NOBODY_DIR = `/tmp/qemu-kvm-pool-${NOBODY.uid}`;
-const NOBODY_ENV = { ...process.env, HOME: "/tmp" };
+/** nobody's environment: no XDG_RUNTIME_DIR unless a test gives one. */
+const { XDG_RUNTIME_DIR: _runtimeDir, ...inherited } = process.env;
+const NOBODY_ENV = { ...inherited, HOME: "/tmp" };
 
 /** Removes nobody's default pool directory, now and after the test. */
 async function clearNobodyDir(): Promise<void> {
@@ -74,9 +79,46 @@ describe.runIf(root)("the default state directory", () => {
     const failed = await worker.waitFor((m) => m.type === "opened" || m.type === "open-failed");
     expect(failed).toMatchObject({
       type: "open-failed",
-      code: "ERR_POOL_HOST",
-      reason: "state-dir",
+      code: "ERR_POOL_UNSAFE",
+      reason: expect.stringMatching(/belongs to another user/),
     });
-    expect(failed.message).toMatch(/belongs to another user/);
+  });
+
+  test("another user's pool is $XDG_RUNTIME_DIR/qemu-kvm/pool when that directory is theirs", async ({
+    workers,
+  }) => {
+    await clearNobodyDir();
+    const runtimeDir = await mkdtemp(join(tmpdir(), "qk-xdg-"));
+    onTestFinished(() => rm(runtimeDir, { recursive: true, force: true }));
+    await chown(runtimeDir, NOBODY.uid, NOBODY.gid);
+    const worker = await workers.start(
+      { mode: "open", id: 3, host: { transport: "local" }, options: {} } satisfies WorkerConfig,
+      { env: { ...NOBODY_ENV, XDG_RUNTIME_DIR: runtimeDir }, user: NOBODY },
+    );
+    const opened = await worker.waitFor((m) => m.type === "opened" || m.type === "open-failed");
+    expect(opened).toMatchObject({
+      type: "opened",
+      statePath: `${runtimeDir}/qemu-kvm/pool/state.jsonl`,
+    });
+    for (const dir of ["qemu-kvm", "qemu-kvm/pool"]) {
+      const info = await stat(join(runtimeDir, dir));
+      expect([info.uid, info.mode & 0o777]).toEqual([NOBODY.uid, 0o700]);
+    }
+    expect(existsSync(NOBODY_DIR)).toBe(false);
+    expect((await worker.exited).code).toBe(0);
+  });
+
+  test("an XDG_RUNTIME_DIR that is not theirs (inherited from another user) is not used", async ({
+    tempDir,
+    workers,
+  }) => {
+    await clearNobodyDir();
+    const worker = await workers.start(
+      { mode: "open", id: 4, host: { transport: "local" }, options: {} } satisfies WorkerConfig,
+      { env: { ...NOBODY_ENV, XDG_RUNTIME_DIR: tempDir.path }, user: NOBODY },
+    );
+    const opened = await worker.waitFor((m) => m.type === "opened" || m.type === "open-failed");
+    expect(opened).toMatchObject({ type: "opened", statePath: `${NOBODY_DIR}/state.jsonl` });
+    expect(await readdir(tempDir.path)).toEqual([]);
   });
 });

@@ -546,7 +546,8 @@ export function poolSuite(test: TargetTest, name: "local" | "ssh"): void {
         const call = pool.leaseCpus("vm0", [1]);
         await anchorLockFd(pool.holder.pid, /\/lock$/);
         renameSync(lock, `${lock}.old`);
-        writeFileSync(lock, "");
+        // A lock file like the pool's own: ours, private, one name.
+        writeFileSync(lock, "", { mode: 0o600 });
         const current = await pools.holdLock(lock);
         old.stdin.end();
         await old.exited;
@@ -555,6 +556,25 @@ export function poolSuite(test: TargetTest, name: "local" | "ssh"): void {
         expect(existsSync(join(pools.stateDir, "state.jsonl"))).toBe(false);
         current.stdin.end();
         expect((await call).map((lease) => lease.cpu)).toEqual([1]);
+      });
+      test("clients opened at once on a new directory make one lock between them and share it", async ({
+        pools,
+        tempDir,
+      }) => {
+        // Each anchor makes the lock by linking a private file to the name (never by
+        // opening the name): the first link wins, the others use the winner's file.
+        for (let round = 0; round < 4; round++) {
+          pools.stateDir = join(tempDir.path, `new-${round}`);
+          const clients = await Promise.all(Array.from({ length: 6 }, () => open(pools)));
+          expect(readdirSync(pools.stateDir)).toEqual(["lock"]);
+          const ports = await Promise.all(
+            clients.map((pool, index) => pool.leasePort(`vm${index}`, "forward")),
+          );
+          expect(new Set(ports.map((lease) => lease.port)).size).toBe(clients.length);
+          expect(readdirSync(pools.stateDir).sort()).toEqual(["lock", "state.jsonl"]);
+          // (An SSH connection carries 10 sessions at most: sshd's MaxSessions.)
+          await Promise.all(clients.map((pool) => pool.close()));
+        }
       });
     });
 
