@@ -12,6 +12,7 @@ import {
   buildCommand,
   defaultEmulator,
   formatCommandLine,
+  specWarnings,
   unassignedPorts,
   type VmSpec,
 } from "@qemu-kvm/bootline";
@@ -22,7 +23,7 @@ import type { ControlKind } from "../runtime/record.js";
 import { prepareSpec } from "../start/prepare.js";
 import { EXIT } from "./exit-codes.js";
 import type { ArgvInvocation } from "./invocation.js";
-import { type CliIo, write } from "./io.js";
+import { type CliIo, write, writeWarnings } from "./io.js";
 import { loadSpec } from "./spec-file.js";
 
 const DTS_CONTROL: Record<string, ControlKind> = {
@@ -72,5 +73,6 @@ export async function runArgv(invocation: ArgvInvocation, io: CliIo): Promise<nu
     ...filled,
   ];
   for (const note of notes) await write(io.stderr, `qemu-kvm: note: ${note}\n`);
+  await writeWarnings(io, specWarnings(prepared));
   return EXIT.ok;
 }

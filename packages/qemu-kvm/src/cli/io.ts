@@ -27,3 +27,15 @@ export function write(stream: Output, text: string | Uint8Array): Promise<void> 
     stream.write(text, (error) => (error ? reject(error) : resolve()));
   });
 }
+
+/** bootline's warnings of a spec, one line each on stderr: `qemu-kvm: warning: CODE: message (field)`. */
+export async function writeWarnings(
+  io: Pick<CliIo, "stderr">,
+  warnings: readonly { readonly code: string; readonly field: string; readonly message: string }[],
+): Promise<void> {
+  for (const warning of warnings)
+    await write(
+      io.stderr,
+      `qemu-kvm: warning: ${warning.code}: ${warning.message} (${warning.field})\n`,
+    );
+}

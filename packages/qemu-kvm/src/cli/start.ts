@@ -4,7 +4,7 @@ import type { Vm } from "../vm/vm.js";
 import { createVm } from "../vm/vm.js";
 import { EXIT } from "./exit-codes.js";
 import type { StartInvocation } from "./invocation.js";
-import { type CliIo, write } from "./io.js";
+import { type CliIo, write, writeWarnings } from "./io.js";
 import { loginOf } from "./login.js";
 import { createProgress } from "./progress.js";
 import { loadSpec } from "./spec-file.js";
@@ -103,6 +103,7 @@ export async function runStart(invocation: StartInvocation, io: CliIo): Promise<
     } finally {
       progress.done();
     }
+    await writeWarnings(io, vm.warnings);
     const summary = summaryOf(vm, performance.now() - started);
     // The VM runs on: later verbs find it by name.
     await vm.detach();

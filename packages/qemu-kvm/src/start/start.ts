@@ -7,7 +7,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { buildCommand, defaultEmulator, specFacts, type VmSpec } from "@qemu-kvm/bootline";
+import {
+  buildCommand,
+  defaultEmulator,
+  type SpecWarning,
+  specFacts,
+  specWarnings,
+  type VmSpec,
+} from "@qemu-kvm/bootline";
 import type { SerialConsole } from "@qemu-kvm/control";
 import { type CallOptions, Deadline, TimeoutError } from "@qemu-kvm/core";
 import { openPool, type ResourcePool } from "@qemu-kvm/pool";
@@ -38,6 +45,8 @@ export interface Started {
   readonly session: VmSession;
   readonly pciMap: readonly PciMapping[];
   readonly timeline: Timeline;
+  /** bootline's `specWarnings` of the spec as launched: listeners others can reach. */
+  readonly warnings: readonly SpecWarning[];
 }
 
 /** How many times a launch is tried when a port turns out to be taken behind the pool's back. */
@@ -135,6 +144,7 @@ async function bootOnce(attempt: Attempt): Promise<Started> {
       emulator: attempt.emulator,
       mode: attempt.mode,
     });
+    const warnings = specWarnings(prepared);
     const { spec, qemu } = await launchWithLeases(attempt, prepared, pidfile);
     launched = true;
     const facts = specFacts(spec);
@@ -154,16 +164,17 @@ async function bootOnce(attempt: Attempt): Promise<Started> {
       timeline.phase("console");
       session.console = serial;
     }
-    if (attempt.mode === "incoming" || attempt.paused) return { session, pciMap: [], timeline };
+    if (attempt.mode === "incoming" || attempt.paused)
+      return { session, pciMap: [], timeline, warnings };
     const opened = vm.control === "agent" ? agentOpened(qmp, call) : undefined;
     await qmp.execute("cont", undefined, call);
-    if (attempt.mode === "quick") return { session, pciMap: [], timeline };
+    if (attempt.mode === "quick") return { session, pciMap: [], timeline, warnings };
     await waitForGuest(attempt, session, opened);
     session.guestReady = true;
     timeline.phase("pci-map");
     const pciMap = await pciMapOf(qmp, facts, call);
     timeline.phase("ready");
-    return { session, pciMap, timeline };
+    return { session, pciMap, timeline, warnings };
   } catch (error) {
     await abandon(attempt, session, launched, pidfile, runtimeDir);
     throw error;

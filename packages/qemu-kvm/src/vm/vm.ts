@@ -1,4 +1,5 @@
 /** The VM object: one VM on one host, from start to stop. */
+import type { SpecWarning } from "@qemu-kvm/bootline";
 import type { CommandResult, RunOptions } from "@qemu-kvm/control";
 import { type CallOptions, checkCallOptions } from "@qemu-kvm/core";
 import type { Host, SshHost } from "@qemu-kvm/host";
@@ -32,6 +33,7 @@ export class Vm implements AsyncDisposable {
   #session: VmSession | undefined;
   #pciMap: readonly PciMapping[] = [];
   #timeline: readonly StartProgress[] = [];
+  #warnings: readonly SpecWarning[] = [];
   #busy: Promise<unknown> | undefined;
   /** The cleanup after a crash (leases, files), which `stop()` waits for. */
   #crashCleanup: Promise<void> | undefined;
@@ -89,6 +91,16 @@ export class Vm implements AsyncDisposable {
     return this.#pciMap;
   }
 
+  /**
+   * What bootline's `specWarnings` said of the spec this VM was last started with: each
+   * listener other local users (or other machines) can reach, with the field to change
+   * (a telnet console, VNC without a password, `-incoming tcp:`, a wildcard address).
+   * Empty before a start, and for a VM found by `attachVm`.
+   */
+  get warnings(): readonly SpecWarning[] {
+    return this.#warnings;
+  }
+
   /** The phases of the last start, with their times. */
   get timeline(): readonly StartProgress[] {
     return this.#timeline;
@@ -140,6 +152,7 @@ export class Vm implements AsyncDisposable {
         const started = await startVm(this.#options, effective, checked);
         this.#pciMap = started.pciMap;
         this.#timeline = started.timeline.entries;
+        this.#warnings = started.warnings;
         this.#adopt(
           started.session,
           effective === "incoming" || checked.paused ? "paused" : "running",

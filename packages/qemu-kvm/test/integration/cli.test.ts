@@ -221,6 +221,10 @@ test("argv prints the command line start would run, from JSON and from a DTS con
   expect(dts.stdout).toContain("-name dts-vm ");
   expect(dts.stdout).toContain("-smp 2");
   expect(dts.stdout).toContain("host=127.0.0.1,port=7123,telnet=on,server=on,wait=off");
+  // The spec on unix sockets warns of nothing; the DTS telnet console is open to local users.
+  expect(shown.stderr).not.toContain("warning");
+  expect(dts.stderr).toContain("qemu-kvm: warning: WARN_BOOTLINE_TCP_LISTENER: ");
+  expect(dts.stderr).toContain("(serial.type)");
 });
 
 test("a bad command line is a usage error (exit 2, its code, where to look); exec's own failures are 125", async ({

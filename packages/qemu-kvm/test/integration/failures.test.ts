@@ -159,6 +159,13 @@ test("a DTS section with migration and a telnet console starts, every port it as
     lease.type === "port" ? [lease.kind] : [],
   );
   expect(kinds.sort()).toEqual(["forward", "migration", "serial"]);
+  // The telnet console and the TCP migration target are open to every local user: said.
+  expect(vm.warnings.map((warning) => [warning.code, warning.field])).toEqual(
+    expect.arrayContaining([
+      ["WARN_BOOTLINE_TCP_LISTENER", "serial.type"],
+      ["WARN_BOOTLINE_TCP_LISTENER", "incoming.type"],
+    ]),
+  );
 });
 
 test("two VMs started at once on one pool get distinct ports", async ({ host, env, guest }) => {
