@@ -1,5 +1,6 @@
 import { armDeadline, InvalidArgumentError } from "@qemu-kvm/core";
 import { ConsoleClosedError, ConsoleDesyncError, ConsoleOverflowError } from "./errors.js";
+import { examined } from "./scan-meter.js";
 
 /**
  * One step of a matcher: how much of the text it has used up (dropped from
@@ -212,6 +213,7 @@ export function patternMatcher(patterns: readonly ExpectPattern[]): Matcher<Expe
       let groups: RegExpExecArray | undefined;
       if (typeof pattern === "string") {
         const from = Math.max(0, searchedUpTo[index]! - origin);
+        examined(text.length - from);
         start = text.indexOf(pattern, from);
         if (start === -1) {
           searchedUpTo[index] = origin + Math.max(0, text.length - pattern.length + 1);
@@ -220,6 +222,7 @@ export function patternMatcher(patterns: readonly ExpectPattern[]): Matcher<Expe
         end = start + pattern.length;
       } else {
         pattern.lastIndex = 0;
+        examined(text.length);
         const found = pattern.exec(text);
         if (!found) return;
         start = found.index;

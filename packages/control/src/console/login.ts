@@ -1,6 +1,7 @@
 import { debugLog, TimeoutError } from "@qemu-kvm/core";
 import { promptView } from "./console-text.js";
 import { ConsoleLoginError, ConsoleNotGuestError } from "./errors.js";
+import { examined } from "./scan-meter.js";
 import type { ConsoleSettings } from "./options.js";
 import { TRANSFER_FUNCTION } from "./run-protocol.js";
 import type { ConsoleShell } from "./shell.js";
@@ -98,6 +99,7 @@ class LoginAttempt {
   #classify(text: string): LoginState | undefined {
     const settings = this.#context.settings;
     const view = promptView(text, settings.filterKernelMessages);
+    examined(text.length + 4 * view.length);
     if (view.length === 0) return undefined;
     if (this.#passwordsSent > 0 && settings.loginFailed.test(view)) return { kind: "failed" };
     if (settings.passwordPrompt.test(view)) {

@@ -1,6 +1,7 @@
 import { debugLog } from "@qemu-kvm/core";
 import { promptView } from "./console-text.js";
 import type { ConsoleSettings } from "./options.js";
+import { examined } from "./scan-meter.js";
 import type { ConsoleShell } from "./shell.js";
 import type { ConsoleTerminal } from "./terminal.js";
 
@@ -41,6 +42,7 @@ export async function logOut(context: LogoutContext): Promise<void> {
     "logout",
     (text) => {
       const view = promptView(text, settings.filterKernelMessages);
+      examined(text.length + view.length);
       // The prompt stays unread: a login() that follows answers it at once.
       return settings.loginPrompt.test(view) ? { consume: 0, done: true } : undefined;
     },

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { stripTerminalEscapes } from "@qemu-kvm/core";
 import { type FilteredText, filterKernelMessages, rawIndex } from "./console-text.js";
 import { syncMarker } from "./run-protocol.js";
+import { examined } from "./scan-meter.js";
 
 /** What the parser made of one transfer. */
 export type RunTransfer =
@@ -70,6 +71,7 @@ class CleanLines {
     const filtered: FilteredText = this.#filter
       ? filterKernelMessages(text)
       : { clean: text, final: text.length, messages: [], ranges: [] };
+    examined(text.length + this.#partial.length);
     const base = this.#partial.length;
     const combined = this.#partial + filtered.clean;
     let from = 0;
