@@ -1,8 +1,7 @@
 import { debugLog, TimeoutError } from "@qemu-kvm/core";
-import { promptView } from "./console-text.js";
 import { ConsoleLoginError, ConsoleNotGuestError } from "./errors.js";
-import { examined } from "./scan-meter.js";
 import type { ConsoleSettings } from "./options.js";
+import { matches, PromptTail } from "./prompt-tail.js";
 import { TRANSFER_FUNCTION } from "./run-protocol.js";
 import type { ConsoleShell } from "./shell.js";
 import type { ConsoleTerminal } from "./terminal.js";
@@ -51,12 +50,17 @@ const HANDLERS: { [K in LoginState["kind"]]: Handler<K> } = {
 
 class LoginAttempt {
   readonly #context: LoginContext;
+  /** The end of the output, read a line at a time (never all of it again on each arrival). */
+  readonly #tail: PromptTail;
+  /** `loginFailed` showed after our password. */
+  #refused = false;
   #sentUser = false;
   #passwordsSent = 0;
   #nudges = 0;
 
   constructor(context: LoginContext) {
     this.#context = context;
+    this.#tail = new PromptTail(context.settings.filterKernelMessages);
   }
 
   async run(): Promise<void> {
@@ -80,9 +84,13 @@ class LoginAttempt {
     try {
       return await terminal.buffer.wait(
         "login",
-        (text) => {
-          const found = this.#classify(text);
-          return found ? { consume: text.length, done: true, value: found } : undefined;
+        (view) => {
+          const step = this.#tail.step(view.text);
+          const found = this.#classify(step.view, step.lines);
+          if (!found) return { consume: step.consume, done: false };
+          // Answered: what was read is done with.
+          this.#tail.reset();
+          return { consume: view.length, done: true, value: found };
         },
         { signal, timeoutMs: settings.nudgeIntervalMs },
       );
@@ -95,21 +103,25 @@ class LoginAttempt {
     }
   }
 
-  /** What the end of the console output shows, kernel messages and escapes removed. */
-  #classify(text: string): LoginState | undefined {
+  /**
+   * What the end of the console output shows (`view`: the last line and the
+   * unfinished one, kernel messages and escapes removed); `lines`: the lines
+   * read since the last look, where a refusal may show.
+   */
+  #classify(view: string, lines: string): LoginState | undefined {
     const settings = this.#context.settings;
-    const view = promptView(text, settings.filterKernelMessages);
-    examined(text.length + 4 * view.length);
-    if (view.length === 0) return undefined;
-    if (this.#passwordsSent > 0 && settings.loginFailed.test(view)) return { kind: "failed" };
-    if (settings.passwordPrompt.test(view)) {
+    if (this.#passwordsSent > 0 && !this.#refused)
+      this.#refused = matches(settings.loginFailed, lines) || matches(settings.loginFailed, view);
+    if (this.#refused) return { kind: "failed" };
+    if (view === "\n") return undefined;
+    if (matches(settings.passwordPrompt, view)) {
       // Whose password: the line typed before the prompt (`guest login: root`).
-      const lines = view.split("\n");
-      const typed = (lines[lines.length - 2] ?? "").replace(/^.*login: */, "").trim();
+      const before = view.slice(0, view.indexOf("\n"));
+      const typed = before.replace(/^.*login: */, "").trim();
       return { kind: "password", forUser: typed === settings.user };
     }
-    if (settings.loginPrompt.test(view)) return { kind: "login" };
-    if (settings.shellPrompt.test(view)) return { kind: "shell" };
+    if (matches(settings.loginPrompt, view)) return { kind: "login" };
+    if (matches(settings.shellPrompt, view)) return { kind: "shell" };
     return undefined;
   }
 

@@ -1,7 +1,6 @@
 import { debugLog } from "@qemu-kvm/core";
-import { promptView } from "./console-text.js";
 import type { ConsoleSettings } from "./options.js";
-import { examined } from "./scan-meter.js";
+import { matches, PromptTail } from "./prompt-tail.js";
 import type { ConsoleShell } from "./shell.js";
 import type { ConsoleTerminal } from "./terminal.js";
 
@@ -38,13 +37,13 @@ export async function logOut(context: LogoutContext): Promise<void> {
   await terminal.write(file ? `rm -f ${file}; exit\n` : "exit\n");
   shell.loggedIn = false;
   terminal.note("logging out");
+  const tail = new PromptTail(settings.filterKernelMessages);
   await buffer.wait(
     "logout",
-    (text) => {
-      const view = promptView(text, settings.filterKernelMessages);
-      examined(text.length + view.length);
-      // The prompt stays unread: a login() that follows answers it at once.
-      return settings.loginPrompt.test(view) ? { consume: 0, done: true } : undefined;
+    (view) => {
+      const step = tail.step(view.text);
+      // The prompt's line stays unread: a login() that follows answers it at once.
+      return { consume: step.consume, done: matches(settings.loginPrompt, step.view) };
     },
     { signal },
   );

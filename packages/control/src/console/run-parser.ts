@@ -32,7 +32,13 @@ export class LoggedOutSignal extends Error {}
 /** Thrown by the parser when the shell says `__qk` is not found (it is another shell now). */
 export class MissingFunctionSignal extends Error {}
 
-const MAX_PARTIAL_CHARS = 64 * 1024;
+/**
+ * The longest unfinished line kept whole (our echoed run line is at most about
+ * 1 KiB, base64 lines 76 characters). It is read again with each arrival, so
+ * it is kept small: a flood without line ends costs its size, not its size
+ * times this.
+ */
+const MAX_PARTIAL_CHARS = 4 * 1024;
 const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**

@@ -27,7 +27,6 @@ import {
   ConsoleNotLoggedInError,
   ConsoleTimeoutError,
 } from "./errors.js";
-import { compilePatterns, type ExpectMatch, type ExpectPattern } from "./expect-buffer.js";
 import { logIn } from "./login.js";
 import { logOut } from "./logout.js";
 import { OperationQueue } from "./operation-queue.js";
@@ -39,6 +38,7 @@ import {
   type SerialConsoleCloseOptions,
   type SerialConsoleOptions,
 } from "./options.js";
+import { compilePatterns, type ExpectMatch, type ExpectPattern } from "./patterns.js";
 import { ConsoleShell } from "./shell.js";
 import { ConsoleTerminal } from "./terminal.js";
 

@@ -165,7 +165,9 @@ export class ConsoleShell {
         debug("console: kernel message cut out: %s", preview(message));
       },
     });
-    return this.#terminal.buffer.wait(`run ${preview(command, 80)}`, parser, { signal });
+    return this.#terminal.buffer.wait(`run ${preview(command, 80)}`, (view) => parser(view.text), {
+      signal,
+    });
   }
 
   /** Types `line` followed by a marker; resolves once the marker came back. */
@@ -173,11 +175,10 @@ export class ConsoleShell {
     const token = newToken();
     this.#terminal.buffer.clear();
     await this.#terminal.write(`${line}; ${syncLine(token)}\n`);
-    await this.#terminal.buffer.wait(
-      "type a command piece",
-      syncParser([token], this.#settings.filterKernelMessages),
-      { signal },
-    );
+    const parser = syncParser([token], this.#settings.filterKernelMessages);
+    await this.#terminal.buffer.wait("type a command piece", (view) => parser(view.text), {
+      signal,
+    });
   }
 
   /**
@@ -188,11 +189,11 @@ export class ConsoleShell {
     const token = newToken();
     await this.#terminal.write(`${syncLine(token)}\n`);
     try {
-      await this.#terminal.buffer.wait(
-        "login: shell check",
-        syncParser([token], this.#settings.filterKernelMessages),
-        { signal, timeoutMs },
-      );
+      const parser = syncParser([token], this.#settings.filterKernelMessages);
+      await this.#terminal.buffer.wait("login: shell check", (view) => parser(view.text), {
+        signal,
+        timeoutMs,
+      });
       return true;
     } catch (error) {
       if (signal.aborted || !TimeoutError.isInstance(error)) throw error;
@@ -228,11 +229,11 @@ export class ConsoleShell {
       try {
         if (key) await this.#terminal.write(key);
         await this.#terminal.write(`${syncLine(token)}\n`);
-        await this.#terminal.buffer.wait(
-          "resynchronize",
-          syncParser(tokens, this.#settings.filterKernelMessages),
-          { signal, timeoutMs: this.#settings.recoveryTimeoutMs / keys.length },
-        );
+        const parser = syncParser(tokens, this.#settings.filterKernelMessages);
+        await this.#terminal.buffer.wait("resynchronize", (view) => parser(view.text), {
+          signal,
+          timeoutMs: this.#settings.recoveryTimeoutMs / keys.length,
+        });
         this.synced = true;
         this.#terminal.note("back at the shell");
         return;
