@@ -35,6 +35,12 @@ export interface FakeShellOptions {
   slowLoginPrompt?: number;
   /** `exit` ends a shell nested in the login shell (`su`, `sh`): its parent's prompt comes back. */
   nestedShell?: boolean;
+  /**
+   * Echo the password typed at `Password:` (busybox `login` prints its prompt
+   * before it turns echo off), `chunkSize` bytes per arrival; with `stopAfter`,
+   * only that many characters, then nothing more (a guest that hangs there).
+   */
+  echoPassword?: { chunkSize: number; stopAfter?: number };
 }
 
 const PROMPT = "root@guest:~# \x1b[6n";
@@ -150,8 +156,18 @@ export class FakeShell extends Duplex {
           this.send("Password: ");
         }
         return;
-      case "password":
-        this.send("\r\n"); // no echo
+      case "password": {
+        const echo = this.#options.echoPassword;
+        if (echo) {
+          const shown = line.slice(0, echo.stopAfter ?? line.length);
+          for (let offset = 0; offset < shown.length; offset += echo.chunkSize)
+            this.push(Buffer.from(shown.slice(offset, offset + echo.chunkSize)));
+          if (echo.stopAfter !== undefined) {
+            this.state = "busy";
+            return;
+          }
+        }
+        this.send("\r\n");
         if (this.#user === (this.#options.user ?? "root") && line === this.#options.password) {
           this.state = "shell";
           this.send(`\r\nBusyBox v1.35.0 built-in shell (ash)\r\n\r\n${PROMPT}`);
@@ -160,6 +176,7 @@ export class FakeShell extends Duplex {
           this.send("Login incorrect\r\nguest login: ");
         }
         return;
+      }
       case "shell":
         this.send(`${line}\r\n`);
         this.#shellLine(line);
