@@ -32,6 +32,7 @@ export {
   ConsoleNotLoggedInError,
   ConsoleOutputError,
   ConsoleOverflowError,
+  ConsoleScratchError,
   ConsoleTimeoutError,
 } from "./console/errors.js";
 export type { SerialConsoleOptions } from "./console/options.js";

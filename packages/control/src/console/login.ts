@@ -167,6 +167,7 @@ class LoginAttempt {
     const { shell, terminal, signal } = this.#context;
     if (!(await shell.probe(signal, SHELL_CHECK_MS))) return false;
     await shell.typeAndSync(TRANSFER_FUNCTION, signal);
+    await shell.makeDirectory(signal);
     await this.#checkIdentity();
     shell.loggedIn = true;
     shell.synced = true;

@@ -14,9 +14,10 @@ export interface LogoutContext {
 }
 
 /**
- * Ends the logged-in shell: types `exit` (after removing the last run's output
- * file) and resolves once the login prompt shows. Once `exit` is typed the
- * console no longer counts as logged in, whether the prompt comes or not.
+ * Ends the logged-in shell: types `exit` (after removing the login session's
+ * private directory, output files and all) and resolves once the login prompt
+ * shows. Once `exit` is typed the console no longer counts as logged in,
+ * whether the prompt comes or not.
  * Nothing to do when not logged in. Rejects with the deadline's error, or
  * `ERR_CONSOLE_DESYNC` when an interrupted command still holds the terminal.
  *
@@ -30,12 +31,13 @@ export async function logOut(context: LogoutContext): Promise<void> {
   const { terminal, shell, settings, signal } = context;
   if (!shell.loggedIn) return;
   await shell.ensureSynced(signal);
-  const file = shell.lastFile;
+  const directory = shell.directory;
   const buffer = terminal.buffer;
   buffer.clear();
   buffer.resetOverflow();
-  await terminal.write(file ? `rm -f ${file}; exit\n` : "exit\n");
+  await terminal.write(directory ? `rm -rf ${directory}; exit\n` : "exit\n");
   shell.loggedIn = false;
+  shell.endSession();
   terminal.note("logging out");
   const tail = new PromptTail(settings.filterKernelMessages);
   await buffer.wait(

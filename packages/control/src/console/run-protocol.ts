@@ -3,16 +3,20 @@
  * exact output and exit status, whatever else the terminal shows.
  *
  * At login the console defines one shell function, `__qk`, that prints a
- * finished command's status and output between markers. Then one short input
- * line per command (the "run line") does it all:
+ * finished command's status and output between markers, and makes the login
+ * session's private directory in the scratch directory (see `scratchLine`),
+ * removed at logout. Then one short input line per command (the
+ * "run line") does it all:
  *
- *     rm -f PREVIOUS; { eval 'COMMAND'; } >FILE 2>&1 </dev/null; __qk_rc=$?; __qk TOKEN FILE MAX
+ *     rm -f PREVIOUS; { eval 'COMMAND'; } >DIR/N 2>&1 </dev/null; __qk_rc=$?; __qk TOKEN DIR/N MAX
  *
  * - The command runs in the login shell itself (`cd`, variables, functions
  *   persist), stdin from /dev/null (it cannot swallow later input), stdout and
- *   stderr into FILE, in order. FILE is new for every run and removed by the
- *   next one (a daemon the command left running writes to a deleted file, never
- *   into a later command's output).
+ *   stderr into DIR/N, in order. The file is new for every run and removed by
+ *   the next one (a daemon the command left running writes to a deleted file,
+ *   never into a later command's output). DIR is root's (the login user's),
+ *   mode 0700, with a random name: no other guest user can plant a symlink
+ *   where the output goes, however predictable N is.
  * - `__qk` prints `QKS:TOKEN:STATUS`, the output size, its MD5 and the output in
  *   base64, then `QKE:TOKEN`. The markers are assembled by printf from separate
  *   words, so the terminal's echo of the line never contains them; TOKEN is
@@ -45,6 +49,28 @@ function shellQuote(text: string): string {
  * times, and must stay within `MAX_LINE_CHARS` (a unit test checks the worst case).
  */
 export const MAX_SCRATCH_CHARS = 100;
+
+/** `.qk-` and 12 random hexadecimal digits: a login session's private directory. */
+export function privateDirectoryName(scratchDirectory: string, random: string): string {
+  return `${scratchDirectory === "/" ? "" : scratchDirectory}/.qk-${random}`;
+}
+
+/**
+ * The line that makes a login session's private directory, and prints the
+ * marker `made` if it did, `failed` if not. `mkdir` under `umask 077` (in a
+ * subshell: the login shell's umask stays) creates it with mode 0700 from the
+ * start, and fails on a name that exists, a symlink included: it never follows
+ * one. `stale`, an earlier session's directory, is removed first.
+ */
+export function scratchLine(
+  directory: string,
+  stale: string | undefined,
+  made: string,
+  failed: string,
+): string {
+  const remove = stale ? `rm -rf ${stale}; ` : "";
+  return `${remove}(umask 077 && mkdir ${directory}) && ${syncLine(made)} || ${syncLine(failed)}`;
+}
 
 /** A path the run line uses unquoted: absolute, made of safe characters, short. */
 export function checkScratchPath(path: unknown): void {

@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { AbortError, debugLog, preview, TimeoutError } from "@qemu-kvm/core";
 import type { CommandResult } from "../control-channel.js";
-import { ConsoleDesyncError, ConsoleLoggedOutError, ConsoleOutputError } from "./errors.js";
+import {
+  ConsoleDesyncError,
+  ConsoleLoggedOutError,
+  ConsoleNotLoggedInError,
+  ConsoleOutputError,
+  ConsoleScratchError,
+} from "./errors.js";
 import type { ConsoleSettings } from "./options.js";
 import {
   LoggedOutSignal,
@@ -12,8 +18,11 @@ import {
 } from "./run-parser.js";
 import {
   deliverCommand,
+  privateDirectoryName,
   runLine,
+  scratchLine,
   syncLine,
+  syncMarker,
   TRANSFER_FUNCTION,
   transferScript,
 } from "./run-protocol.js";
@@ -37,8 +46,8 @@ function newToken(): string {
 export class ConsoleShell {
   readonly #terminal: ConsoleTerminal;
   readonly #settings: ConsoleSettings;
-  /** Names this console's output files apart from another client's. */
-  readonly #session = randomBytes(4).toString("hex");
+  /** This login session's private directory for output files (see `makeDirectory`). */
+  #directory: string | undefined;
   #runs = 0;
   #lastFile: string | undefined;
   /** True once logged in (until the shell exits or the console closes). */
@@ -51,9 +60,15 @@ export class ConsoleShell {
     this.#settings = settings;
   }
 
-  /** The output file of the last run (removed by the next run, or by `close()`). */
-  get lastFile(): string | undefined {
-    return this.#lastFile;
+  /** This login session's private directory (made at login, removed at logout and `close()`). */
+  get directory(): string | undefined {
+    return this.#directory;
+  }
+
+  /** The private directory was removed (logout, close): forget it. */
+  endSession(): void {
+    this.#directory = undefined;
+    this.#lastFile = undefined;
   }
 
   /**
@@ -64,11 +79,11 @@ export class ConsoleShell {
     await this.ensureSynced(signal);
     const started = performance.now();
     const delivery = deliverCommand(command);
-    const scratch = this.#settings.scratchDirectory;
-    const file = `${scratch === "/" ? "" : scratch}/.qk-${this.#session}-${++this.#runs}`;
-    const previousFile = this.#lastFile;
-    this.#lastFile = file;
     try {
+      if (!this.#directory) throw new ConsoleNotLoggedInError("run()");
+      const file = `${this.#directory}/${++this.#runs}`;
+      const previousFile = this.#lastFile;
+      this.#lastFile = file;
       for (const prelude of delivery.preludes) await this.typeAndSync(prelude, signal);
       const buffer = this.#terminal.buffer;
       buffer.clear();
@@ -104,6 +119,30 @@ export class ConsoleShell {
       }
       throw error;
     }
+  }
+
+  /**
+   * Makes this login session's private directory (at login): a random name in
+   * the scratch directory, mode 0700 from the start, never an existing name
+   * (see `scratchLine`); the previous session's directory, if it was never
+   * removed, goes on the same line. `ERR_CONSOLE_SCRATCH` if it cannot be made.
+   */
+  async makeDirectory(signal: AbortSignal): Promise<void> {
+    const scratch = this.#settings.scratchDirectory;
+    const directory = privateDirectoryName(scratch, randomBytes(6).toString("hex"));
+    const [made, failed] = [newToken(), newToken()];
+    this.#terminal.buffer.clear();
+    await this.#terminal.write(`${scratchLine(directory, this.#directory, made, failed)}\n`);
+    const parser = syncParser([made, failed], this.#settings.filterKernelMessages);
+    const marker = await this.#terminal.buffer.wait(
+      "make a private directory",
+      (view) => parser(view.text),
+      { signal },
+    );
+    this.endSession();
+    if (marker !== syncMarker(made)) throw new ConsoleScratchError({ directory: scratch });
+    this.#directory = directory;
+    this.#runs = 0;
   }
 
   /**

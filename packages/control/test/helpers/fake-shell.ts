@@ -33,6 +33,8 @@ export interface FakeShellOptions {
    * later turn of the event loop (as a slow serial line delivers it), not at once.
    */
   slowLoginPrompt?: number;
+  /** `mkdir` in the scratch directory fails (it is read-only, or full). */
+  readOnlyScratch?: boolean;
   /** `exit` ends a shell nested in the login shell (`su`, `sh`): its parent's prompt comes back. */
   nestedShell?: boolean;
   /**
@@ -64,8 +66,10 @@ export class FakeShell extends Duplex {
   #queued: string[] = [];
   /** Whether the console's `__qk` function is defined in this shell. */
   functionDefined = false;
-  /** How many times the console typed `exit` (alone, or after `rm -f FILE; `). */
+  /** How many times the console typed `exit` (alone, or after `rm -rf DIR; `). */
   logouts = 0;
+  /** The directories the console made (`mkdir`) and has not removed (`rm -rf`). */
+  readonly directories = new Set<string>();
   readonly #options: FakeShellOptions;
 
   constructor(options: FakeShellOptions = {}) {
@@ -187,6 +191,18 @@ export class FakeShell extends Duplex {
   }
 
   #shellLine(line: string): void {
+    line = this.#removeDirectory(line);
+    const scratch =
+      /^\(umask 077 && mkdir (\S+)\) && printf '%s:%s\\n' QKR (\w+) \|\| printf '%s:%s\\n' QKR (\w+)$/.exec(
+        line,
+      );
+    if (scratch) {
+      const [, directory, made, failed] = scratch as unknown as [string, string, string, string];
+      const ok = !this.#options.readOnlyScratch && !this.directories.has(directory);
+      if (ok) this.directories.add(directory);
+      this.send(`QKR:${ok ? made : failed}\r\n${PROMPT}`);
+      return;
+    }
     const sync = /printf '%s:%s\\n' QKR ([0-9a-f]+)$/.exec(line);
     if (line.startsWith("__qk() {")) this.functionDefined = true;
     const prelude = /^__qk_c=(?:"\$__qk_c")?(.*); printf '%s:%s\\n' QKR ([0-9a-f]+)$/.exec(line);
@@ -228,17 +244,25 @@ export class FakeShell extends Duplex {
       this.send(`QKR:${sync[1]}\r\n${PROMPT}`);
       return;
     }
-    if (/^(rm -f \S+; )?exit$/.test(line)) {
+    if (line === "exit") {
       this.logouts++;
       if (this.#options.nestedShell) this.send(PROMPT);
       else this.#loggedOut();
       return;
     }
-    if (line.startsWith("rm -f ")) {
+    if (line === "") {
       this.send(PROMPT);
       return;
     }
     this.send(`-sh: ${line.split(" ")[0]}: not found\r\n${PROMPT}`);
+  }
+
+  /** `rm -rf DIR; REST` → REST, DIR forgotten (and `rm -rf DIR` alone → ""). */
+  #removeDirectory(line: string): string {
+    const removal = /^rm -rf (\S+)(?:; (.*))?$/.exec(line);
+    if (!removal) return line;
+    this.directories.delete(removal[1]!);
+    return removal[2] ?? "";
   }
 
   /** The shell exited: getty's prompt (in pieces with `slowLoginPrompt`). */

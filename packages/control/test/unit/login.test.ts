@@ -74,6 +74,37 @@ describe("login", () => {
     console.destroy();
   });
 
+  test("each login has its own private directory for output, removed at logout, or by the next login", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp({ state: "shell" });
+    peer.send("root@guest:~# \x1b[6n");
+    await console.login();
+    const [first] = [...peer.directories];
+    expect(first).toMatch(/^\/tmp\/\.qk-[0-9a-f]{12}$/);
+    await console.login(); // again, without logging out: the first directory goes
+    expect(peer.directories.size).toBe(1);
+    expect(peer.directories.has(first!)).toBe(false);
+    await console.logout();
+    expect(peer.directories.size).toBe(0);
+    console.destroy();
+  });
+
+  test("a scratch directory where nothing can be made fails the login (ERR_CONSOLE_SCRATCH)", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp(
+      { state: "shell", readOnlyScratch: true },
+      { scratchDirectory: "/ro" },
+    );
+    peer.send("root@guest:~# \x1b[6n");
+    const error = await rejection(console.login());
+    expect(error).toMatchObject({ code: "ERR_CONSOLE_SCRATCH", directory: "/ro" });
+    expect(console.isLoggedIn).toBe(false);
+    expect(peer.commandsRun).toEqual([]); // not even the identity check ran
+    console.destroy();
+  });
+
   test("reports a wrong password (ERR_CONSOLE_LOGIN) without showing it", async ({ consoles }) => {
     const peer = new FakeShell({ password: "right", greet: true });
     const console = consoles.open(peer, { password: "wrong-password", nudgeIntervalMs: 200 });

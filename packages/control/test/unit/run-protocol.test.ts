@@ -9,6 +9,7 @@ import {
   deliverCommand,
   MAX_LINE_CHARS,
   MAX_SCRATCH_CHARS,
+  privateDirectoryName,
   runLine,
   TRANSFER_FUNCTION,
 } from "../../src/console/run-protocol.js";
@@ -91,8 +92,8 @@ describe("command delivery", () => {
     expect(() => checkScratchPath(`${scratch}x`)).toThrow(
       expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "options.scratchDirectory" }),
     );
-    // As the console names its files: the scratch directory, a session id, a run count.
-    const file = `${scratch}/.qk-0123abcd-${Number.MAX_SAFE_INTEGER}`;
+    // As the console names its files: the session's private directory, a run count.
+    const file = `${privateDirectoryName(scratch, "0123456789ab")}/${Number.MAX_SAFE_INTEGER}`;
     // The longest command still typed inline (a longer one is assembled first).
     let longest = "";
     while (deliverCommand(`${longest}x`).preludes.length === 0) longest += "x";
