@@ -2,7 +2,6 @@ import { debugLog, TimeoutError } from "@qemu-kvm/core";
 import { ConsoleLoginError, ConsoleNotGuestError } from "./errors.js";
 import type { ConsoleSettings } from "./options.js";
 import { matches, PromptTail } from "./prompt-tail.js";
-import { TRANSFER_FUNCTION } from "./run-protocol.js";
 import type { ConsoleShell } from "./shell.js";
 import type { ConsoleTerminal } from "./terminal.js";
 
@@ -28,8 +27,8 @@ export interface LoginContext {
 /**
  * Gets to a verified shell prompt from whatever the console shows: answers a
  * login prompt, a password prompt (only after our own user name), or checks a
- * shell prompt with a marker; nudges a silent console. Then defines the run
- * protocol's function and checks the guest identity.
+ * shell prompt with a marker; nudges a silent console. The marker's line also
+ * sets the shell up for the run protocol and runs the guest identity check.
  */
 export async function logIn(context: LoginContext): Promise<void> {
   await new LoginAttempt(context).run();
@@ -162,30 +161,24 @@ class LoginAttempt {
     return false;
   }
 
-  /** A shell prompt is only a hint: a marker must come back. Then set the shell up. */
+  /**
+   * A shell prompt is only a hint: a marker must come back. The same line sets
+   * the shell up and runs the identity command (one round trip).
+   */
   async checkShell(): Promise<boolean> {
-    const { shell, terminal, signal } = this.#context;
-    if (!(await shell.probe(signal, SHELL_CHECK_MS))) return false;
-    await shell.typeAndSync(TRANSFER_FUNCTION, signal);
-    await shell.makeDirectory(signal);
-    await this.#checkIdentity();
+    const { shell, terminal, settings, signal } = this.#context;
+    const identity = settings.guestIdentity === false ? undefined : settings.guestIdentity;
+    const started = await shell.startSession(identity?.command, signal, SHELL_CHECK_MS);
+    if (!started.shell) return false;
+    if (identity && started.identity) {
+      const output = started.identity.output.trim();
+      const exitCode = started.identity.exitCode;
+      if (!identity.accepts(output, exitCode))
+        throw new ConsoleNotGuestError({ check: identity.description, exitCode, output });
+    }
     shell.loggedIn = true;
     shell.synced = true;
     terminal.note("logged in");
     return true;
-  }
-
-  async #checkIdentity(): Promise<void> {
-    const { shell, settings, signal } = this.#context;
-    const identity = settings.guestIdentity;
-    if (identity === false) return;
-    const result = await shell.run(identity.command, signal);
-    const output = result.output.trim();
-    if (!identity.accepts(output, result.exitCode))
-      throw new ConsoleNotGuestError({
-        check: identity.description,
-        exitCode: result.exitCode,
-        output,
-      });
   }
 }

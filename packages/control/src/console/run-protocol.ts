@@ -3,10 +3,10 @@
  * exact output and exit status, whatever else the terminal shows.
  *
  * At login the console defines one shell function, `__qk`, that prints a
- * finished command's status and output between markers, and makes the login
- * session's private directory in the scratch directory (see `scratchLine`),
- * removed at logout. Then one short input line per command (the
- * "run line") does it all:
+ * finished command's status and output between markers, makes the login
+ * session's private directory in the scratch directory (removed at logout) and
+ * runs the guest identity check, all on one line (see `loginLine`). Then one
+ * short input line per command (the "run line") does it all:
  *
  *     rm -f PREVIOUS; { eval 'COMMAND'; } >DIR/N 2>&1 </dev/null; __qk_rc=$?; __qk TOKEN DIR/N MAX
  *
@@ -55,21 +55,31 @@ export function privateDirectoryName(scratchDirectory: string, random: string): 
   return `${scratchDirectory === "/" ? "" : scratchDirectory}/.qk-${random}`;
 }
 
+export interface LoginLineInput {
+  /** The login session's private directory (see `privateDirectoryName`). */
+  directory: string;
+  /** The previous session's directory, removed first. */
+  stale: string | undefined;
+  /** Tokens of the markers printed when the directory was made, and when it was not. */
+  made: string;
+  failed: string;
+  /** What runs once the directory is made (the identity command's run line). */
+  next?: string | undefined;
+}
+
 /**
- * The line that makes a login session's private directory, and prints the
- * marker `made` if it did, `failed` if not. `mkdir` under `umask 077` (in a
- * subshell: the login shell's umask stays) creates it with mode 0700 from the
- * start, and fails on a name that exists, a symlink included: it never follows
- * one. `stale`, an earlier session's directory, is removed first.
+ * The one line that sets up a shell at login: defines `__qk`, removes the
+ * previous session's directory, makes this session's, prints the marker
+ * `made` (or `failed`: nothing more runs) and runs `next`. `mkdir` under
+ * `umask 077` (in a subshell: the login shell's umask stays) creates the
+ * directory with mode 0700 from the start, and fails on a name that exists, a
+ * symlink included: it never follows one.
  */
-export function scratchLine(
-  directory: string,
-  stale: string | undefined,
-  made: string,
-  failed: string,
-): string {
+export function loginLine(input: LoginLineInput): string {
+  const { directory, stale, made, failed, next } = input;
   const remove = stale ? `rm -rf ${stale}; ` : "";
-  return `${remove}(umask 077 && mkdir ${directory}) && ${syncLine(made)} || ${syncLine(failed)}`;
+  const body = next ? `${syncLine(made)}; ${next}` : syncLine(made);
+  return `${TRANSFER_FUNCTION}; ${remove}if (umask 077 && mkdir ${directory}); then ${body}; else ${syncLine(failed)}; fi`;
 }
 
 /** A path the run line uses unquoted: absolute, made of safe characters, short. */

@@ -191,20 +191,10 @@ export class FakeShell extends Duplex {
   }
 
   #shellLine(line: string): void {
+    line = this.#defineFunction(line);
     line = this.#removeDirectory(line);
-    const scratch =
-      /^\(umask 077 && mkdir (\S+)\) && printf '%s:%s\\n' QKR (\w+) \|\| printf '%s:%s\\n' QKR (\w+)$/.exec(
-        line,
-      );
-    if (scratch) {
-      const [, directory, made, failed] = scratch as unknown as [string, string, string, string];
-      const ok = !this.#options.readOnlyScratch && !this.directories.has(directory);
-      if (ok) this.directories.add(directory);
-      this.send(`QKR:${ok ? made : failed}\r\n${PROMPT}`);
-      return;
-    }
+    if (this.#makeDirectory(line)) return;
     const sync = /printf '%s:%s\\n' QKR ([0-9a-f]+)$/.exec(line);
-    if (line.startsWith("__qk() {")) this.functionDefined = true;
     const prelude = /^__qk_c=(?:"\$__qk_c")?(.*); printf '%s:%s\\n' QKR ([0-9a-f]+)$/.exec(line);
     if (prelude) {
       const piece = unquote(prelude[1]!);
@@ -255,6 +245,40 @@ export class FakeShell extends Duplex {
       return;
     }
     this.send(`-sh: ${line.split(" ")[0]}: not found\r\n${PROMPT}`);
+  }
+
+  /** `__qk() { … }; REST` → REST, the function defined. */
+  #defineFunction(line: string): string {
+    if (!line.startsWith("__qk() {")) return line;
+    this.functionDefined = true;
+    const end = `QKE "$1"; }`;
+    return line.slice(line.indexOf(end) + end.length).replace(/^; /, "");
+  }
+
+  /** `if (umask 077 && mkdir DIR); then printf …MADE[; REST]; else printf …FAILED; fi`. */
+  #makeDirectory(line: string): boolean {
+    const found =
+      /^if \(umask 077 && mkdir (\S+)\); then printf '%s:%s\\n' QKR (\w+)(?:; (.*))?; else printf '%s:%s\\n' QKR (\w+); fi$/.exec(
+        line,
+      );
+    if (!found) return false;
+    const [, directory, made, rest, failed] = found as unknown as [
+      string,
+      string,
+      string,
+      string | undefined,
+      string,
+    ];
+    if (this.#options.readOnlyScratch || this.directories.has(directory)) {
+      this.send(`mkdir: can't create directory '${directory}': Read-only file system\r\n`);
+      this.send(`QKR:${failed}\r\n${PROMPT}`);
+      return true;
+    }
+    this.directories.add(directory);
+    this.send(`QKR:${made}\r\n`);
+    if (rest) this.#shellLine(rest);
+    else this.send(PROMPT);
+    return true;
   }
 
   /** `rm -rf DIR; REST` → REST, DIR forgotten (and `rm -rf DIR` alone → ""). */
