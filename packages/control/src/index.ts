@@ -32,10 +32,11 @@ export {
   ConsoleNotLoggedInError,
   ConsoleOutputError,
   ConsoleOverflowError,
+  ConsoleScratchError,
   ConsoleTimeoutError,
 } from "./console/errors.js";
-export type { ExpectMatch, ExpectPattern } from "./console/expect-buffer.js";
 export type { SerialConsoleOptions } from "./console/options.js";
+export type { ExpectMatch, ExpectPattern } from "./console/patterns.js";
 export { createSerialConsole, type SerialConsole } from "./console/serial-console.js";
 export { TelnetCodec, type TelnetDecoded } from "./console/telnet.js";
 export type {

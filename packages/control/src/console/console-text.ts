@@ -171,3 +171,48 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
   }
   return masked;
 }
+
+/**
+ * Masks secrets in text that arrives in pieces (a terminal echoing a password
+ * a byte at a time): a secret is masked whole however it was split. What may
+ * be the start of a secret at the end of a piece is held back until the next
+ * piece tells; a secret never leaves, in full or as a piece of it that lines up
+ * with it.
+ */
+export class SecretMasker {
+  /** Shared with the owner, who may add secrets. */
+  readonly #secrets: readonly string[];
+  #held = "";
+
+  constructor(secrets: readonly string[]) {
+    this.#secrets = secrets;
+  }
+
+  /** Takes the next piece; returns the text settled now, secrets masked (possibly empty). */
+  push(text: string): string {
+    if (this.#secrets.length === 0) return text;
+    let joined = this.#held + text;
+    for (const secret of this.#secrets)
+      if (secret.length > 0 && joined.includes(secret)) joined = joined.split(secret).join(MASK);
+    const hold = startOfSecretAtEnd(joined, this.#secrets);
+    this.#held = joined.slice(joined.length - hold);
+    return joined.slice(0, joined.length - hold);
+  }
+
+  /** What is held back, as it may be shown: a piece of a secret of 4 characters or more masked. */
+  get held(): string {
+    return maskSecrets(this.#held, this.#secrets);
+  }
+}
+
+/** The length of the longest end of `text` that is the start of a secret (and shorter than it). */
+function startOfSecretAtEnd(text: string, secrets: readonly string[]): number {
+  let longest = 0;
+  for (const secret of secrets)
+    for (let length = Math.min(secret.length - 1, text.length); length > longest; length--)
+      if (text.endsWith(secret.slice(0, length))) {
+        longest = length;
+        break;
+      }
+  return longest;
+}

@@ -167,3 +167,23 @@ export class ConsoleOutputError extends QemuKvmError implements ConsoleTranscrip
     this.exitCode = fields.exitCode;
   }
 }
+
+/**
+ * `login()` could not make the login session's private directory in
+ * `scratchDirectory` (`directory`): it is not writable, not a directory, or
+ * full. The console is not logged in: `run()` would have nowhere to put output.
+ */
+export class ConsoleScratchError extends QemuKvmError implements ConsoleTranscriptFact {
+  static override readonly errorId: string = "ConsoleScratchError";
+  readonly code = "ERR_CONSOLE_SCRATCH" as const;
+  /** The scratch directory in which it could not be made. */
+  readonly directory: string;
+  transcript: string | undefined = undefined;
+
+  constructor(fields: { directory: string }) {
+    super(
+      `could not make a private directory for command output in ${fields.directory} (not writable, not a directory, or full): see scratchDirectory`,
+    );
+    this.directory = fields.directory;
+  }
+}

@@ -1,4 +1,5 @@
-import { armDeadline, InvalidArgumentError } from "@qemu-kvm/core";
+import { armDeadline } from "@qemu-kvm/core";
+import { ChunkedText, type TextView } from "./chunked-text.js";
 import { ConsoleClosedError, ConsoleDesyncError, ConsoleOverflowError } from "./errors.js";
 
 /**
@@ -14,12 +15,14 @@ export interface MatchStep<T> {
 /**
  * Looks at the unconsumed text each time more arrives (and once at the start).
  * May consume part of it and keep waiting (`done: false`), so that a long
- * transfer never has to sit whole in the buffer. `origin` is the position of
- * `text[0]` in the whole input (it grows as text is consumed or dropped), for
- * matchers that remember how far they have looked. Returning `undefined` means
- * "nothing yet". A matcher that throws fails the wait with that error.
+ * transfer never has to sit whole in the buffer. Positions in the view are
+ * absolute (they grow as text is consumed or dropped), so a matcher can
+ * remember how far it has looked and look only at what is new: a matcher that
+ * reads the whole view on every arrival makes a flood cost its size squared.
+ * Returning `undefined` means "nothing yet". A matcher that throws fails the
+ * wait with that error.
  */
-export type Matcher<T> = (text: string, origin: number) => MatchStep<T> | undefined;
+export type Matcher<T> = (view: TextView) => MatchStep<T> | undefined;
 
 interface Waiter {
   operation: string;
@@ -41,9 +44,7 @@ interface Waiter {
  */
 export class ExpectBuffer {
   readonly #maxChars: number;
-  #text = "";
-  /** Position of `#text[0]` in the whole input. */
-  #origin = 0;
+  readonly #text = new ChunkedText();
   #waiter: Waiter | undefined;
   #dropped = 0;
   #ended: { error: Error | undefined } | undefined;
@@ -54,32 +55,30 @@ export class ExpectBuffer {
 
   /** The unconsumed text. */
   get text(): string {
+    return this.#text.text;
+  }
+
+  /** The unconsumed text as matchers see it. */
+  get view(): TextView {
     return this.#text;
   }
 
   push(text: string): void {
     if (text.length === 0) return;
-    this.#text += text;
+    this.#text.push(text);
     this.#step();
-    if (this.#text.length > this.#maxChars) {
-      const cut = this.#text.length - this.#maxChars;
-      this.#text = this.#text.slice(cut);
-      this.#origin += cut;
-      this.#dropped += cut;
-    }
+    const excess = this.#text.length - this.#maxChars;
+    if (excess > 0) this.#dropped += this.#text.drop(excess);
   }
 
   /** Drops the first `count` characters, as read. */
-  consume(count: number): string {
-    const taken = this.#text.slice(0, count);
-    this.#text = this.#text.slice(count);
-    this.#origin += taken.length;
-    return taken;
+  consume(count: number): void {
+    this.#text.drop(count);
   }
 
   /** Drops everything unconsumed (not counted as overflow). */
-  clear(): string {
-    return this.consume(this.#text.length);
+  clear(): void {
+    this.#text.drop(this.#text.length);
   }
 
   /** Throws `ERR_CONSOLE_OVERFLOW` if characters were dropped unread, then forgets them. */
@@ -152,7 +151,7 @@ export class ExpectBuffer {
     if (!waiter) return;
     let step: MatchStep<unknown> | undefined;
     try {
-      step = waiter.matcher(this.#text, this.#origin);
+      step = waiter.matcher(this.#text);
     } catch (error) {
       this.#waiter = undefined;
       waiter.disarm();
@@ -167,94 +166,4 @@ export class ExpectBuffer {
       waiter.resolve(step.value);
     }
   }
-}
-
-/** A pattern `expect()` accepts. */
-export type ExpectPattern = string | RegExp;
-
-export interface ExpectMatch {
-  /** Index of the pattern that matched, in the array given (0 for a single pattern). */
-  index: number;
-  /** The matched text. */
-  match: string;
-  /** The RegExp match (capture groups), for a RegExp pattern. */
-  groups: RegExpExecArray | undefined;
-  /** The text between the previous consumption and the match. */
-  before: string;
-}
-
-/**
- * A matcher for `expect()`: the earliest match of any pattern (ties go to the
- * pattern listed first); consumes through the end of the match.
- */
-export function patternMatcher(patterns: readonly ExpectPattern[]): Matcher<ExpectMatch> {
-  const compiled = patterns.map((pattern, index) => {
-    const field = patterns.length === 1 ? "pattern" : `pattern[${index}]`;
-    if (typeof pattern === "string") {
-      if (pattern.length === 0)
-        throw new InvalidArgumentError(field, "a non-empty string or a RegExp", pattern);
-      return pattern;
-    }
-    if (!(pattern instanceof RegExp))
-      throw new InvalidArgumentError(field, "a non-empty string or a RegExp", pattern);
-    // A fresh global copy: exec() from index 0 each time, the caller's lastIndex untouched.
-    const flags = pattern.flags.replace(/[gy]/g, "");
-    return new RegExp(pattern.source, `${flags}g`);
-  });
-  // Strings: where the previous look stopped (absolute position), so that a flood is
-  // scanned once, not quadratically.
-  const searchedUpTo = compiled.map(() => 0);
-  return (text, origin) => {
-    let best: { index: number; start: number; end: number; groups?: RegExpExecArray } | undefined;
-    compiled.forEach((pattern, index) => {
-      let start: number;
-      let end: number;
-      let groups: RegExpExecArray | undefined;
-      if (typeof pattern === "string") {
-        const from = Math.max(0, searchedUpTo[index]! - origin);
-        start = text.indexOf(pattern, from);
-        if (start === -1) {
-          searchedUpTo[index] = origin + Math.max(0, text.length - pattern.length + 1);
-          return;
-        }
-        end = start + pattern.length;
-      } else {
-        pattern.lastIndex = 0;
-        const found = pattern.exec(text);
-        if (!found) return;
-        start = found.index;
-        end = start + found[0].length;
-        groups = found;
-      }
-      if (!best || start < best.start) best = { index, start, end, groups };
-    });
-    if (!best) return undefined;
-    const found = best;
-    return {
-      consume: found.end,
-      done: true,
-      value: {
-        index: found.index,
-        match: text.slice(found.start, found.end),
-        groups: found.groups,
-        before: text.slice(0, found.start),
-      } satisfies ExpectMatch,
-    };
-  };
-}
-
-/** The patterns of `expect()`/`waitForOutput()`, checked, as one matcher, and as errors name them. */
-export function compilePatterns(pattern: ExpectPattern | readonly ExpectPattern[]): {
-  matcher: Matcher<ExpectMatch>;
-  described: string;
-} {
-  const patterns: readonly ExpectPattern[] = Array.isArray(pattern)
-    ? pattern
-    : [pattern as ExpectPattern];
-  if (patterns.length === 0)
-    throw new InvalidArgumentError("pattern", "a pattern or a non-empty array of them", pattern);
-  return {
-    matcher: patternMatcher(patterns),
-    described: patterns.map((item) => String(item)).join(" | "),
-  };
 }

@@ -1,8 +1,7 @@
 import { debugLog, TimeoutError } from "@qemu-kvm/core";
-import { promptView } from "./console-text.js";
 import { ConsoleLoginError, ConsoleNotGuestError } from "./errors.js";
 import type { ConsoleSettings } from "./options.js";
-import { TRANSFER_FUNCTION } from "./run-protocol.js";
+import { matches, PromptTail } from "./prompt-tail.js";
 import type { ConsoleShell } from "./shell.js";
 import type { ConsoleTerminal } from "./terminal.js";
 
@@ -28,8 +27,8 @@ export interface LoginContext {
 /**
  * Gets to a verified shell prompt from whatever the console shows: answers a
  * login prompt, a password prompt (only after our own user name), or checks a
- * shell prompt with a marker; nudges a silent console. Then defines the run
- * protocol's function and checks the guest identity.
+ * shell prompt with a marker; nudges a silent console. The marker's line also
+ * sets the shell up for the run protocol and runs the guest identity check.
  */
 export async function logIn(context: LoginContext): Promise<void> {
   await new LoginAttempt(context).run();
@@ -50,12 +49,17 @@ const HANDLERS: { [K in LoginState["kind"]]: Handler<K> } = {
 
 class LoginAttempt {
   readonly #context: LoginContext;
+  /** The end of the output, read a line at a time (never all of it again on each arrival). */
+  readonly #tail: PromptTail;
+  /** `loginFailed` showed after our password. */
+  #refused = false;
   #sentUser = false;
   #passwordsSent = 0;
   #nudges = 0;
 
   constructor(context: LoginContext) {
     this.#context = context;
+    this.#tail = new PromptTail(context.settings.filterKernelMessages);
   }
 
   async run(): Promise<void> {
@@ -79,9 +83,13 @@ class LoginAttempt {
     try {
       return await terminal.buffer.wait(
         "login",
-        (text) => {
-          const found = this.#classify(text);
-          return found ? { consume: text.length, done: true, value: found } : undefined;
+        (view) => {
+          const step = this.#tail.step(view.text);
+          const found = this.#classify(step.view, step.lines);
+          if (!found) return { consume: step.consume, done: false };
+          // Answered: what was read is done with.
+          this.#tail.reset();
+          return { consume: view.length, done: true, value: found };
         },
         { signal, timeoutMs: settings.nudgeIntervalMs },
       );
@@ -94,20 +102,25 @@ class LoginAttempt {
     }
   }
 
-  /** What the end of the console output shows, kernel messages and escapes removed. */
-  #classify(text: string): LoginState | undefined {
+  /**
+   * What the end of the console output shows (`view`: the last line and the
+   * unfinished one, kernel messages and escapes removed); `lines`: the lines
+   * read since the last look, where a refusal may show.
+   */
+  #classify(view: string, lines: string): LoginState | undefined {
     const settings = this.#context.settings;
-    const view = promptView(text, settings.filterKernelMessages);
-    if (view.length === 0) return undefined;
-    if (this.#passwordsSent > 0 && settings.loginFailed.test(view)) return { kind: "failed" };
-    if (settings.passwordPrompt.test(view)) {
+    if (this.#passwordsSent > 0 && !this.#refused)
+      this.#refused = matches(settings.loginFailed, lines) || matches(settings.loginFailed, view);
+    if (this.#refused) return { kind: "failed" };
+    if (view === "\n") return undefined;
+    if (matches(settings.passwordPrompt, view)) {
       // Whose password: the line typed before the prompt (`guest login: root`).
-      const lines = view.split("\n");
-      const typed = (lines[lines.length - 2] ?? "").replace(/^.*login: */, "").trim();
+      const before = view.slice(0, view.indexOf("\n"));
+      const typed = before.replace(/^.*login: */, "").trim();
       return { kind: "password", forUser: typed === settings.user };
     }
-    if (settings.loginPrompt.test(view)) return { kind: "login" };
-    if (settings.shellPrompt.test(view)) return { kind: "shell" };
+    if (matches(settings.loginPrompt, view)) return { kind: "login" };
+    if (matches(settings.shellPrompt, view)) return { kind: "shell" };
     return undefined;
   }
 
@@ -148,29 +161,24 @@ class LoginAttempt {
     return false;
   }
 
-  /** A shell prompt is only a hint: a marker must come back. Then set the shell up. */
+  /**
+   * A shell prompt is only a hint: a marker must come back. The same line sets
+   * the shell up and runs the identity command (one round trip).
+   */
   async checkShell(): Promise<boolean> {
-    const { shell, terminal, signal } = this.#context;
-    if (!(await shell.probe(signal, SHELL_CHECK_MS))) return false;
-    await shell.typeAndSync(TRANSFER_FUNCTION, signal);
-    await this.#checkIdentity();
+    const { shell, terminal, settings, signal } = this.#context;
+    const identity = settings.guestIdentity === false ? undefined : settings.guestIdentity;
+    const started = await shell.startSession(identity?.command, signal, SHELL_CHECK_MS);
+    if (!started.shell) return false;
+    if (identity && started.identity) {
+      const output = started.identity.output.trim();
+      const exitCode = started.identity.exitCode;
+      if (!identity.accepts(output, exitCode))
+        throw new ConsoleNotGuestError({ check: identity.description, exitCode, output });
+    }
     shell.loggedIn = true;
     shell.synced = true;
     terminal.note("logged in");
     return true;
-  }
-
-  async #checkIdentity(): Promise<void> {
-    const { shell, settings, signal } = this.#context;
-    const identity = settings.guestIdentity;
-    if (identity === false) return;
-    const result = await shell.run(identity.command, signal);
-    const output = result.output.trim();
-    if (!identity.accepts(output, result.exitCode))
-      throw new ConsoleNotGuestError({
-        check: identity.description,
-        exitCode: result.exitCode,
-        output,
-      });
   }
 }

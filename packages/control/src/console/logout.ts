@@ -1,6 +1,6 @@
 import { debugLog } from "@qemu-kvm/core";
-import { promptView } from "./console-text.js";
 import type { ConsoleSettings } from "./options.js";
+import { matches, PromptTail } from "./prompt-tail.js";
 import type { ConsoleShell } from "./shell.js";
 import type { ConsoleTerminal } from "./terminal.js";
 
@@ -14,9 +14,10 @@ export interface LogoutContext {
 }
 
 /**
- * Ends the logged-in shell: types `exit` (after removing the last run's output
- * file) and resolves once the login prompt shows. Once `exit` is typed the
- * console no longer counts as logged in, whether the prompt comes or not.
+ * Ends the logged-in shell: types `exit` (after removing the login session's
+ * private directory, output files and all) and resolves once the login prompt
+ * shows. Once `exit` is typed the console no longer counts as logged in,
+ * whether the prompt comes or not.
  * Nothing to do when not logged in. Rejects with the deadline's error, or
  * `ERR_CONSOLE_DESYNC` when an interrupted command still holds the terminal.
  *
@@ -30,19 +31,21 @@ export async function logOut(context: LogoutContext): Promise<void> {
   const { terminal, shell, settings, signal } = context;
   if (!shell.loggedIn) return;
   await shell.ensureSynced(signal);
-  const file = shell.lastFile;
+  const directory = shell.directory;
   const buffer = terminal.buffer;
   buffer.clear();
   buffer.resetOverflow();
-  await terminal.write(file ? `rm -f ${file}; exit\n` : "exit\n");
+  await terminal.write(directory ? `rm -rf ${directory}; exit\n` : "exit\n");
   shell.loggedIn = false;
+  shell.endSession();
   terminal.note("logging out");
+  const tail = new PromptTail(settings.filterKernelMessages);
   await buffer.wait(
     "logout",
-    (text) => {
-      const view = promptView(text, settings.filterKernelMessages);
-      // The prompt stays unread: a login() that follows answers it at once.
-      return settings.loginPrompt.test(view) ? { consume: 0, done: true } : undefined;
+    (view) => {
+      const step = tail.step(view.text);
+      // The prompt's line stays unread: a login() that follows answers it at once.
+      return { consume: step.consume, done: matches(settings.loginPrompt, step.view) };
     },
     { signal },
   );

@@ -1,12 +1,12 @@
+import { ChunkedText } from "./chunked-text.js";
 import { ConsoleClosedError } from "./errors.js";
-import type { ExpectMatch, Matcher } from "./expect-buffer.js";
+import type { Matcher } from "./expect-buffer.js";
+import type { ExpectMatch } from "./patterns.js";
 
 interface Watcher {
   operation: string;
   /** What this watcher has seen and may still match: at most `maxChars`, the newest. */
-  text: string;
-  /** Position of `text[0]` in the watcher's view of the input. */
-  origin: number;
+  text: ChunkedText;
   matcher: Matcher<ExpectMatch>;
   resolve(match: ExpectMatch): void;
   reject(error: unknown): void;
@@ -35,13 +35,10 @@ export class OutputWatchers {
   push(text: string): void {
     if (text.length === 0) return;
     for (const watcher of [...this.#watchers]) {
-      watcher.text += text;
+      watcher.text.push(text);
       if (this.#step(watcher)) continue;
-      const cut = watcher.text.length - this.#maxChars;
-      if (cut > 0) {
-        watcher.text = watcher.text.slice(cut);
-        watcher.origin += cut;
-      }
+      const excess = watcher.text.length - this.#maxChars;
+      if (excess > 0) watcher.text.drop(excess);
     }
   }
 
@@ -78,8 +75,9 @@ export class OutputWatchers {
         };
       const watcher: Watcher = {
         operation,
-        text: unread.length > this.#maxChars ? unread.slice(-this.#maxChars) : unread,
-        origin: 0,
+        text: new ChunkedText(
+          unread.length > this.#maxChars ? unread.slice(-this.#maxChars) : unread,
+        ),
         matcher,
         resolve: settle(resolve),
         reject: settle(reject),
@@ -101,7 +99,7 @@ export class OutputWatchers {
 
   /** True when `watcher` matched (and was resolved). */
   #step(watcher: Watcher): boolean {
-    const step = watcher.matcher(watcher.text, watcher.origin);
+    const step = watcher.matcher(watcher.text);
     if (!step?.done) return false;
     watcher.resolve(step.value as ExpectMatch);
     return true;

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { stripTerminalEscapes } from "@qemu-kvm/core";
 import { type FilteredText, filterKernelMessages, rawIndex } from "./console-text.js";
 import { syncMarker } from "./run-protocol.js";
+import { examined } from "./scan-meter.js";
 
 /** What the parser made of one transfer. */
 export type RunTransfer =
@@ -31,7 +32,13 @@ export class LoggedOutSignal extends Error {}
 /** Thrown by the parser when the shell says `__qk` is not found (it is another shell now). */
 export class MissingFunctionSignal extends Error {}
 
-const MAX_PARTIAL_CHARS = 64 * 1024;
+/**
+ * The longest unfinished line kept whole (our echoed run line is at most about
+ * 1 KiB, base64 lines 76 characters). It is read again with each arrival, so
+ * it is kept small: a flood without line ends costs its size, not its size
+ * times this.
+ */
+const MAX_PARTIAL_CHARS = 4 * 1024;
 const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
@@ -70,6 +77,7 @@ class CleanLines {
     const filtered: FilteredText = this.#filter
       ? filterKernelMessages(text)
       : { clean: text, final: text.length, messages: [], ranges: [] };
+    examined(text.length + this.#partial.length);
     const base = this.#partial.length;
     const combined = this.#partial + filtered.clean;
     let from = 0;

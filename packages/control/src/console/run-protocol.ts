@@ -3,16 +3,20 @@
  * exact output and exit status, whatever else the terminal shows.
  *
  * At login the console defines one shell function, `__qk`, that prints a
- * finished command's status and output between markers. Then one short input
- * line per command (the "run line") does it all:
+ * finished command's status and output between markers, makes the login
+ * session's private directory in the scratch directory (removed at logout) and
+ * runs the guest identity check, all on one line (see `loginLine`). Then one
+ * short input line per command (the "run line") does it all:
  *
- *     rm -f PREVIOUS; { eval 'COMMAND'; } >FILE 2>&1 </dev/null; __qk_rc=$?; __qk TOKEN FILE MAX
+ *     rm -f PREVIOUS; { eval 'COMMAND'; } >DIR/N 2>&1 </dev/null; __qk_rc=$?; __qk TOKEN DIR/N MAX
  *
  * - The command runs in the login shell itself (`cd`, variables, functions
  *   persist), stdin from /dev/null (it cannot swallow later input), stdout and
- *   stderr into FILE, in order. FILE is new for every run and removed by the
- *   next one (a daemon the command left running writes to a deleted file, never
- *   into a later command's output).
+ *   stderr into DIR/N, in order. The file is new for every run and removed by
+ *   the next one (a daemon the command left running writes to a deleted file,
+ *   never into a later command's output). DIR is root's (the login user's),
+ *   mode 0700, with a random name: no other guest user can plant a symlink
+ *   where the output goes, however predictable N is.
  * - `__qk` prints `QKS:TOKEN:STATUS`, the output size, its MD5 and the output in
  *   base64, then `QKE:TOKEN`. The markers are assembled by printf from separate
  *   words, so the terminal's echo of the line never contains them; TOKEN is
@@ -45,6 +49,38 @@ function shellQuote(text: string): string {
  * times, and must stay within `MAX_LINE_CHARS` (a unit test checks the worst case).
  */
 export const MAX_SCRATCH_CHARS = 100;
+
+/** `.qk-` and 12 random hexadecimal digits: a login session's private directory. */
+export function privateDirectoryName(scratchDirectory: string, random: string): string {
+  return `${scratchDirectory === "/" ? "" : scratchDirectory}/.qk-${random}`;
+}
+
+export interface LoginLineInput {
+  /** The login session's private directory (see `privateDirectoryName`). */
+  directory: string;
+  /** The previous session's directory, removed first. */
+  stale: string | undefined;
+  /** Tokens of the markers printed when the directory was made, and when it was not. */
+  made: string;
+  failed: string;
+  /** What runs once the directory is made (the identity command's run line). */
+  next?: string | undefined;
+}
+
+/**
+ * The one line that sets up a shell at login: defines `__qk`, removes the
+ * previous session's directory, makes this session's, prints the marker
+ * `made` (or `failed`: nothing more runs) and runs `next`. `mkdir` under
+ * `umask 077` (in a subshell: the login shell's umask stays) creates the
+ * directory with mode 0700 from the start, and fails on a name that exists, a
+ * symlink included: it never follows one.
+ */
+export function loginLine(input: LoginLineInput): string {
+  const { directory, stale, made, failed, next } = input;
+  const remove = stale ? `rm -rf ${stale}; ` : "";
+  const body = next ? `${syncLine(made)}; ${next}` : syncLine(made);
+  return `${TRANSFER_FUNCTION}; ${remove}if (umask 077 && mkdir ${directory}); then ${body}; else ${syncLine(failed)}; fi`;
+}
 
 /** A path the run line uses unquoted: absolute, made of safe characters, short. */
 export function checkScratchPath(path: unknown): void {

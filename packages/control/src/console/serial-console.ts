@@ -27,7 +27,6 @@ import {
   ConsoleNotLoggedInError,
   ConsoleTimeoutError,
 } from "./errors.js";
-import { compilePatterns, type ExpectMatch, type ExpectPattern } from "./expect-buffer.js";
 import { logIn } from "./login.js";
 import { logOut } from "./logout.js";
 import { OperationQueue } from "./operation-queue.js";
@@ -39,6 +38,7 @@ import {
   type SerialConsoleCloseOptions,
   type SerialConsoleOptions,
 } from "./options.js";
+import { compilePatterns, type ExpectMatch, type ExpectPattern } from "./patterns.js";
 import { ConsoleShell } from "./shell.js";
 import { ConsoleTerminal } from "./terminal.js";
 
@@ -55,9 +55,11 @@ export interface SerialConsole extends ControlChannel {
   /**
    * Gets to a shell prompt: answers a login prompt, a password prompt (only
    * after our own user name), or finds a shell already logged in; sends a
-   * newline when nothing shows. Then checks the guest identity. Idempotent.
+   * newline when nothing shows. Then makes the session's private directory
+   * in `scratchDirectory` and checks the guest identity. Idempotent.
    * Default deadline `loginTimeoutMs` (120 s). Rejects with `ERR_CONSOLE_LOGIN`,
-   * `ERR_CONSOLE_NOT_GUEST`, `ERR_CONSOLE_CLOSED`, `ERR_TIMEOUT`, `ERR_ABORTED`.
+   * `ERR_CONSOLE_NOT_GUEST`, `ERR_CONSOLE_SCRATCH`, `ERR_CONSOLE_CLOSED`,
+   * `ERR_TIMEOUT`, `ERR_ABORTED`.
    * Traced as `login` on `qemu-kvm:control`.
    */
   login(options?: CallOptions): Promise<void>;
@@ -107,8 +109,9 @@ export interface SerialConsole extends ControlChannel {
   /**
    * Graceful: after the operations already called, logs out a logged-in shell
    * (as `logout()`, for at most `logoutTimeoutMs`; a failure is noted in the
-   * transcript, not thrown) unless `logout: false`, removes the last output
-   * file, and closes. `destroy()` never logs out.
+   * transcript, not thrown) unless `logout: false`, removes the login
+   * session's private directory (output files and all), and closes.
+   * `destroy()` never logs out.
    */
   close(options?: SerialConsoleCloseOptions): Promise<void>;
   /** Writes raw text or bytes (telnet-escaped when needed); resolves once flushed. */
@@ -129,7 +132,7 @@ const debug = debugLog("control");
 
 /** Transcript characters attached to errors. */
 const ERROR_TRANSCRIPT_CHARS = 4_096;
-/** How long `close()` gives the shell to remove the last output file. */
+/** How long `close()` gives the shell to remove the private directory. */
 const TIDY_UP_MS = 5_000;
 
 /**
@@ -354,9 +357,10 @@ class DefaultSerialConsole implements SerialConsole {
         const shell = this.#shell;
         if (!shell.loggedIn || !shell.synced || this.#poweringDown || this.isClosed) return;
         if (logout) await this.#logOutQuietly();
-        else if (shell.lastFile)
+        else if (shell.directory)
           await shell
-            .typeAndSync(`rm -f ${shell.lastFile}`, AbortSignal.timeout(TIDY_UP_MS))
+            .typeAndSync(`rm -rf ${shell.directory}`, AbortSignal.timeout(TIDY_UP_MS))
+            .then(() => shell.endSession())
             .catch(() => {});
       } finally {
         release();

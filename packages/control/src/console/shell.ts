@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { AbortError, debugLog, preview, TimeoutError } from "@qemu-kvm/core";
 import type { CommandResult } from "../control-channel.js";
-import { ConsoleDesyncError, ConsoleLoggedOutError, ConsoleOutputError } from "./errors.js";
+import {
+  ConsoleDesyncError,
+  ConsoleLoggedOutError,
+  ConsoleNotLoggedInError,
+  ConsoleOutputError,
+  ConsoleScratchError,
+} from "./errors.js";
 import type { ConsoleSettings } from "./options.js";
 import {
   LoggedOutSignal,
@@ -12,8 +18,12 @@ import {
 } from "./run-parser.js";
 import {
   deliverCommand,
+  loginLine,
+  MAX_LINE_CHARS,
+  privateDirectoryName,
   runLine,
   syncLine,
+  syncMarker,
   TRANSFER_FUNCTION,
   transferScript,
 } from "./run-protocol.js";
@@ -28,6 +38,34 @@ function newToken(): string {
   return randomBytes(8).toString("hex");
 }
 
+/** The identity command's run line, when the command can be typed inline. */
+function identityLine(
+  command: string | undefined,
+  token: string,
+  file: string,
+  maxOutputBytes: number,
+): string | undefined {
+  if (command === undefined) return undefined;
+  const delivery = deliverCommand(command);
+  if (delivery.preludes.length > 0) return undefined;
+  const evalWords = delivery.evalWords;
+  return runLine({ evalWords, token, file, previousFile: undefined, maxOutputBytes });
+}
+
+function result(
+  transfer: Extract<RunTransfer, { kind: "output" }>,
+  started: number,
+): CommandResult {
+  return {
+    exitCode: transfer.exitCode,
+    signal: null,
+    output: transfer.output.toString("utf8"),
+    outputBytes: transfer.output,
+    outputTruncated: transfer.truncated,
+    durationMs: performance.now() - started,
+  };
+}
+
 /**
  * The logged-in shell behind a console, driven with the run protocol (see
  * `run-protocol.ts`): runs commands, types lines and waits for their marker,
@@ -37,8 +75,8 @@ function newToken(): string {
 export class ConsoleShell {
   readonly #terminal: ConsoleTerminal;
   readonly #settings: ConsoleSettings;
-  /** Names this console's output files apart from another client's. */
-  readonly #session = randomBytes(4).toString("hex");
+  /** This login session's private directory for output files (see `startSession`). */
+  #directory: string | undefined;
   #runs = 0;
   #lastFile: string | undefined;
   /** True once logged in (until the shell exits or the console closes). */
@@ -51,9 +89,15 @@ export class ConsoleShell {
     this.#settings = settings;
   }
 
-  /** The output file of the last run (removed by the next run, or by `close()`). */
-  get lastFile(): string | undefined {
-    return this.#lastFile;
+  /** This login session's private directory (made at login, removed at logout and `close()`). */
+  get directory(): string | undefined {
+    return this.#directory;
+  }
+
+  /** The private directory was removed (logout, close): forget it. */
+  endSession(): void {
+    this.#directory = undefined;
+    this.#lastFile = undefined;
   }
 
   /**
@@ -64,11 +108,11 @@ export class ConsoleShell {
     await this.ensureSynced(signal);
     const started = performance.now();
     const delivery = deliverCommand(command);
-    const scratch = this.#settings.scratchDirectory;
-    const file = `${scratch === "/" ? "" : scratch}/.qk-${this.#session}-${++this.#runs}`;
-    const previousFile = this.#lastFile;
-    this.#lastFile = file;
-    try {
+    return this.#guarded(command, async () => {
+      if (!this.#directory) throw new ConsoleNotLoggedInError("run()");
+      const file = `${this.#directory}/${++this.#runs}`;
+      const previousFile = this.#lastFile;
+      this.#lastFile = file;
       for (const prelude of delivery.preludes) await this.typeAndSync(prelude, signal);
       const buffer = this.#terminal.buffer;
       buffer.clear();
@@ -83,15 +127,14 @@ export class ConsoleShell {
         maxOutputBytes,
       });
       await this.#terminal.write(`${line}\n`);
-      const transfer = await this.#transfer(token, command, file, signal);
-      return {
-        exitCode: transfer.exitCode,
-        signal: null,
-        output: transfer.output.toString("utf8"),
-        outputBytes: transfer.output,
-        outputTruncated: transfer.truncated,
-        durationMs: performance.now() - started,
-      };
+      return result(await this.#transfer(token, command, file, signal), started);
+    });
+  }
+
+  /** `work` (a run of `command`), its failures as the console reports them. */
+  async #guarded<T>(command: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
     } catch (error) {
       if (error instanceof LoggedOutSignal) {
         this.loggedIn = false;
@@ -103,6 +146,73 @@ export class ConsoleShell {
         await this.recover(undefined, true);
       }
       throw error;
+    }
+  }
+
+  /**
+   * Sets a shell up for the run protocol, in one round trip: one line (see
+   * `loginLine`) defines `__qk`, makes this login session's private directory
+   * (removing the previous session's, if it was never removed) and runs the
+   * identity command into its first file; the reply is the marker that says
+   * whether the directory was made, then the identity command's transfer.
+   * The marker must come within `shellCheckMs`, or this was no shell:
+   * `{ shell: false }`. `ERR_CONSOLE_SCRATCH` if the directory cannot be made.
+   * An identity command too long for the line runs after, with `run()`.
+   */
+  async startSession(
+    identityCommand: string | undefined,
+    signal: AbortSignal,
+    shellCheckMs: number,
+  ): Promise<{ shell: false } | { shell: true; identity?: CommandResult }> {
+    const started = performance.now();
+    const scratch = this.#settings.scratchDirectory;
+    const directory = privateDirectoryName(scratch, randomBytes(6).toString("hex"));
+    const [made, failed, token] = [newToken(), newToken(), newToken()];
+    const file = `${directory}/0`;
+    const identity = identityLine(identityCommand, token, file, this.#settings.maxOutputBytes);
+    let line = loginLine({ directory, stale: this.#directory, made, failed, next: identity });
+    const inline = identity !== undefined && line.length <= MAX_LINE_CHARS;
+    if (!inline) line = loginLine({ directory, stale: this.#directory, made, failed });
+    // Asked for: if no marker comes, the next login removes it (should the shell make it late).
+    this.endSession();
+    this.#directory = directory;
+    this.#runs = 0;
+    this.#terminal.buffer.clear();
+    await this.#terminal.write(`${line}\n`);
+    const marker = await this.#shellCheck([made, failed], signal, shellCheckMs);
+    if (marker === undefined) return { shell: false };
+    this.synced = true;
+    if (marker !== syncMarker(made)) {
+      this.#directory = undefined; // not ours
+      throw new ConsoleScratchError({ directory: scratch });
+    }
+    if (identityCommand === undefined) return { shell: true };
+    if (!inline) return { shell: true, identity: await this.run(identityCommand, signal) };
+    this.#lastFile = file;
+    return {
+      shell: true,
+      identity: await this.#guarded(identityCommand, async () =>
+        result(await this.#transfer(token, identityCommand, file, signal), started),
+      ),
+    };
+  }
+
+  /** The marker of `tokens` that came back within `timeoutMs`; undefined if none did. */
+  async #shellCheck(
+    tokens: string[],
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<string | undefined> {
+    try {
+      const parser = syncParser(tokens, this.#settings.filterKernelMessages);
+      return await this.#terminal.buffer.wait("login: shell check", (view) => parser(view.text), {
+        signal,
+        timeoutMs,
+      });
+    } catch (error) {
+      if (signal.aborted || !TimeoutError.isInstance(error)) throw error;
+      this.#terminal.note("no marker from what looked like a shell prompt");
+      return undefined;
     }
   }
 
@@ -165,7 +275,9 @@ export class ConsoleShell {
         debug("console: kernel message cut out: %s", preview(message));
       },
     });
-    return this.#terminal.buffer.wait(`run ${preview(command, 80)}`, parser, { signal });
+    return this.#terminal.buffer.wait(`run ${preview(command, 80)}`, (view) => parser(view.text), {
+      signal,
+    });
   }
 
   /** Types `line` followed by a marker; resolves once the marker came back. */
@@ -173,32 +285,10 @@ export class ConsoleShell {
     const token = newToken();
     this.#terminal.buffer.clear();
     await this.#terminal.write(`${line}; ${syncLine(token)}\n`);
-    await this.#terminal.buffer.wait(
-      "type a command piece",
-      syncParser([token], this.#settings.filterKernelMessages),
-      { signal },
-    );
-  }
-
-  /**
-   * A marker line: resolves true if a shell printed it within `timeoutMs`
-   * (we are at a shell prompt), false if nothing did.
-   */
-  async probe(signal: AbortSignal, timeoutMs: number): Promise<boolean> {
-    const token = newToken();
-    await this.#terminal.write(`${syncLine(token)}\n`);
-    try {
-      await this.#terminal.buffer.wait(
-        "login: shell check",
-        syncParser([token], this.#settings.filterKernelMessages),
-        { signal, timeoutMs },
-      );
-      return true;
-    } catch (error) {
-      if (signal.aborted || !TimeoutError.isInstance(error)) throw error;
-      this.#terminal.note("no marker from what looked like a shell prompt");
-      return false;
-    }
+    const parser = syncParser([token], this.#settings.filterKernelMessages);
+    await this.#terminal.buffer.wait("type a command piece", (view) => parser(view.text), {
+      signal,
+    });
   }
 
   /** Throws `ERR_CONSOLE_DESYNC` unless the shell is in step (or can be brought back). */
@@ -228,11 +318,11 @@ export class ConsoleShell {
       try {
         if (key) await this.#terminal.write(key);
         await this.#terminal.write(`${syncLine(token)}\n`);
-        await this.#terminal.buffer.wait(
-          "resynchronize",
-          syncParser(tokens, this.#settings.filterKernelMessages),
-          { signal, timeoutMs: this.#settings.recoveryTimeoutMs / keys.length },
-        );
+        const parser = syncParser(tokens, this.#settings.filterKernelMessages);
+        await this.#terminal.buffer.wait("resynchronize", (view) => parser(view.text), {
+          signal,
+          timeoutMs: this.#settings.recoveryTimeoutMs / keys.length,
+        });
         this.synced = true;
         this.#terminal.note("back at the shell");
         return;

@@ -98,8 +98,9 @@ export class ConsoleTerminal {
     const text = this.#decoder.write(bytes);
     if (text.length === 0) return;
     this.lastInputAt = performance.now();
-    this.transcript.received(text);
-    if (debug.enabled) debug("console <- %s", preview(this.transcript.mask(text)));
+    // What may be the start of the password (an echo arriving a byte at a time) is held back.
+    const settled = this.transcript.received(text);
+    if (debug.enabled && settled.length > 0) debug("console <- %s", preview(settled));
     this.buffer.push(text);
     this.watchers.push(text);
   }

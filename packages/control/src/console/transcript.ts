@@ -1,15 +1,19 @@
-import { MASK, maskSecrets } from "./console-text.js";
+import { MASK, maskSecrets, SecretMasker } from "./console-text.js";
 
 /**
  * A bounded record of a console session: what was read, as it came, and what
  * was written, between `«` and `»` with control characters escaped
  * (`«root\n»`). Secrets (the password) never appear: written ones are recorded
- * as `********`, and any occurrence in what was read (a terminal echoing it)
- * is masked as soon as it is complete.
+ * as `********`, and in what was read (a terminal echoing it, even a byte at a
+ * time) a secret is masked whole: what may be its start is held back until
+ * the rest tells (shown masked meanwhile, once 4 characters or more). What is
+ * held back stays at the end of what was read, so it can still be completed
+ * after a line the console wrote or a note.
  */
 export class Transcript {
   readonly #maxChars: number;
   readonly #secrets: string[] = [];
+  readonly #masker = new SecretMasker(this.#secrets);
   #text = "";
 
   constructor(maxChars: number) {
@@ -25,19 +29,12 @@ export class Transcript {
     return this.#secrets.length === 0 ? text : maskSecrets(text, this.#secrets);
   }
 
-  received(text: string): void {
-    if (text.length === 0) return;
-    const before = this.#text.length;
-    this.#text += text;
-    if (this.#secrets.length > 0) {
-      // Only the new text and a secret's length before it can hold a new occurrence.
-      const longest = Math.max(...this.#secrets.map((secret) => secret.length));
-      const from = Math.max(0, before - longest);
-      let window = this.#text.slice(from);
-      for (const secret of this.#secrets) window = window.split(secret).join(MASK);
-      this.#text = this.#text.slice(0, from) + window;
-    }
+  /** Records text read; returns what is settled of it (secrets masked), for the debug log. */
+  received(text: string): string {
+    const settled = this.#masker.push(text);
+    this.#text += settled;
     this.#trim();
+    return settled;
   }
 
   sent(text: string, options: { secret?: boolean } = {}): void {
@@ -56,8 +53,8 @@ export class Transcript {
 
   /** The last `maxChars` characters (default: all kept), secrets masked. */
   text(maxChars = this.#maxChars): string {
-    const text = this.#text.length > maxChars ? this.#text.slice(-maxChars) : this.#text;
-    return this.mask(text);
+    const all = this.#text + this.#masker.held;
+    return this.mask(all.length > maxChars ? all.slice(-maxChars) : all);
   }
 
   #trim(): void {

@@ -33,8 +33,16 @@ export interface FakeShellOptions {
    * later turn of the event loop (as a slow serial line delivers it), not at once.
    */
   slowLoginPrompt?: number;
+  /** `mkdir` in the scratch directory fails (it is read-only, or full). */
+  readOnlyScratch?: boolean;
   /** `exit` ends a shell nested in the login shell (`su`, `sh`): its parent's prompt comes back. */
   nestedShell?: boolean;
+  /**
+   * Echo the password typed at `Password:` (busybox `login` prints its prompt
+   * before it turns echo off), `chunkSize` bytes per arrival; with `stopAfter`,
+   * only that many characters, then nothing more (a guest that hangs there).
+   */
+  echoPassword?: { chunkSize: number; stopAfter?: number };
 }
 
 const PROMPT = "root@guest:~# \x1b[6n";
@@ -58,8 +66,10 @@ export class FakeShell extends Duplex {
   #queued: string[] = [];
   /** Whether the console's `__qk` function is defined in this shell. */
   functionDefined = false;
-  /** How many times the console typed `exit` (alone, or after `rm -f FILE; `). */
+  /** How many times the console typed `exit` (alone, or after `rm -rf DIR; `). */
   logouts = 0;
+  /** The directories the console made (`mkdir`) and has not removed (`rm -rf`). */
+  readonly directories = new Set<string>();
   readonly #options: FakeShellOptions;
 
   constructor(options: FakeShellOptions = {}) {
@@ -150,8 +160,18 @@ export class FakeShell extends Duplex {
           this.send("Password: ");
         }
         return;
-      case "password":
-        this.send("\r\n"); // no echo
+      case "password": {
+        const echo = this.#options.echoPassword;
+        if (echo) {
+          const shown = line.slice(0, echo.stopAfter ?? line.length);
+          for (let offset = 0; offset < shown.length; offset += echo.chunkSize)
+            this.push(Buffer.from(shown.slice(offset, offset + echo.chunkSize)));
+          if (echo.stopAfter !== undefined) {
+            this.state = "busy";
+            return;
+          }
+        }
+        this.send("\r\n");
         if (this.#user === (this.#options.user ?? "root") && line === this.#options.password) {
           this.state = "shell";
           this.send(`\r\nBusyBox v1.35.0 built-in shell (ash)\r\n\r\n${PROMPT}`);
@@ -160,6 +180,7 @@ export class FakeShell extends Duplex {
           this.send("Login incorrect\r\nguest login: ");
         }
         return;
+      }
       case "shell":
         this.send(`${line}\r\n`);
         this.#shellLine(line);
@@ -170,8 +191,10 @@ export class FakeShell extends Duplex {
   }
 
   #shellLine(line: string): void {
+    line = this.#defineFunction(line);
+    line = this.#removeDirectory(line);
+    if (this.#makeDirectory(line)) return;
     const sync = /printf '%s:%s\\n' QKR ([0-9a-f]+)$/.exec(line);
-    if (line.startsWith("__qk() {")) this.functionDefined = true;
     const prelude = /^__qk_c=(?:"\$__qk_c")?(.*); printf '%s:%s\\n' QKR ([0-9a-f]+)$/.exec(line);
     if (prelude) {
       const piece = unquote(prelude[1]!);
@@ -211,17 +234,59 @@ export class FakeShell extends Duplex {
       this.send(`QKR:${sync[1]}\r\n${PROMPT}`);
       return;
     }
-    if (/^(rm -f \S+; )?exit$/.test(line)) {
+    if (line === "exit") {
       this.logouts++;
       if (this.#options.nestedShell) this.send(PROMPT);
       else this.#loggedOut();
       return;
     }
-    if (line.startsWith("rm -f ")) {
+    if (line === "") {
       this.send(PROMPT);
       return;
     }
     this.send(`-sh: ${line.split(" ")[0]}: not found\r\n${PROMPT}`);
+  }
+
+  /** `__qk() { … }; REST` → REST, the function defined. */
+  #defineFunction(line: string): string {
+    if (!line.startsWith("__qk() {")) return line;
+    this.functionDefined = true;
+    const end = `QKE "$1"; }`;
+    return line.slice(line.indexOf(end) + end.length).replace(/^; /, "");
+  }
+
+  /** `if (umask 077 && mkdir DIR); then printf …MADE[; REST]; else printf …FAILED; fi`. */
+  #makeDirectory(line: string): boolean {
+    const found =
+      /^if \(umask 077 && mkdir (\S+)\); then printf '%s:%s\\n' QKR (\w+)(?:; (.*))?; else printf '%s:%s\\n' QKR (\w+); fi$/.exec(
+        line,
+      );
+    if (!found) return false;
+    const [, directory, made, rest, failed] = found as unknown as [
+      string,
+      string,
+      string,
+      string | undefined,
+      string,
+    ];
+    if (this.#options.readOnlyScratch || this.directories.has(directory)) {
+      this.send(`mkdir: can't create directory '${directory}': Read-only file system\r\n`);
+      this.send(`QKR:${failed}\r\n${PROMPT}`);
+      return true;
+    }
+    this.directories.add(directory);
+    this.send(`QKR:${made}\r\n`);
+    if (rest) this.#shellLine(rest);
+    else this.send(PROMPT);
+    return true;
+  }
+
+  /** `rm -rf DIR; REST` → REST, DIR forgotten (and `rm -rf DIR` alone → ""). */
+  #removeDirectory(line: string): string {
+    const removal = /^rm -rf (\S+)(?:; (.*))?$/.exec(line);
+    if (!removal) return line;
+    this.directories.delete(removal[1]!);
+    return removal[2] ?? "";
   }
 
   /** The shell exited: getty's prompt (in pieces with `slowLoginPrompt`). */

@@ -132,6 +132,42 @@ describe("serial console over a unix socket (real guest)", {
     expect(big.output === expected.slice(0, MAX_OUTPUT_BYTES)).toBe(true);
   });
 
+  test("output files stay where another guest user cannot reach them: a symlink planted at the next predictable name is never followed, and the files go at logout", async ({
+    unixGuest,
+  }) => {
+    const shell = await loggedIn(unixGuest);
+    // A second guest user to plant as (the test guest has only root), a file of root's for
+    // the bait, and no kernel protection against following another user's symlink in /tmp
+    // (fs.protected_symlinks is off on many guests).
+    const setup = await shell.run(
+      "grep -q '^qkplant:' /etc/passwd || echo 'qkplant:x:4242:4242::/tmp:/bin/sh' >> /etc/passwd; " +
+        "echo untouched > /root/qk-target; cat /proc/sys/fs/protected_symlinks; echo 0 > /proc/sys/fs/protected_symlinks",
+    );
+    expect(setup).toMatchObject({ exitCode: 0, output: expect.stringMatching(/^[0-2]\n$/) });
+    // Where the next runs write, as predicted from the run lines typed so far.
+    const files = [...shell.transcript().matchAll(/\} >(\/\S+) 2>&1 /g)].map((found) => found[1]!);
+    const [, stem, count] = /^(.*?)(\d+)$/.exec(files.at(-1)!)!;
+    const next = Array.from({ length: 10 }, (_, i) => `${stem}${Number(count) + 1 + i}`);
+    await shell.run(
+      `for f in ${next.join(" ")}; do su qkplant -s /bin/sh -c "ln -s /root/qk-target $f"; done`,
+    );
+    expect(await shell.run("echo written by root")).toMatchObject({
+      exitCode: 0,
+      output: "written by root\n",
+    });
+    expect((await shell.run("cat /root/qk-target")).output).toBe("untouched\n");
+    // The output files are in a directory of root's, mode 0700, made for this login…
+    const directory = /^(.*)\/\d+$/.exec(files.at(-1)!)?.[1] ?? "";
+    expect((await shell.run(`stat -c '%a %U' ${directory}`)).output).toBe("700 root\n");
+    // …and gone once it logs out.
+    await shell.logout({ timeoutMs: 60_000 });
+    await shell.login({ timeoutMs: BOOT_TIMEOUT_MS });
+    expect((await shell.run(`ls -d ${directory} || echo gone`)).output).toMatch(/gone\n$/);
+    await shell.run(
+      `rm -f /root/qk-target ${next.join(" ")}; sed -i '/^qkplant:/d' /etc/passwd; echo ${setup.output.trim()} > /proc/sys/fs/protected_symlinks`,
+    );
+  });
+
   test("powers the guest off, and QEMU exits", async ({ unixGuest }) => {
     const { vm } = unixGuest;
     const shell = await loggedIn(unixGuest);

@@ -156,7 +156,7 @@ describe("serial console: lifecycle", () => {
     await closing;
     expect((await rejection(late)).code).toBe("ERR_CONSOLE_CLOSED");
     expect(await console.closed).toEqual({ by: "client" });
-    expect(peer.allWritten).toMatch(/rm -f \/tmp\/\.qk-[0-9a-f]{8}-\d+; exit\n$/);
+    expect(peer.allWritten).toMatch(/rm -rf \/tmp\/\.qk-[0-9a-f]{12}; exit\n$/);
     expect(peer.state).toBe("login");
     expect(peer.destroyed).toBe(true);
   });

@@ -29,8 +29,8 @@ describe("serial console: logging out", () => {
     await console.close();
     expect(peer.logouts).toBe(1);
     expect(peer.state).toBe("login");
-    // The last output file is removed on the same line.
-    expect(peer.allWritten).toMatch(/rm -f \/tmp\/\.qk-[0-9a-f]{8}-\d+; exit\n$/);
+    // The session's private directory is removed on the same line.
+    expect(peer.allWritten).toMatch(/rm -rf \/tmp\/\.qk-[0-9a-f]{12}; exit\n$/);
   });
 
   test("close({ logout: false }) leaves the shell logged in (the output file removed); destroy() never logs out", async ({
@@ -41,7 +41,7 @@ describe("serial console: logging out", () => {
     await kept.console.close({ logout: false });
     expect(kept.peer.logouts).toBe(0);
     expect(kept.peer.state).toBe("shell");
-    expect(kept.peer.allWritten).toMatch(/rm -f \/tmp\/\.qk-[0-9a-f]{8}-\d+; printf/);
+    expect(kept.peer.allWritten).toMatch(/rm -rf \/tmp\/\.qk-[0-9a-f]{12}; printf/);
 
     const destroyed = await consoles.loggedIn(echo);
     const before = destroyed.peer.allWritten.length;

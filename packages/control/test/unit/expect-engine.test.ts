@@ -1,4 +1,5 @@
 import { describe, expect } from "vitest";
+import { SPLIT_MATCH_CHARS } from "../../src/console/patterns.js";
 import { ConsoleClosedError } from "../../src/index.js";
 import { test } from "../helpers/console-setup.js";
 import { rejection } from "../helpers/rejection.js";
@@ -79,6 +80,38 @@ describe("expect engine", () => {
     expect(match.match).toBe("NEEDLE");
     expect(console.buffer.length).toBe(1024); // the rest, bounded
     console.destroy();
+  });
+
+  test("a RegExp match split between arrivals is found up to SPLIT_MATCH_CHARS long; index and input as if the whole text was searched", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp();
+    const body = "b".repeat(SPLIT_MATCH_CHARS - "<begin></end>".length);
+    const waiting = console.expect(/<begin>(b+)<\/end>/d);
+    const watching = console.waitForOutput(/<begin>(b+)<\/end>/);
+    const text = `${"a".repeat(5_000)}<begin>${body}</end> rest`;
+    for (const char of text) peer.push(char); // one character per arrival
+    const match = await waiting;
+    expect(match.match).toHaveLength(SPLIT_MATCH_CHARS);
+    expect(match.groups?.index).toBe(5_000);
+    expect(match.groups?.input).toBe(text.slice(0, match.groups!.input.length));
+    expect(match.groups?.indices?.[1]).toEqual([5_007, 5_007 + body.length]);
+    expect((await watching).before).toBe("a".repeat(5_000));
+  });
+
+  test("^ is the start of the unread text and lookbehinds see what came before, whatever the arrivals", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp();
+    const anchored = console.waitForOutput(/^foo/, { timeoutMs: 200 });
+    const behind = console.expect(/(?<=x{10})foo/);
+    for (let i = 0; i < 3_000; i++) peer.push("x");
+    peer.push("fo");
+    peer.push("o");
+    expect((await behind).before).toHaveLength(3_000);
+    expect((await rejection(anchored)).code).toBe("ERR_TIMEOUT");
+    peer.push("foo at the start");
+    expect((await console.expect(/^foo/)).before).toBe("");
   });
 
   test("rejects with ERR_CONSOLE_CLOSED when the stream ends, and says who closed it", async ({

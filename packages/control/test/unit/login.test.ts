@@ -62,6 +62,56 @@ describe("login", () => {
     console.destroy();
   });
 
+  test("from the shell prompt, a login costs one line and one reply: shell check, set-up and identity together", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp({ state: "shell" });
+    peer.send("root@guest:~# \x1b[6n");
+    await console.login();
+    expect(console.isLoggedIn).toBe(true);
+    // One line typed (besides a bare newline, the nudge of a console that showed nothing yet).
+    expect(peer.allWritten.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(peer.commandsRun).toEqual(["cat /sys/class/dmi/id/sys_vendor"]);
+    expect(peer.functionDefined).toBe(true);
+    expect((await console.run("echo")).exitCode).toBe(127); // and it runs commands
+    console.destroy();
+  });
+
+  test("an identity command too long for the login line runs after it, and still decides", async ({
+    consoles,
+  }) => {
+    const long = `cat /sys/class/dmi/id/sys_vendor ${"/dev/null ".repeat(100)}`;
+    const commands = (command: string) =>
+      command === long ? { exitCode: 0, output: "LENOVO\n" } : { exitCode: 127 };
+    const { peer, console } = consoles.setUp(
+      { state: "shell", commands },
+      {
+        guestIdentity: {
+          description: "a long check",
+          command: long,
+          accepts: (output) => output === "QEMU",
+        },
+      },
+    );
+    peer.send("root@guest:~# \x1b[6n");
+    const error = await rejection(console.login());
+    expect(error).toMatchObject({ code: "ERR_CONSOLE_NOT_GUEST", output: "LENOVO" });
+    expect(peer.commandsRun).toEqual([long]);
+    console.destroy();
+  });
+
+  test("without an identity check, the one line still proves a shell and sets it up", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp({ state: "shell" }, { guestIdentity: false });
+    peer.send("root@guest:~# \x1b[6n");
+    await console.login();
+    expect(peer.commandsRun).toEqual([]);
+    expect(peer.directories.size).toBe(1);
+    expect(peer.allWritten.split("\n").filter(Boolean)).toHaveLength(1);
+    console.destroy();
+  });
+
   test("refuses a shell that fails the identity check (ERR_CONSOLE_NOT_GUEST)", async ({
     consoles,
   }) => {
@@ -71,6 +121,37 @@ describe("login", () => {
     expect(error.message).toContain("LENOVO");
     expect(console.isLoggedIn).toBe(false);
     expect((await rejection(console.run("true"))).code).toBe("ERR_CONSOLE_NOT_LOGGED_IN");
+    console.destroy();
+  });
+
+  test("each login has its own private directory for output, removed at logout, or by the next login", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp({ state: "shell" });
+    peer.send("root@guest:~# \x1b[6n");
+    await console.login();
+    const [first] = [...peer.directories];
+    expect(first).toMatch(/^\/tmp\/\.qk-[0-9a-f]{12}$/);
+    await console.login(); // again, without logging out: the first directory goes
+    expect(peer.directories.size).toBe(1);
+    expect(peer.directories.has(first!)).toBe(false);
+    await console.logout();
+    expect(peer.directories.size).toBe(0);
+    console.destroy();
+  });
+
+  test("a scratch directory where nothing can be made fails the login (ERR_CONSOLE_SCRATCH)", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp(
+      { state: "shell", readOnlyScratch: true },
+      { scratchDirectory: "/ro" },
+    );
+    peer.send("root@guest:~# \x1b[6n");
+    const error = await rejection(console.login());
+    expect(error).toMatchObject({ code: "ERR_CONSOLE_SCRATCH", directory: "/ro" });
+    expect(console.isLoggedIn).toBe(false);
+    expect(peer.commandsRun).toEqual([]); // not even the identity check ran
     console.destroy();
   });
 

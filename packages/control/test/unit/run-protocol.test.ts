@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "@qemu-kvm/testkit/fixtures";
 import { describe, expect } from "vitest";
@@ -7,8 +7,10 @@ import { runParser } from "../../src/console/run-parser.js";
 import {
   checkScratchPath,
   deliverCommand,
+  loginLine,
   MAX_LINE_CHARS,
   MAX_SCRATCH_CHARS,
+  privateDirectoryName,
   runLine,
   TRANSFER_FUNCTION,
 } from "../../src/console/run-protocol.js";
@@ -91,8 +93,8 @@ describe("command delivery", () => {
     expect(() => checkScratchPath(`${scratch}x`)).toThrow(
       expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "options.scratchDirectory" }),
     );
-    // As the console names its files: the scratch directory, a session id, a run count.
-    const file = `${scratch}/.qk-0123abcd-${Number.MAX_SAFE_INTEGER}`;
+    // As the console names its files: the session's private directory, a run count.
+    const file = `${privateDirectoryName(scratch, "0123456789ab")}/${Number.MAX_SAFE_INTEGER}`;
     // The longest command still typed inline (a longer one is assembled first).
     let longest = "";
     while (deliverCommand(`${longest}x`).preludes.length === 0) longest += "x";
@@ -105,4 +107,83 @@ describe("command delivery", () => {
     });
     expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
   });
+
+  test("the longest login line fits too: the longest scratch directory, a stale one to remove", () => {
+    const scratch = `/${"d".repeat(MAX_SCRATCH_CHARS - 1)}`;
+    const line = loginLine({
+      directory: privateDirectoryName(scratch, "0123456789ab"),
+      stale: privateDirectoryName(scratch, "ba9876543210"),
+      made: "0123456789abcdef",
+      failed: "fedcba9876543210",
+    });
+    expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
+  });
+});
+
+describe("login line", () => {
+  const token = "0123456789abcdef";
+  const parse = (text: string) =>
+    runParser({
+      token,
+      maxOutputBytes: 1_000,
+      filterKernelMessages: true,
+      loginPrompt: /login: *$/,
+    })(text.replace(/\n/g, "\r\n"));
+
+  test.skipIf(process.getuid?.() !== 0)(
+    "in a POSIX shell, as root: defines __qk, makes a 0700 directory (the stale one goes), runs the identity command; a name another user planted (nobody's symlink) is never followed",
+    ({ tempDir }) => {
+      // A shared sticky directory, as /tmp is, that `nobody` can reach.
+      chmodSync(tempDir.path, 0o711);
+      const shared = join(tempDir.path, "shared");
+      mkdirSync(shared);
+      chmodSync(shared, 0o1777);
+      const stale = privateDirectoryName(shared, "5a1e5a1e5a1e");
+      mkdirSync(stale);
+      writeFileSync(join(stale, "3"), "old output");
+      const directory = privateDirectoryName(shared, "0123456789ab");
+      const login = (at: string) =>
+        loginLine({
+          directory: at,
+          stale,
+          made: "aaaaaaaaaaaaaaaa",
+          failed: "bbbbbbbbbbbbbbbb",
+          next: runLine({
+            evalWords: deliverCommand("echo QEMU").evalWords,
+            token,
+            file: `${at}/0`,
+            previousFile: undefined,
+            maxOutputBytes: 1_000,
+          }),
+        });
+      const line = login(directory);
+      expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
+      const output = execFileSync("sh", ["-c", line], { encoding: "utf8" });
+      expect(output).toMatch(/^QKR:aaaaaaaaaaaaaaaa\nQKS:/);
+      const step = parse(output.slice(output.indexOf("\n") + 1));
+      expect(step.value).toMatchObject({ kind: "output", exitCode: 0 });
+      expect((step.value as { output: Buffer }).output.toString()).toBe("QEMU\n");
+      expect(statSync(directory).mode & 0o7777).toBe(0o700);
+      expect(existsSync(stale)).toBe(false);
+
+      // Another user plants a symlink at the next session's name, to a directory of root's.
+      const victim = join(tempDir.path, "victim");
+      mkdirSync(victim);
+      const planted = privateDirectoryName(shared, "ba5eba11ba5e");
+      execFileSync("setpriv", [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "ln",
+        "-s",
+        victim,
+        planted,
+      ]);
+      const refused = execFileSync("sh", ["-c", `${login(planted)} 2>/dev/null`], {
+        encoding: "utf8",
+      });
+      expect(refused).toBe("QKR:bbbbbbbbbbbbbbbb\n"); // nothing ran
+      expect(readdirSync(victim)).toEqual([]);
+    },
+  );
 });
