@@ -98,6 +98,7 @@ export {
   ConsoleNotLoggedInError,
   ConsoleOutputError,
   ConsoleOverflowError,
+  ConsoleScratchError,
   ConsoleTimeoutError,
   type ControlChannel,
   ControlCommandError,
