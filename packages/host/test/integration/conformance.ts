@@ -23,6 +23,7 @@ import {
 import { hostileArguments } from "../helpers/hostile-arguments.js";
 import { readPids } from "../helpers/pids.js";
 import { writeScript } from "../helpers/scripts.js";
+import { environmentSuites } from "./conformance-environment.js";
 import { fileSuites } from "./conformance-files.js";
 import { pathSuites } from "./conformance-paths.js";
 import { processSuites } from "./conformance-processes.js";
@@ -306,6 +307,7 @@ export function hostConformance(name: TransportName): void {
       });
     });
 
+    environmentSuites(test);
     processSuites(test);
     fileSuites(test);
     pathSuites(test);
