@@ -24,6 +24,7 @@ export {
   HostConnectError,
   HostConnectionLostError,
   type HostErrorCode,
+  HostFileTooLargeError,
   HostKeyMismatchError,
   type HostKeyProblem,
   HostSocketError,

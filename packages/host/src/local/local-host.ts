@@ -13,7 +13,14 @@ import { hasExited, parseProcStat, pollUntilExited } from "../shared/proc.js";
 import type { CommandSpec, RawExecResult } from "../shared/transport.js";
 import { errnoOf, LOCAL, systemError } from "./local-errors.js";
 import { execLocal } from "./local-exec.js";
-import { makeDirLocal, putFileLocal, readDirLocal, renameLocal, statLocal } from "./local-files.js";
+import {
+  makeDirLocal,
+  putFileLocal,
+  readDirLocal,
+  readFileLocal,
+  renameLocal,
+  statLocal,
+} from "./local-files.js";
 import { LocalProcess } from "./local-process.js";
 
 /**
@@ -66,12 +73,8 @@ class LocalHost extends BaseHost {
     return new LocalProcess(spec, options, deadline);
   }
 
-  protected async readFileImpl(path: string, deadline: Deadline): Promise<Buffer> {
-    try {
-      return await readFile(path, { signal: deadline.signal });
-    } catch (error) {
-      throw systemError("readFile", error, path);
-    }
+  protected readFileImpl(path: string, maxBytes: number, deadline: Deadline): Promise<Buffer> {
+    return readFileLocal(path, maxBytes, deadline);
   }
 
   protected async writeFileImpl(

@@ -207,8 +207,8 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
     });
   }
 
-  protected readFileImpl(path: string, deadline: Deadline): Promise<Buffer> {
-    return readFileOver(this, path, deadline);
+  protected readFileImpl(path: string, maxBytes: number, deadline: Deadline): Promise<Buffer> {
+    return readFileOver(this, path, maxBytes, deadline);
   }
 
   protected writeFileImpl(
