@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { type InspectOptionsStylized, inspect } from "node:util";
 import {
   type CallOptions,
   checkCallOptions,
@@ -35,6 +36,24 @@ export const DEFAULT_MAX_ENTRIES = 100_000;
  */
 export abstract class BaseHost extends CommandHost implements Host {
   abstract readonly transport: "local" | "ssh";
+
+  /**
+   * What is safe to show of the host, and all that `util.inspect` (so
+   * `console.log`) and `JSON.stringify` show: never an option, a secret or a
+   * connection's internals.
+   */
+  protected facts(): Record<string, unknown> {
+    return { transport: this.transport, name: this.name };
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.facts();
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
+    const label = this.transport === "ssh" ? "SshHost" : "LocalHost";
+    return `${options.stylize(label, "special")} ${inspect(this.facts(), options)}`;
+  }
 
   /** The file's bytes, at most `maxBytes` (more: `ERR_HOST_FILE_TOO_LARGE`, never allocated). */
   protected abstract readFileImpl(
