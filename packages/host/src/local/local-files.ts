@@ -50,15 +50,18 @@ export async function readFileLocal(
     };
     if (info.isFile() && info.size > maxBytes) throw bounds.tooLarge();
     // Sequential reads (position null): a FIFO or a character device cannot seek.
+    // Raced: a FIFO's writer that never writes (nor closes) must not hold the call.
     const read: SequentialRead = async (buffer, offset, length) =>
-      (await opened.read(buffer, offset, length, null)).bytesRead;
+      (await deadline.race(opened.read(buffer, offset, length, null))).bytesRead;
     const head = info.isFile() ? await readHead(read, info.size, bounds) : Buffer.alloc(0);
     return await readRest(read, head, bounds);
   } catch (error) {
     if (deadline.stopped || error instanceof HostFileTooLargeError) throw error;
     throw systemError("readFile", error, path);
   } finally {
-    await handle?.close().catch(() => {});
+    // A read still pending (a stuck FIFO) holds the close until it ends: not the call.
+    const closing = handle?.close().catch(() => {});
+    if (!deadline.stopped) await closing;
   }
 }
 

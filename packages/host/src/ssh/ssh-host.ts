@@ -87,7 +87,7 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
   readonly #options: ResolvedSshOptions;
 
   constructor(options: ResolvedSshOptions) {
-    super();
+    super(options.defaultTimeouts);
     this.#options = options;
     this.name = options.name;
     this.#socket = options.sock && new StreamSocket(options.sock, options.name);

@@ -7,6 +7,11 @@ import {
   checkTimeoutMs,
   InvalidArgumentError,
 } from "@qemu-kvm/core";
+import {
+  type DefaultTimeouts,
+  resolveDefaultTimeouts,
+  type TimedOperation,
+} from "../shared/default-timeouts.js";
 import { normalizeFingerprint } from "./fingerprint.js";
 import { isDuplex, type SshStreamOpener } from "./stream-socket.js";
 
@@ -82,6 +87,11 @@ export interface SshHostOptions extends CallOptions {
    * fewer, the host learns it from the refusals. Default 10.
    */
   maxSessions?: number;
+  /**
+   * Each operation's deadline when a call gives no `timeoutMs`, over
+   * `DEFAULT_TIMEOUTS` (exec 10 min, readFile 5 min, connectTcp 30 s…).
+   */
+  defaultTimeouts?: DefaultTimeouts;
 }
 
 /**
@@ -118,6 +128,7 @@ export interface ResolvedSshOptions {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   maxSessions: number;
+  defaultTimeouts: Readonly<Record<TimedOperation, number>>;
   /** `user@host:port` (`user@host` with `sock`), for messages. */
   name: string;
 }
@@ -137,6 +148,7 @@ const OPTION_KEYS = [
   "keepaliveIntervalMs",
   "keepaliveCountMax",
   "maxSessions",
+  "defaultTimeouts",
   "signal",
   "timeoutMs",
 ];
@@ -285,6 +297,7 @@ function checkFields(options: SshHostOptions): void {
 /** Validates the options synchronously (throws `ERR_INVALID_ARGUMENT`) and fills in defaults. */
 export function resolveSshOptions(options: SshHostOptions): ResolvedSshOptions {
   checkFields(options);
+  const defaultTimeouts = resolveDefaultTimeouts(options.defaultTimeouts);
   const fingerprints = checkHostKeyPolicy(options.hostKey);
   const agent = agentSocket(options.agent);
   if (
@@ -319,6 +332,7 @@ export function resolveSshOptions(options: SshHostOptions): ResolvedSshOptions {
     keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
     keepaliveCountMax: options.keepaliveCountMax ?? 3,
     maxSessions: options.maxSessions ?? 10,
+    defaultTimeouts,
     name: options.sock === undefined ? `${user}@${address}:${port}` : `${user}@${address}`,
   };
 }

@@ -23,6 +23,7 @@ import {
 import { hostileArguments } from "../helpers/hostile-arguments.js";
 import { readPids } from "../helpers/pids.js";
 import { writeScript } from "../helpers/scripts.js";
+import { deadlineSuites } from "./conformance-deadlines.js";
 import { environmentSuites } from "./conformance-environment.js";
 import { fileSuites } from "./conformance-files.js";
 import { pathSuites } from "./conformance-paths.js";
@@ -311,5 +312,6 @@ export function hostConformance(name: TransportName): void {
     processSuites(test);
     fileSuites(test);
     pathSuites(test);
+    deadlineSuites(test);
   });
 }
