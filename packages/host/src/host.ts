@@ -104,6 +104,13 @@ export interface HostProcess extends AsyncDisposable {
 export interface ReadFileOptions extends CallOptions {
   /** `"buffer"` (default) resolves a `Buffer`; `"utf8"` a string. */
   encoding?: "buffer" | "utf8";
+  /**
+   * The most bytes read: a larger file (by the size it claims, or by reading
+   * past it, as with `/dev/zero` or a file that grows) rejects with
+   * `ERR_HOST_FILE_TOO_LARGE`, and no more than that is ever held in memory.
+   * Default 64 MiB.
+   */
+  maxBytes?: number;
 }
 
 export interface WriteFileOptions extends CallOptions {

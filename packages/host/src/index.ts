@@ -24,6 +24,7 @@ export {
   HostConnectError,
   HostConnectionLostError,
   type HostErrorCode,
+  HostFileTooLargeError,
   HostKeyMismatchError,
   type HostKeyProblem,
   HostSocketError,
@@ -54,7 +55,12 @@ export type {
   SpawnOptions,
   WriteFileOptions,
 } from "./host.js";
-export { createLocalHost } from "./local/local-host.js";
+export { createLocalHost, type LocalHostOptions } from "./local/local-host.js";
+export {
+  DEFAULT_TIMEOUTS,
+  type DefaultTimeouts,
+  type TimedOperation,
+} from "./shared/default-timeouts.js";
 export { type ProcStat, parseProcStat } from "./shared/proc.js";
 export { quoteCommand } from "./shared/quote.js";
 export { fingerprintOf } from "./ssh/fingerprint.js";

@@ -131,6 +131,8 @@ export class HostTimeoutError extends TimeoutError {
     timeoutMs: number;
     host: string;
     facts?: CommandFacts;
+    /** Added to the message: why this deadline (the host's default for the operation). */
+    hint?: string;
     cause?: unknown;
   }) {
     super(fields);

@@ -15,6 +15,7 @@ export type HostErrorCode =
   | "ERR_HOST_CLOSED"
   | "ERR_HOST_SYSTEM"
   | "ERR_HOST_TOO_MANY_ENTRIES"
+  | "ERR_HOST_FILE_TOO_LARGE"
   | "ERR_HOST_SOCKET";
 
 /** The SSH connection could not be established (DNS, refused, unreachable, handshake). */
@@ -152,6 +153,28 @@ export class HostTooManyEntriesError extends QemuKvmError {
     this.host = fields.host;
     this.path = fields.path;
     this.maxEntries = fields.maxEntries;
+  }
+}
+
+/**
+ * `readFile` found a file larger than its `maxBytes` (by the size the file or
+ * the SFTP server claims, or by reading past it): nothing is returned, and at
+ * most `maxBytes` (plus one read) were ever held in memory.
+ */
+export class HostFileTooLargeError extends QemuKvmError {
+  static override readonly errorId: string = "HostFileTooLargeError";
+  readonly code = "ERR_HOST_FILE_TOO_LARGE" as const;
+  readonly host: string;
+  readonly path: string;
+  readonly maxBytes: number;
+
+  constructor(fields: { path: string; maxBytes: number; host: string }) {
+    super(
+      `readFile ${fields.path}: larger than ${fields.maxBytes} bytes (maxBytes)${onHost(fields.host)}`,
+    );
+    this.host = fields.host;
+    this.path = fields.path;
+    this.maxBytes = fields.maxBytes;
   }
 }
 

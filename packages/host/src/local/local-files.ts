@@ -1,7 +1,7 @@
 /**
- * The local host's operations on directories and files by name: `makeDir`,
- * `readDir`, `stat`, `rename`, `putFile`. Failures are `ERR_HOST_SYSTEM` with
- * the errno name.
+ * The local host's operations on directories and files by name: `readFile`,
+ * `makeDir`, `readDir`, `stat`, `rename`, `putFile`. Failures are
+ * `ERR_HOST_SYSTEM` with the errno name.
  */
 import { constants, type Dirent, type Stats } from "node:fs";
 import {
@@ -16,12 +16,54 @@ import {
 } from "node:fs/promises";
 import { join } from "node:path";
 import type { Deadline } from "@qemu-kvm/core";
-import { HostSystemError, HostTooManyEntriesError } from "../errors/host-errors.js";
+import {
+  HostFileTooLargeError,
+  HostSystemError,
+  HostTooManyEntriesError,
+} from "../errors/host-errors.js";
 import type { DirEntry, FileStat, FileType } from "../host.js";
+import { readHead, readRest, type SequentialRead } from "../shared/bounded-read.js";
 import type { LocalSource } from "../shared/local-source.js";
 import { existingDirectoryProblem } from "../shared/make-dir.js";
 import { parentOf, temporaryPath } from "../shared/paths.js";
 import { errnoOf, LOCAL, systemError } from "./local-errors.js";
+
+/**
+ * Reads `path` whole, at most `maxBytes`: a regular file that claims more is
+ * refused before anything is read; anything else (a device, a FIFO, /proc) is
+ * read on until its end or one byte past `maxBytes`.
+ */
+export async function readFileLocal(
+  path: string,
+  maxBytes: number,
+  deadline: Deadline,
+): Promise<Buffer> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await deadline.race(open(path, "r"), (late) => void late.close());
+    const opened = handle;
+    const info = await opened.stat();
+    const bounds = {
+      maxBytes,
+      tooLarge: () => new HostFileTooLargeError({ path, maxBytes, host: LOCAL }),
+      throwIfStopped: () => deadline.throwIfStopped(),
+    };
+    if (info.isFile() && info.size > maxBytes) throw bounds.tooLarge();
+    // Sequential reads (position null): a FIFO or a character device cannot seek.
+    // Raced: a FIFO's writer that never writes (nor closes) must not hold the call.
+    const read: SequentialRead = async (buffer, offset, length) =>
+      (await deadline.race(opened.read(buffer, offset, length, null))).bytesRead;
+    const head = info.isFile() ? await readHead(read, info.size, bounds) : Buffer.alloc(0);
+    return await readRest(read, head, bounds);
+  } catch (error) {
+    if (deadline.stopped || error instanceof HostFileTooLargeError) throw error;
+    throw systemError("readFile", error, path);
+  } finally {
+    // A read still pending (a stuck FIFO) holds the close until it ends: not the call.
+    const closing = handle?.close().catch(() => {});
+    if (!deadline.stopped) await closing;
+  }
+}
 
 function refusal(operation: string, systemCode: string, message: string, path: string) {
   return new HostSystemError({ operation, systemCode, message, host: LOCAL, path });

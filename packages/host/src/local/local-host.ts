@@ -4,30 +4,52 @@ import { createConnection, type Socket } from "node:net";
 import { machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import type { Deadline } from "@qemu-kvm/core";
+import { checkObject, checkOptionKeys, type Deadline } from "@qemu-kvm/core";
 import { HostSocketError, HostSystemError } from "../errors/host-errors.js";
 import type { DirEntry, ExecOptions, FileStat, Host, SpawnOptions } from "../host.js";
 import { BaseHost } from "../shared/base-host.js";
+import {
+  type DefaultTimeouts,
+  resolveDefaultTimeouts,
+  type TimedOperation,
+} from "../shared/default-timeouts.js";
 import type { LocalSource } from "../shared/local-source.js";
 import { hasExited, parseProcStat, pollUntilExited } from "../shared/proc.js";
 import type { CommandSpec, RawExecResult } from "../shared/transport.js";
 import { errnoOf, LOCAL, systemError } from "./local-errors.js";
 import { execLocal } from "./local-exec.js";
-import { makeDirLocal, putFileLocal, readDirLocal, renameLocal, statLocal } from "./local-files.js";
+import {
+  makeDirLocal,
+  putFileLocal,
+  readDirLocal,
+  readFileLocal,
+  renameLocal,
+  statLocal,
+} from "./local-files.js";
 import { LocalProcess } from "./local-process.js";
+
+/** `createLocalHost`'s options. */
+export interface LocalHostOptions {
+  /** Each operation's deadline when a call gives no `timeoutMs` (default: `DEFAULT_TIMEOUTS`). */
+  defaultTimeouts?: DefaultTimeouts;
+}
 
 /**
  * This machine as a `Host`. Commands run with execa from argv, never through a
  * shell; files, sockets and processes are this machine's. Nothing to connect:
- * it is ready at once.
+ * it is ready at once. The options are checked synchronously
+ * (`ERR_INVALID_ARGUMENT`).
  *
  * ```ts
  * await using host = createLocalHost();
  * const { stdout } = await host.exec("uname", ["-r"]);
  * ```
  */
-export function createLocalHost(): Host {
-  return new LocalHost();
+export function createLocalHost(options?: LocalHostOptions): Host {
+  if (options === undefined) return new LocalHost(resolveDefaultTimeouts(undefined));
+  checkObject(options, "options");
+  checkOptionKeys(options, ["defaultTimeouts"]);
+  return new LocalHost(resolveDefaultTimeouts(options.defaultTimeouts));
 }
 
 /** Waits for a new socket to connect; destroys it if the call stops first. */
@@ -52,6 +74,10 @@ class LocalHost extends BaseHost {
   readonly name = LOCAL;
   readonly transport = "local" as const;
 
+  constructor(defaultTimeouts: Readonly<Record<TimedOperation, number>>) {
+    super(defaultTimeouts);
+  }
+
   protected prepare(): void {}
 
   protected execCommand(
@@ -66,12 +92,8 @@ class LocalHost extends BaseHost {
     return new LocalProcess(spec, options, deadline);
   }
 
-  protected async readFileImpl(path: string, deadline: Deadline): Promise<Buffer> {
-    try {
-      return await readFile(path, { signal: deadline.signal });
-    } catch (error) {
-      throw systemError("readFile", error, path);
-    }
+  protected readFileImpl(path: string, maxBytes: number, deadline: Deadline): Promise<Buffer> {
+    return readFileLocal(path, maxBytes, deadline);
   }
 
   protected async writeFileImpl(
@@ -81,15 +103,22 @@ class LocalHost extends BaseHost {
     deadline: Deadline,
   ): Promise<void> {
     try {
-      const handle = await open(path, "w", mode ?? 0o666);
+      // Raced: opening a FIFO nobody reads waits for a reader, for ever.
+      const handle = await deadline.race(open(path, "w", mode ?? 0o666), (late) => {
+        void late.close().catch(() => {});
+      });
       try {
         // Exact mode, not masked by the umask, before any data: a key is never readable by others.
         if (mode !== undefined) await handle.chmod(mode);
-        await handle.writeFile(data, { signal: deadline.signal });
+        await deadline.race(handle.writeFile(data, { signal: deadline.signal }));
       } finally {
-        await handle.close();
+        // A write still pending (a full FIFO) holds the close until it ends: not the call.
+        const closing = handle.close();
+        if (!deadline.stopped) await closing;
+        else closing.catch(() => {});
       }
     } catch (error) {
+      if (deadline.stopped) throw error;
       throw systemError("writeFile", error, path);
     }
   }

@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { type InspectOptionsStylized, inspect } from "node:util";
 import {
   type CallOptions,
   checkCallOptions,
@@ -19,6 +20,7 @@ import type {
   WriteFileOptions,
 } from "../host.js";
 import { checkData, checkMode, checkOneOf, checkValue } from "./arguments.js";
+import { DEFAULT_MAX_FILE_BYTES } from "./bounded-read.js";
 import { CommandHost } from "./command-host.js";
 import { type LocalSource, openLocalSource } from "./local-source.js";
 import { checkCount, checkFilePath, checkPath, withoutTrailingSlashes } from "./paths.js";
@@ -35,7 +37,30 @@ export const DEFAULT_MAX_ENTRIES = 100_000;
 export abstract class BaseHost extends CommandHost implements Host {
   abstract readonly transport: "local" | "ssh";
 
-  protected abstract readFileImpl(path: string, deadline: Deadline): Promise<Buffer>;
+  /**
+   * What is safe to show of the host, and all that `util.inspect` (so
+   * `console.log`) and `JSON.stringify` show: never an option, a secret or a
+   * connection's internals.
+   */
+  protected facts(): Record<string, unknown> {
+    return { transport: this.transport, name: this.name };
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.facts();
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized): string {
+    const label = this.transport === "ssh" ? "SshHost" : "LocalHost";
+    return `${options.stylize(label, "special")} ${inspect(this.facts(), options)}`;
+  }
+
+  /** The file's bytes, at most `maxBytes` (more: `ERR_HOST_FILE_TOO_LARGE`, never allocated). */
+  protected abstract readFileImpl(
+    path: string,
+    maxBytes: number,
+    deadline: Deadline,
+  ): Promise<Buffer>;
   protected abstract writeFileImpl(
     path: string,
     data: Buffer,
@@ -84,11 +109,13 @@ export abstract class BaseHost extends CommandHost implements Host {
   readFile(path: string, options: ReadFileOptions & { encoding: "utf8" }): Promise<string>;
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string>;
   readFile(path: string, options?: ReadFileOptions): Promise<Buffer | string> {
-    const checked: ReadFileOptions = checkCallOptions(options, ["encoding"]);
+    const checked: ReadFileOptions = checkCallOptions(options, ["encoding", "maxBytes"]);
     checkValue(path, "path");
     checkOneOf(checked.encoding, ["buffer", "utf8"], "encoding");
+    checkCount(checked.maxBytes, "maxBytes");
+    const maxBytes = checked.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
     return this.run("readFile", path, checked, async (deadline) => {
-      const data = await this.readFileImpl(path, deadline);
+      const data = await this.readFileImpl(path, maxBytes, deadline);
       return checked.encoding === "utf8" ? data.toString("utf8") : data;
     });
   }

@@ -1,10 +1,11 @@
 import { setMaxListeners } from "node:events";
 import type { Duplex } from "node:stream";
-import { type CallOptions, Deadline } from "@qemu-kvm/core";
+import type { CallOptions, Deadline } from "@qemu-kvm/core";
 import { HostClosedError } from "../errors/host-errors.js";
+import { DEFAULT_TIMEOUTS, defaultHint, type TimedOperation } from "./default-timeouts.js";
 import { operations } from "./observe.js";
 import type { TrackedProcess } from "./process-base.js";
-import { isStopError, stopError } from "./stop.js";
+import { CallDeadline, isStopError, stopError } from "./stop.js";
 
 /**
  * The lifecycle every host shares: calls run under a deadline and are traced
@@ -20,8 +21,11 @@ export abstract class HostLifecycle implements AsyncDisposable {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #processes = new Set<TrackedProcess>();
   readonly #streams = new Set<Duplex>();
+  /** Each operation's deadline when its call gives no `timeoutMs`. */
+  readonly #defaultTimeouts: Readonly<Record<TimedOperation, number>>;
 
-  constructor() {
+  constructor(defaultTimeouts: Readonly<Record<TimedOperation, number>> = DEFAULT_TIMEOUTS) {
+    this.#defaultTimeouts = defaultTimeouts;
     // Every call in flight listens for destroy(): hundreds at once are normal.
     setMaxListeners(0, this.#lifetime.signal);
   }
@@ -51,18 +55,22 @@ export abstract class HostLifecycle implements AsyncDisposable {
   }
 
   /**
-   * Runs `body` under a deadline (the call's `signal` and `timeoutMs`, and the
-   * host's lifetime), traced on the `qemu-kvm:host` channel as `kind`, tracked
+   * Runs `body` under a deadline (the call's `signal` and `timeoutMs`, else the
+   * host's default for `kind`, and the host's lifetime), traced on the `qemu-kvm:host` channel as `kind`, tracked
    * for `close()`. A stopped call rejects with the host's stop error.
    */
   protected run<T>(
-    kind: string,
+    kind: TimedOperation,
     subject: string,
     options: CallOptions,
     body: (deadline: Deadline) => Promise<T>,
   ): Promise<T> {
     const operation = subject === "" ? kind : `${kind} ${subject}`;
-    const deadline = new Deadline(operation, options, { lifetime: this.lifetime });
+    const deadline = new CallDeadline(operation, options, {
+      lifetime: this.lifetime,
+      defaultTimeoutMs: this.#defaultTimeouts[kind],
+      ...(options.timeoutMs === undefined ? { hint: defaultHint(kind) } : {}),
+    });
     if (this.#closed) {
       deadline.dispose();
       return Promise.reject(this.#closed);

@@ -1,6 +1,16 @@
-import type { Deadline } from "@qemu-kvm/core";
+import { type CallOptions, Deadline, type DeadlineSettings } from "@qemu-kvm/core";
 import { type CommandFacts, HostAbortError, HostTimeoutError } from "../errors/command-errors.js";
 import { HostClosedError } from "../errors/host-errors.js";
+
+/** A host call's deadline: core's, keeping the hint its timeout's message gets (the default in effect). */
+export class CallDeadline extends Deadline {
+  readonly hint: string | undefined;
+
+  constructor(operation: string, options: CallOptions, settings: DeadlineSettings) {
+    super(operation, options, settings);
+    this.hint = settings.hint;
+  }
+}
 
 /**
  * The error a stopped call of a host rejects with, from its deadline's stop
@@ -17,6 +27,7 @@ export function stopError(deadline: Deadline, host: string, facts?: CommandFacts
         timeoutMs: stop.timeoutMs,
         host,
         facts,
+        hint: deadline instanceof CallDeadline ? deadline.hint : undefined,
       });
     case "abort":
       return new HostAbortError({ operation: deadline.operation, cause: stop.cause, host, facts });

@@ -7,11 +7,12 @@ import { HostSocketError } from "../errors/host-errors.js";
  * on a socket. A channel failure destroys it with `ERR_HOST_SOCKET`.
  */
 export class ChannelStream extends Duplex {
-  constructor(
-    readonly channel: ClientChannel,
-    where: { target: string; host: string },
-  ) {
+  /** Private: the channel leads to the ssh2 client, which no printout of the stream needs to show. */
+  readonly #channel: ClientChannel;
+
+  constructor(channel: ClientChannel, where: { target: string; host: string }) {
     super({ allowHalfOpen: true });
+    this.#channel = channel;
     channel.on("data", (chunk: Buffer) => {
       if (!this.push(chunk)) channel.pause();
     });
@@ -34,7 +35,7 @@ export class ChannelStream extends Duplex {
   }
 
   override _read(): void {
-    this.channel.resume();
+    this.#channel.resume();
   }
 
   override _write(
@@ -42,16 +43,16 @@ export class ChannelStream extends Duplex {
     _encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
-    this.channel.write(chunk, callback);
+    this.#channel.write(chunk, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.channel.end();
+    this.#channel.end();
     callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.channel.close();
+    this.#channel.close();
     callback(error);
   }
 }

@@ -1,12 +1,6 @@
-import { readFile } from "node:fs/promises";
 import type { Duplex } from "node:stream";
 import type { Deadline } from "@qemu-kvm/core";
-import ssh2, {
-  type AnyAuthMethod,
-  type ConnectConfig,
-  type ParsedKey,
-  type ServerHostKeyAlgorithm,
-} from "ssh2";
+import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
 import { HostTimeoutError } from "../errors/command-errors.js";
 import {
   HostAuthError,
@@ -15,12 +9,13 @@ import {
 } from "../errors/host-errors.js";
 import { debug } from "../shared/observe.js";
 import { stopError } from "../shared/stop.js";
+import { type Authentication, authentication } from "./authentication.js";
 import { SshConnection } from "./connection.js";
 import { keyFingerprint } from "./fingerprint.js";
 import { type HostKeyVerifier, hostKeyVerifier } from "./host-key.js";
 import type { ResolvedSshOptions } from "./ssh-options.js";
 
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 type SshClient = InstanceType<typeof Client>;
 
 /**
@@ -37,15 +32,20 @@ export async function connectSsh(
   const name = options.name;
   if (deadline.stopped) throw stopError(deadline, name);
   const verify = await hostKeyVerifier(options);
-  const authHandler = await authentication(options);
-  if (deadline.stopped) throw stopError(deadline, name);
-  // Opened last: nothing before can fail and leave it open.
-  const sock = await openStream?.(deadline);
+  const login = await authentication(options);
   try {
-    return await startConnection(options, deadline, verify, authHandler, sock);
-  } catch (error) {
-    sock?.destroy();
-    throw error;
+    if (deadline.stopped) throw stopError(deadline, name);
+    // Opened last: nothing before can fail and leave it open.
+    const sock = await openStream?.(deadline);
+    try {
+      return await startConnection(options, deadline, verify, login, sock);
+    } catch (error) {
+      sock?.destroy();
+      throw error;
+    }
+  } finally {
+    // Authenticated or failed: the connection keeps no secret.
+    login.forget();
   }
 }
 
@@ -53,7 +53,7 @@ async function startConnection(
   options: ResolvedSshOptions,
   deadline: Deadline,
   verify: HostKeyVerifier,
-  authHandler: AnyAuthMethod[],
+  login: Authentication,
   sock: Duplex | undefined,
 ): Promise<SshConnection> {
   const name = options.name;
@@ -61,7 +61,7 @@ async function startConnection(
   const client = new Client();
   let fingerprint = "";
   let keyFailure: HostKeyMismatchError | undefined;
-  const config = connectConfig(options, verify, authHandler, sock, (key) => {
+  const config = connectConfig(options, verify, login, sock, (key) => {
     fingerprint = keyFingerprint(key);
     keyFailure = verify.check(key, fingerprint);
     if (keyFailure)
@@ -87,7 +87,7 @@ async function startConnection(
 function connectConfig(
   options: ResolvedSshOptions,
   verify: HostKeyVerifier,
-  authHandler: AnyAuthMethod[],
+  login: Authentication,
   sock: Duplex | undefined,
   hostVerifier: (key: Buffer) => boolean,
 ): ConnectConfig {
@@ -98,8 +98,8 @@ function connectConfig(
     readyTimeout: 0,
     keepaliveInterval: options.keepaliveIntervalMs,
     keepaliveCountMax: options.keepaliveCountMax,
-    authHandler,
-    tryKeyboard: options.password !== undefined,
+    authHandler: login.handler,
+    tryKeyboard: options.hasPassword,
     hostVerifier,
     ...(verify.algorithms.length > 0
       ? { algorithms: { serverHostKey: verify.algorithms as ServerHostKeyAlgorithm[] } }
@@ -167,7 +167,7 @@ function connectError(
   if (error?.level === "client-authentication")
     return new HostAuthError({
       user: options.user,
-      message: `authentication as ${options.user} failed on ${host} (offered: ${offeredMethods(options).join(", ")})`,
+      message: `authentication as ${options.user} failed on ${host} (offered: ${options.methods.join(", ")})`,
       host,
       cause: error,
     });
@@ -189,59 +189,4 @@ function connectError(
     host,
     cause: error,
   });
-}
-
-function offeredMethods(options: ResolvedSshOptions): string[] {
-  const methods: string[] = [];
-  if (options.privateKey !== undefined || options.privateKeyFile !== undefined)
-    methods.push("publickey");
-  if (options.agent !== undefined) methods.push("agent");
-  if (options.password !== undefined) methods.push("password", "keyboard-interactive");
-  return methods;
-}
-
-/** The private key's text: given, or read from its file (at each connection). */
-async function privateKey(options: ResolvedSshOptions): Promise<string | Buffer | undefined> {
-  if (options.privateKey !== undefined || options.privateKeyFile === undefined)
-    return options.privateKey;
-  try {
-    return await readFile(options.privateKeyFile);
-  } catch (error) {
-    throw new HostAuthError({
-      user: options.user,
-      message: `cannot read the private key ${options.privateKeyFile}: ${(error as Error).message}`,
-      host: options.name,
-      cause: error,
-    });
-  }
-}
-
-async function authentication(options: ResolvedSshOptions): Promise<AnyAuthMethod[]> {
-  const username = options.user;
-  const methods: AnyAuthMethod[] = [];
-  const key = await privateKey(options);
-  if (key !== undefined) {
-    const parsed = utils.parseKey(key, options.passphrase);
-    if (parsed instanceof Error)
-      throw new HostAuthError({
-        user: username,
-        message: `cannot use the private key: ${parsed.message}`,
-        host: options.name,
-        cause: parsed,
-      });
-    const first = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey | undefined;
-    if (first) methods.push({ type: "publickey", username, key: first });
-  }
-  if (options.agent !== undefined) methods.push({ type: "agent", username, agent: options.agent });
-  const password = options.password;
-  if (password !== undefined) {
-    methods.push({ type: "password", username, password });
-    methods.push({
-      type: "keyboard-interactive",
-      username,
-      prompt: (_name, _instructions, _language, prompts, finish) =>
-        finish(prompts.map(() => password)),
-    });
-  }
-  return methods;
 }

@@ -91,6 +91,11 @@ export class RemoteCommand {
 
   /** Wires the opened channel (the caller opened it within the session limit). */
   attach(channel: ClientChannel): void {
+    // Given up on before its channel opened (see `openRemote`): the late channel is not wanted.
+    if (this.#finished) {
+      channel.close();
+      return;
+    }
     this.#channel = channel;
     // A channel error (rare: a protocol failure) is followed by its close, which tells the story.
     channel.on("error", (error: Error) =>
@@ -246,7 +251,10 @@ export class RemoteCommand {
 
 /**
  * Opens a session channel for `command` and attaches it to `remote`. If the caller
- * stops waiting (`signal`), a channel that opens later is stopped at once.
+ * stops waiting (`signal`), a channel that opens later is stopped at once. Once
+ * `remote` is given up on (a stop that found no channel to close: a server that
+ * does not answer), it resolves without waiting for the open any longer; a
+ * channel that opens later is closed.
  */
 export function openRemote(
   remote: RemoteCommand,
@@ -254,31 +262,32 @@ export function openRemote(
   options: { signal?: AbortSignal; forceKillAfterMs: number },
 ): Promise<void> {
   const { connection } = remote;
-  return connection
-    .openSession<ClientChannel>("exec", (callback) => connection.client.exec(command, callback), {
-      signal: options.signal,
-      onChannel: (channel) => remote.attach(channel),
-    })
-    .then(
-      () => {
-        if (options.signal?.aborted) void remote.terminate(options.forceKillAfterMs);
-      },
-      (error: unknown) => {
-        const failure = sessionFailure(
-          error,
-          (refusal) =>
-            new HostSpawnError({
-              argv: remote.argv,
-              reason: "system",
-              detail: refusal.message,
-              host: remote.name,
-              cause: refusal,
-            }),
-        );
-        remote.abandon(failure);
-        throw failure;
-      },
-    );
+  const opening = connection.openSession<ClientChannel>(
+    "exec",
+    (callback) => connection.client.exec(command, callback),
+    { signal: options.signal, onChannel: (channel) => remote.attach(channel) },
+  );
+  opening.catch(() => {});
+  return Promise.race([opening, remote.closed]).then(
+    () => {
+      if (options.signal?.aborted) void remote.terminate(options.forceKillAfterMs);
+    },
+    (error: unknown) => {
+      const failure = sessionFailure(
+        error,
+        (refusal) =>
+          new HostSpawnError({
+            argv: remote.argv,
+            reason: "system",
+            detail: refusal.message,
+            host: remote.name,
+            cause: refusal,
+          }),
+      );
+      remote.abandon(failure);
+      throw failure;
+    },
+  );
 }
 
 /**

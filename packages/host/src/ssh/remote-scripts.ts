@@ -5,41 +5,57 @@ import { quoteCommand } from "../shared/quote.js";
 
 /**
  * The wrapper every remote command runs under, as
- * `exec /bin/sh -c WRAPPER qemu-kvm CWD N ENV_1 … ENV_N FILE ARGS…`.
+ * `exec /bin/sh -c WRAPPER qemu-kvm CWD ENV_1 … ENV_N -- FILE ARGS…`.
  *
- * It applies the environment changes (`NAME=value` exports, `NAME` unsets) and the
- * working directory, looks the command up in PATH the way execvp does, prints one
- * header line on stdout, then replaces itself with the command (`exec`), so the
- * command keeps the wrapper's pid. sshd runs every session in a new session
- * (setsid), so that pid is also the process group of the command and of
- * everything it starts: what the supervisor signals.
+ * It enters the working directory, looks the command up in PATH the way
+ * execvp does (in the caller's PATH, if `env` sets one), reads its own start
+ * time, applies the environment changes (`NAME=value` exports, `NAME` unsets),
+ * prints one header line on stdout, then replaces itself with the command
+ * (`exec`), so the command keeps the wrapper's pid. sshd runs every session in a
+ * new session (setsid), so that pid is also the process group of the command and
+ * of everything it starts: what the supervisor signals.
+ *
+ * The caller's variables are applied last, by a loop that uses no variable
+ * (only the positional parameters, up to the `--` that no variable name can
+ * be), and the wrapper reads none of its own variables after it: its state
+ * (kept in the positional parameters), its `IFS`, the PATH its tools are found
+ * in and its working directory are out of the caller's reach, whatever names
+ * `env` holds (`c`, `n`, `IFS`, `PATH`, `CDPATH`…). `ENV` and `BASH_ENV` are
+ * read only by shells starting later (the command's, as locally).
  *
  * The header is `\036qemu-kvm:PID:STARTTIME:STATUS\n` (STATUS `ok`, `not-found`,
  * `not-executable` or `bad-cwd`; STARTTIME from /proc, `-` without /proc). Bytes a
  * login shell printed before it (a noisy .bashrc) are dropped. No argument is ever
  * evaluated: they are only expanded quoted (`"$1"`, `"$@"`).
  */
-export const WRAPPER = `c=$1 n=$2
-shift 2
-while [ "$n" -gt 0 ]; do
-case $1 in *=*) export "$1";; *) unset "$1";; esac
-shift; n=$((n-1))
+export const WRAPPER = `unset IFS
+c=$1 p=$PATH m= f=
+shift
+for a; do
+if [ -n "$m" ]; then f=$a; break; fi
+case $a in --) m=1;; PATH=*) p=\${a#PATH=};; PATH) p=;; esac
 done
 s=ok
 if [ -n "$c" ] && ! cd "$c" 2>/dev/null; then s=bad-cwd
-else case $1 in
-*/*) if [ ! -e "$1" ]; then s=not-found; elif [ -d "$1" ] || [ ! -x "$1" ]; then s=not-executable; fi;;
+else case $f in
+*/*) if [ ! -e "$f" ]; then s=not-found; elif [ -d "$f" ] || [ ! -x "$f" ]; then s=not-executable; fi;;
 *) s=not-found; set -f; IFS=:
-for d in $PATH; do f=\${d:-.}/$1
-if [ -f "$f" ]; then if [ -x "$f" ]; then s=ok; break; fi; s=not-executable; fi
+for d in $p; do e=\${d:-.}/$f
+if [ -f "$e" ]; then if [ -x "$e" ]; then s=ok; break; fi; s=not-executable; fi
 done
 unset IFS; set +f;;
 esac; fi
 t=-
 r() { t=\${20}; }
 if { read -r l < /proc/$$/stat; } 2>/dev/null; then set -f; r \${l##*) }; set +f; fi
-printf '\\036qemu-kvm:%s:%s:%s\\n' "$$" "$t" "$s"
-[ "$s" = ok ] || exit 127
+set -- "$t" "$s" "$@"
+v() { shift 2; while case $1 in --) false;; esac; do case $1 in *=*) export "$1";; *) unset "$1";; esac; shift; done; }
+v "$@"
+printf '\\036qemu-kvm:%s:%s:%s\\n' "$$" "$1" "$2"
+case $2 in ok) ;; *) exit 127;; esac
+shift 2
+while case $1 in --) false;; esac; do shift; done
+shift
 exec "$@"`;
 
 /**
@@ -140,9 +156,9 @@ export function remoteCommand(
   const env = Object.entries(options.env ?? {}).map(([name, value]) =>
     value === undefined ? name : `${name}=${value}`,
   );
-  // `cd` would read a leading `-` as an option.
+  // A relative path: `cd` would read a leading `-` as an option, and look `dir` up in CDPATH.
   const cwd =
-    options.cwd === undefined ? "" : options.cwd.startsWith("-") ? `./${options.cwd}` : options.cwd;
+    options.cwd === undefined ? "" : options.cwd.startsWith("/") ? options.cwd : `./${options.cwd}`;
   const command = quoteCommand([
     "exec",
     "/bin/sh",
@@ -150,8 +166,8 @@ export function remoteCommand(
     WRAPPER,
     "qemu-kvm",
     cwd,
-    String(env.length),
     ...env,
+    "--",
     ...argv,
   ]);
   const bytes = Buffer.byteLength(command);

@@ -1,4 +1,5 @@
 import type { SFTPWrapper, Stats } from "ssh2";
+import { type BoundedReadOptions, readRest, type SequentialRead } from "../shared/bounded-read.js";
 
 /**
  * File operations over SFTP, on the connection's one SFTP session: no process
@@ -74,68 +75,59 @@ function readAt(
 }
 
 /**
- * Reads a whole file. The size from fstat is read in parallel chunks; then reading
- * continues until EOF (files in /proc report size 0, and a file may grow).
+ * Reads a whole file, at most `bounds.maxBytes`. The size fstat claims is only
+ * a hint: more than `maxBytes` is refused before anything is read (a hostile
+ * or broken server cannot make us allocate what it claims); the claimed size
+ * is read in parallel chunks, then reading continues until EOF (files in /proc
+ * claim 0, a file may grow, a device never ends) or one byte past the cap.
  */
-export async function readWholeFile(sftp: SFTPWrapper, path: string): Promise<Buffer> {
+export async function readWholeFile(
+  sftp: SFTPWrapper,
+  path: string,
+  bounds: BoundedReadOptions,
+): Promise<Buffer> {
   const handle = await call<Buffer>((callback) => sftp.open(path, "r", callback));
   try {
     const info = await call<Stats>((callback) => sftp.fstat(handle, callback));
     if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { errno: "EISDIR" });
     const size = info.size;
-    const parts: Buffer[] = [];
-    let position = 0;
-    if (size > 0) {
-      const buffer = Buffer.allocUnsafe(size);
-      const chunks = Math.ceil(size / CHUNK);
-      let short = false;
-      let total = 0;
-      await pooled(chunks, async (index) => {
-        const offset = index * CHUNK;
-        const length = Math.min(CHUNK, size - offset);
-        let done = 0;
-        while (done < length) {
-          const read = await readAt(
-            sftp,
-            handle,
-            buffer,
-            offset + done,
-            length - done,
-            offset + done,
-          );
-          if (read === 0) {
-            short = true;
-            break;
-          }
-          done += read;
-        }
-        total += done;
-      });
-      // Shrunk while reading: fall back to reading sequentially from the start.
-      if (short) return Buffer.concat([await readSequential(sftp, handle, 0)]);
-      parts.push(buffer);
-      position = total;
-    }
-    parts.push(await readSequential(sftp, handle, position));
-    return Buffer.concat(parts);
+    if (!(size >= 0)) throw new Error(`the server claims a size of ${size}`);
+    if (size > bounds.maxBytes) throw bounds.tooLarge();
+    // Shrunk while reading (undefined): read again from the start.
+    const start = (size > 0 && (await readClaimed(sftp, handle, size))) || Buffer.alloc(0);
+    let position = start.length;
+    const read: SequentialRead = async (buffer, offset, length) => {
+      const count = await readAt(sftp, handle, buffer, offset, length, position);
+      position += count;
+      return count;
+    };
+    return await readRest(read, start, bounds);
   } finally {
     await close(sftp, handle).catch(() => {});
   }
 }
 
-async function readSequential(
+/**
+ * The first `size` bytes (at most the cap: checked before), read in parallel
+ * chunks; `undefined` if the file turned out shorter.
+ */
+async function readClaimed(
   sftp: SFTPWrapper,
   handle: Buffer,
-  position: number,
-): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (;;) {
-    const buffer = Buffer.allocUnsafe(CHUNK);
-    const read = await readAt(sftp, handle, buffer, 0, CHUNK, position);
-    if (read === 0) return Buffer.concat(parts);
-    parts.push(buffer.subarray(0, read));
-    position += read;
-  }
+  size: number,
+): Promise<Buffer | undefined> {
+  const buffer = Buffer.allocUnsafe(size);
+  let short = false;
+  await pooled(Math.ceil(size / CHUNK), async (index) => {
+    const offset = index * CHUNK;
+    const length = Math.min(CHUNK, size - offset);
+    for (let done = 0; done < length && !short; ) {
+      const read = await readAt(sftp, handle, buffer, offset + done, length - done, offset + done);
+      if (read === 0) short = true;
+      done += read;
+    }
+  });
+  return short ? undefined : buffer;
 }
 
 /** Creates or truncates `path`, sets `mode` exactly (fchmod) before any data, writes `data`. */

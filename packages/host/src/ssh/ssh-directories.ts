@@ -45,6 +45,9 @@ function fileStat(info: Stats): FileStat {
   };
 }
 
+/** /proc/self/status is a few KiB: a server that sends more is not believed. */
+const STATUS_MAX_BYTES = 1024 * 1024;
+
 /**
  * Our uid on the host: the SFTP server's own, from /proc/self/status (it runs
  * as us); `undefined` if it cannot be read (then no directory counts as ours).
@@ -52,7 +55,11 @@ function fileStat(info: Stats): FileStat {
 function remoteUid(sftp: SFTPWrapper, connection: SshConnection): Promise<number | undefined> {
   return connection
     .fact("uid", async () => {
-      const status = await readWholeFile(sftp, "/proc/self/status");
+      const status = await readWholeFile(sftp, "/proc/self/status", {
+        maxBytes: STATUS_MAX_BYTES,
+        tooLarge: () => new Error("/proc/self/status is too large"),
+        throwIfStopped: () => {},
+      });
       const match = /^Uid:\s+(\d+)/m.exec(status.toString("utf8"));
       return match ? Number(match[1]) : undefined;
     })

@@ -4,7 +4,8 @@
  */
 import { type Deadline, QemuKvmError } from "@qemu-kvm/core";
 import type { SFTPWrapper } from "ssh2";
-import { HostSystemError } from "../errors/host-errors.js";
+import { HostFileTooLargeError, HostSystemError } from "../errors/host-errors.js";
+import { DEFAULT_MAX_FILE_BYTES } from "../shared/bounded-read.js";
 import { settlesWithin } from "../shared/process-base.js";
 import type { SshConnection } from "./connection.js";
 import { sessionFailure } from "./remote-command.js";
@@ -75,13 +76,27 @@ export async function sftpCall<T>(
   }
 }
 
-export function readFileOver(host: SftpHost, path: string, deadline: Deadline): Promise<Buffer> {
+/** The bounds of a whole-file read of `path` within `deadline`. */
+function bounds(host: SftpHost, path: string, maxBytes: number, deadline: Deadline) {
+  return {
+    maxBytes,
+    tooLarge: () => new HostFileTooLargeError({ path, maxBytes, host: host.name }),
+    throwIfStopped: () => deadline.throwIfStopped(),
+  };
+}
+
+export function readFileOver(
+  host: SftpHost,
+  path: string,
+  maxBytes: number,
+  deadline: Deadline,
+): Promise<Buffer> {
   return sftpCall(
     host,
     "readFile",
     path,
     deadline,
-    (sftp) => readWholeFile(sftp, path),
+    (sftp) => readWholeFile(sftp, path, bounds(host, path, maxBytes, deadline)),
     async (error) =>
       (error as { errno?: string }).errno === "EISDIR" ? { systemCode: "EISDIR" } : undefined,
   );
@@ -136,7 +151,7 @@ export function readProcFileOver(
     "processInfo",
     path,
     deadline,
-    (sftp) => readWholeFile(sftp, path),
+    (sftp) => readWholeFile(sftp, path, bounds(host, path, DEFAULT_MAX_FILE_BYTES, deadline)),
     // A process that exits while it is read: its files vanish, or fail to read.
     async (error, sftp) => {
       if (sftpCode(error) === "ENOENT") return { value: undefined };

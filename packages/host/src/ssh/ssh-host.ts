@@ -83,14 +83,22 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
   /** The streams the connections run over, when `sock` was given. */
   readonly #socket: StreamSocket | undefined;
 
-  constructor(readonly options: ResolvedSshOptions) {
-    super();
+  /** Private: no option is ever shown (`util.inspect`, `JSON.stringify`); the secrets are not even here (see `credentials`). */
+  readonly #options: ResolvedSshOptions;
+
+  constructor(options: ResolvedSshOptions) {
+    super(options.defaultTimeouts);
+    this.#options = options;
     this.name = options.name;
     this.#socket = options.sock && new StreamSocket(options.sock, options.name);
   }
 
   get hostKeyFingerprint(): string {
     return this.#fingerprint;
+  }
+
+  protected override facts(): Record<string, unknown> {
+    return { ...super.facts(), hostKeyFingerprint: this.#fingerprint };
   }
 
   /** The first connection, within the caller's `signal` and `timeoutMs` (default `connectTimeoutMs`). */
@@ -110,12 +118,12 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
     if (!this.#connection) {
       const deadline = new Deadline(
         `connect ${this.name}`,
-        { signal: options.signal, timeoutMs: options.timeoutMs ?? this.options.connectTimeoutMs },
+        { signal: options.signal, timeoutMs: options.timeoutMs ?? this.#options.connectTimeoutMs },
         { lifetime: this.lifetime },
       );
       const attempt = operations
         .trace("connect", this.name, () =>
-          connectSsh(this.options, deadline, socket && ((stop) => socket.open(stop))),
+          connectSsh(this.#options, deadline, socket && ((stop) => socket.open(stop))),
         )
         .finally(() => deadline.dispose());
       this.#connection = attempt;
@@ -207,8 +215,8 @@ class SshTransport extends BaseHost implements SshHost, SftpHost {
     });
   }
 
-  protected readFileImpl(path: string, deadline: Deadline): Promise<Buffer> {
-    return readFileOver(this, path, deadline);
+  protected readFileImpl(path: string, maxBytes: number, deadline: Deadline): Promise<Buffer> {
+    return readFileOver(this, path, maxBytes, deadline);
   }
 
   protected writeFileImpl(

@@ -7,6 +7,11 @@ import {
   checkTimeoutMs,
   InvalidArgumentError,
 } from "@qemu-kvm/core";
+import {
+  type DefaultTimeouts,
+  resolveDefaultTimeouts,
+  type TimedOperation,
+} from "../shared/default-timeouts.js";
 import { normalizeFingerprint } from "./fingerprint.js";
 import { isDuplex, type SshStreamOpener } from "./stream-socket.js";
 
@@ -82,25 +87,48 @@ export interface SshHostOptions extends CallOptions {
    * fewer, the host learns it from the refusals. Default 10.
    */
   maxSessions?: number;
+  /**
+   * Each operation's deadline when a call gives no `timeoutMs`, over
+   * `DEFAULT_TIMEOUTS` (exec 10 min, readFile 5 min, connectTcp 30 s…).
+   */
+  defaultTimeouts?: DefaultTimeouts;
 }
 
+/**
+ * What logs in. Kept for the reconnections (each one authenticates again), in
+ * the closure `ResolvedSshOptions.credentials`, never as a property: nothing
+ * that prints an object of this package (`util.inspect`, `JSON.stringify`,
+ * `console.log`, an error) can reach it.
+ */
+export interface SshCredentials {
+  privateKey: string | Buffer | undefined;
+  /** Read at each connection: only its path is kept. */
+  privateKeyFile: string | undefined;
+  passphrase: string | undefined;
+  password: string | undefined;
+}
+
+/** The options, checked, with defaults; no secret among them (see `credentials`). */
 export interface ResolvedSshOptions {
   host: string;
   /** 22 with `sock` (the known hosts lookup then uses `host` alone). */
   port: number;
   sock: Duplex | SshStreamOpener | undefined;
   user: string;
-  privateKey: string | Buffer | undefined;
-  privateKeyFile: string | undefined;
-  passphrase: string | undefined;
+  /** The secrets, from a closure: each connection asks, uses and forgets them. */
+  credentials: () => SshCredentials;
+  /** The authentication methods offered, in order (for messages). */
+  methods: readonly string[];
+  /** Whether a password is given (it also answers keyboard-interactive prompts). */
+  hasPassword: boolean;
   agent: string | undefined;
-  password: string | undefined;
   hostKey: HostKeyPolicy;
   fingerprints: string[];
   connectTimeoutMs: number;
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   maxSessions: number;
+  defaultTimeouts: Readonly<Record<TimedOperation, number>>;
   /** `user@host:port` (`user@host` with `sock`), for messages. */
   name: string;
 }
@@ -120,6 +148,7 @@ const OPTION_KEYS = [
   "keepaliveIntervalMs",
   "keepaliveCountMax",
   "maxSessions",
+  "defaultTimeouts",
   "signal",
   "timeoutMs",
 ];
@@ -130,9 +159,19 @@ function checkInteger(value: unknown, field: string, min: number, max: number): 
     throw new InvalidArgumentError(field, `an integer from ${min} to ${max}`, value);
 }
 
-function checkString(value: unknown, field: string): void {
+function checkString(value: unknown, field: string, secret = false): void {
   if (value !== undefined && typeof value !== "string")
-    throw new InvalidArgumentError(field, "a string", value);
+    throw new InvalidArgumentError(field, "a string", secret ? hidden(value) : value);
+}
+
+/**
+ * What a message shows of a secret given with the wrong type: only its kind
+ * (core's `describeValue` would show a number, or the start of a string).
+ */
+function hidden(value: unknown): unknown {
+  return typeof value === "object" || typeof value === "undefined"
+    ? value
+    : Symbol(`a ${typeof value}, not shown`);
 }
 
 const POLICY_RULE =
@@ -225,14 +264,18 @@ function checkFields(options: SshHostOptions): void {
   checkSock(options);
   checkString(options.user, "user");
   checkString(options.privateKeyFile, "privateKeyFile");
-  checkString(options.passphrase, "passphrase");
-  checkString(options.password, "password");
+  checkString(options.passphrase, "passphrase", true);
+  checkString(options.password, "password", true);
   if (
     options.privateKey !== undefined &&
     typeof options.privateKey !== "string" &&
     !Buffer.isBuffer(options.privateKey)
   )
-    throw new InvalidArgumentError("privateKey", "key text or a Buffer", options.privateKey);
+    throw new InvalidArgumentError(
+      "privateKey",
+      "key text or a Buffer",
+      hidden(options.privateKey),
+    );
   checkInteger(options.keepaliveCountMax, "keepaliveCountMax", 1, 1000);
   checkInteger(options.maxSessions, "maxSessions", 3, 10_000);
   checkTimeoutMs(options.connectTimeoutMs, "connectTimeoutMs");
@@ -254,6 +297,7 @@ function checkFields(options: SshHostOptions): void {
 /** Validates the options synchronously (throws `ERR_INVALID_ARGUMENT`) and fills in defaults. */
 export function resolveSshOptions(options: SshHostOptions): ResolvedSshOptions {
   checkFields(options);
+  const defaultTimeouts = resolveDefaultTimeouts(options.defaultTimeouts);
   const fingerprints = checkHostKeyPolicy(options.hostKey);
   const agent = agentSocket(options.agent);
   if (
@@ -268,22 +312,27 @@ export function resolveSshOptions(options: SshHostOptions): ResolvedSshOptions {
   const port = options.port ?? 22;
   const user = options.user ?? userInfo().username;
   const address = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const { privateKey, privateKeyFile, passphrase, password } = options;
+  const methods: string[] = [];
+  if (privateKey !== undefined || privateKeyFile !== undefined) methods.push("publickey");
+  if (agent !== undefined) methods.push("agent");
+  if (password !== undefined) methods.push("password", "keyboard-interactive");
   return {
     host: options.host,
     port,
     sock: options.sock,
     user,
-    privateKey: options.privateKey,
-    privateKeyFile: options.privateKeyFile,
-    passphrase: options.passphrase,
+    credentials: () => ({ privateKey, privateKeyFile, passphrase, password }),
+    methods,
+    hasPassword: password !== undefined,
     agent,
-    password: options.password,
     hostKey: options.hostKey,
     fingerprints,
     connectTimeoutMs: options.connectTimeoutMs ?? 20_000,
     keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
     keepaliveCountMax: options.keepaliveCountMax ?? 3,
     maxSessions: options.maxSessions ?? 10,
+    defaultTimeouts,
     name: options.sock === undefined ? `${user}@${address}:${port}` : `${user}@${address}`,
   };
 }

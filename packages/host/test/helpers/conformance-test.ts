@@ -10,6 +10,7 @@ import { test as base } from "@qemu-kvm/testkit/fixtures";
 import {
   connectSshHost,
   createLocalHost,
+  type DefaultTimeouts,
   type ExecOptions,
   type Host,
   type HostProcess,
@@ -20,16 +21,24 @@ import { sshOptions, streamOptions } from "./ssh.js";
 
 export const NODE = process.execPath;
 
-/** Opens a new connected host; every host it opened is closed after the file. */
-export type OpenHost = () => Promise<Host>;
+/** What a test may set on the host it opens, on every transport. */
+export interface HostSettings {
+  defaultTimeouts?: DefaultTimeouts;
+}
 
-function opener(open: () => Promise<Host>, onCleanup: (fn: () => Promise<void>) => void): OpenHost {
+/** Opens a new connected host (with `settings`); every host it opened is closed after the file. */
+export type OpenHost = (settings?: HostSettings) => Promise<Host>;
+
+function opener(
+  open: (settings: HostSettings) => Promise<Host>,
+  onCleanup: (fn: () => Promise<void>) => void,
+): OpenHost {
   const opened: Host[] = [];
   onCleanup(async () => {
     await Promise.allSettled(opened.map((host) => host.close()));
   });
-  return async () => {
-    const host = await open();
+  return async (settings = {}) => {
+    const host = await open(settings);
     opened.push(host);
     return host;
   };
@@ -38,10 +47,10 @@ function opener(open: () => Promise<Host>, onCleanup: (fn: () => Promise<void>) 
 /** The transports, as testkit's `test` with a file-scoped `openHost`. */
 const transports = {
   createLocalHost: base.extend("openHost", { scope: "file" }, async ({}, { onCleanup }) =>
-    opener(async () => createLocalHost(), onCleanup),
+    opener(async (settings) => createLocalHost(settings), onCleanup),
   ),
   connectSshHost: base.extend("openHost", { scope: "file" }, async ({ sshd }, { onCleanup }) =>
-    opener(() => connectSshHost(sshOptions(sshd)), onCleanup),
+    opener((settings) => connectSshHost(sshOptions(sshd, settings)), onCleanup),
   ),
   // SSH over a stream the caller connected (here a TCP connection of its own to the sshd).
   "connectSshHost over a stream": base.extend(
@@ -49,7 +58,8 @@ const transports = {
     { scope: "file" },
     async ({ sshd }, { onCleanup }) =>
       opener(
-        () => connectSshHost(streamOptions(sshd, createConnection(sshd.port, sshd.host))),
+        (settings) =>
+          connectSshHost(streamOptions(sshd, createConnection(sshd.port, sshd.host), settings)),
         onCleanup,
       ),
   ),

@@ -1,7 +1,7 @@
 /** The conformance suite's files (by content) and sockets. */
 import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect } from "vitest";
 import {
@@ -50,6 +50,46 @@ export function fileSuites(test: ConformanceTest): void {
       const status = await host.readFile(`/proc/${pid}/status`, { encoding: "utf8" });
       expect(status).toMatch(/^Name:\tsleep\n/);
       expect(status).toContain(`\nPid:\t${pid}\n`);
+    });
+
+    test("a file larger than maxBytes (default 64 MiB) is refused before it is read: a sparse 10 GiB file, /dev/zero", async ({
+      host,
+      dir,
+    }) => {
+      const huge = join(dir, "sparse");
+      await writeFile(huge, "");
+      await truncate(huge, 10 * 2 ** 30);
+      const tooLarge = (path: string, maxBytes: number) =>
+        expect.objectContaining({
+          code: "ERR_HOST_FILE_TOO_LARGE",
+          path,
+          maxBytes,
+          host: host.name,
+        });
+      const started = performance.now();
+      await expect(host.readFile(huge, { timeoutMs: 10_000 })).rejects.toEqual(
+        tooLarge(huge, 64 * 2 ** 20),
+      );
+      // Just above a small cap: nothing like the claimed size is allocated, or read.
+      await truncate(huge, 100 * 2 ** 20);
+      await expect(host.readFile(huge, { maxBytes: 2 ** 20, timeoutMs: 10_000 })).rejects.toEqual(
+        tooLarge(huge, 2 ** 20),
+      );
+      // A device that claims no size and never ends is cut at the cap.
+      await expect(
+        host.readFile("/dev/zero", { maxBytes: 2 ** 20, timeoutMs: 10_000 }),
+      ).rejects.toEqual(tooLarge("/dev/zero", 2 ** 20));
+      expect(performance.now() - started).toBeLessThan(10_000);
+      // Up to the cap is fine, also for a file that claims no size (/proc).
+      const exact = join(dir, "exact");
+      await writeFile(exact, randomBytes(4096));
+      expect((await host.readFile(exact, { maxBytes: 4096 })).length).toBe(4096);
+      await expect(host.readFile(exact, { maxBytes: 4095 })).rejects.toEqual(tooLarge(exact, 4095));
+      const status = await host.readFile("/proc/self/status", { maxBytes: 64 * 1024 });
+      expect(status.toString()).toMatch(/^Name:/);
+      expect(() => host.readFile(exact, { maxBytes: -1 })).toThrow(
+        expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "maxBytes" }),
+      );
     });
 
     test("failures are ERR_HOST_SYSTEM with the errno name", async ({ host, dir }) => {

@@ -23,6 +23,8 @@ import {
 import { hostileArguments } from "../helpers/hostile-arguments.js";
 import { readPids } from "../helpers/pids.js";
 import { writeScript } from "../helpers/scripts.js";
+import { deadlineSuites } from "./conformance-deadlines.js";
+import { environmentSuites } from "./conformance-environment.js";
 import { fileSuites } from "./conformance-files.js";
 import { pathSuites } from "./conformance-paths.js";
 import { processSuites } from "./conformance-processes.js";
@@ -306,8 +308,10 @@ export function hostConformance(name: TransportName): void {
       });
     });
 
+    environmentSuites(test);
     processSuites(test);
     fileSuites(test);
     pathSuites(test);
+    deadlineSuites(test);
   });
 }

@@ -106,6 +106,32 @@ describe("a dropped connection", () => {
     expect((await host.exec("echo", ["again"])).stdout).toBe("again\n");
   });
 
+  test("a frozen server with keepalives off: calls without timeoutMs end at the host's defaults", async ({
+    connect,
+    daemon,
+  }) => {
+    const host = await connect({
+      keepaliveIntervalMs: 0,
+      defaultTimeouts: { exec: 500, stat: 500, connectTcp: 500 },
+    });
+    expect((await host.exec("echo", ["up"])).stdout).toBe("up\n");
+    daemon.pause();
+    // The exec rejects once given up on: the stop finds no channel, and waits 2 × forceKillAfterMs.
+    const calls = [
+      host.exec("true", [], { forceKillAfterMs: 200 }),
+      host.stat("/"),
+      host.connectTcp("127.0.0.1", daemon.port),
+    ];
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.map((outcome) => outcome.status === "rejected" && outcome.reason)).toEqual([
+      expect.objectContaining({ code: "ERR_TIMEOUT", timeoutMs: 500, operation: "exec true" }),
+      expect.objectContaining({ code: "ERR_TIMEOUT", timeoutMs: 500, operation: "stat /" }),
+      expect.objectContaining({ code: "ERR_TIMEOUT", timeoutMs: 500 }),
+    ]);
+    daemon.resume();
+    expect((await host.exec("echo", ["again"])).stdout).toBe("again\n");
+  });
+
   test("connecting to a server that does not answer times out; an abort stops the attempt", async ({
     daemon,
   }) => {

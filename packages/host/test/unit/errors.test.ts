@@ -13,12 +13,14 @@ import {
   HostConnectError,
   HostConnectionLostError,
   HostExitError,
+  HostFileTooLargeError,
   HostKeyMismatchError,
   HostMaxBufferError,
   HostSocketError,
   HostSpawnError,
   HostSystemError,
   HostTimeoutError,
+  HostTooManyEntriesError,
 } from "../../src/index.js";
 
 describe("errors", () => {
@@ -123,6 +125,8 @@ describe("errors", () => {
       new HostClosedError({ host }),
       new HostSystemError({ operation: "kill", systemCode: "EPERM", message: "no", host }),
       new HostSocketError({ target: "/x.sock", systemCode: "ENOENT", message: "no", host }),
+      new HostTooManyEntriesError({ path: "/d", maxEntries: 1, host }),
+      new HostFileTooLargeError({ path: "/f", maxBytes: 1, host }),
     ];
     const codes = new Set(errors.map((error) => error.code));
     expect(codes.size).toBe(errors.length);

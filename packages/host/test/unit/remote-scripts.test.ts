@@ -103,9 +103,9 @@ describe.each(shells)("the wrapper under %s", (shell) => {
   test("reports its pid and start time, applies env and cwd, then execs the command", () => {
     const result = run([
       "/tmp",
-      "2",
       "QK_A=a $(b) 'c'",
       "HOME",
+      "--",
       "sh",
       "-c",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, on purpose
@@ -116,21 +116,54 @@ describe.each(shells)("the wrapper under %s", (shell) => {
     expect(result.rest).toBe(`${match![1]}|a $(b) 'c'|unset|/tmp\n`);
   });
 
+  test("the caller's variables reach only the command: not the wrapper's state, IFS, PATH or cwd", ({
+    tempDir,
+  }) => {
+    const names = [..."abcdefghijklmnopqrstuvwxyz", "IFS", "CDPATH", "ENV", "BASH_ENV"];
+    const env = names.map((name) => `${name}=x ${name}`);
+    const path = `${tempDir.path}:/usr/bin:/bin`;
+    writeFileSync(join(tempDir.path, "qk-here"), '#!/bin/sh\nprintf "%s|" "$@"; pwd\n', {
+      mode: 0o755,
+    });
+    const script =
+      "const names = process.argv.slice(1);" +
+      "console.log(JSON.stringify([names.map((name) => process.env[name]), process.cwd()]))";
+    const result = run([
+      tempDir.path,
+      ...env,
+      "c=/etc",
+      "n=0",
+      "IFS=:",
+      "--",
+      process.execPath,
+      "-e",
+      script,
+      ...names,
+    ]);
+    expect(result.header).toMatch(/^\x1eqemu-kvm:\d+:\d+:ok$/);
+    const expected = names.map((name) => ({ c: "/etc", n: "0", IFS: ":" })[name] ?? `x ${name}`);
+    expect(JSON.parse(result.rest)).toEqual([expected, tempDir.path]);
+    // The command is looked up in the caller's PATH; `--` ends the variables, whatever follows.
+    const found = run(["/tmp", `PATH=${path}`, "n=0", "--", "qk-here", "--", "a=b"]);
+    expect(found).toMatchObject({ status: 0, rest: "--|a=b|/tmp\n" });
+    expect(run(["/tmp", "PATH=/nowhere", "--", "qk-here"]).header).toMatch(/:not-found$/);
+  });
+
   test("tells not-found, not-executable and bad-cwd apart without running anything", ({
     tempDir,
   }) => {
-    expect(run(["", "0", "qk-no-such-command"])).toMatchObject({
+    expect(run(["", "--", "qk-no-such-command"])).toMatchObject({
       status: 127,
       header: expect.stringMatching(/:not-found$/),
     });
     writeFileSync(join(tempDir.path, "plain"), "#!/bin/sh\n", { mode: 0o644 });
-    expect(run(["", "0", join(tempDir.path, "plain")])).toMatchObject({
+    expect(run(["", "--", join(tempDir.path, "plain")])).toMatchObject({
       header: expect.stringMatching(/:not-executable$/),
     });
-    expect(run(["", "0", "/etc"])).toMatchObject({
+    expect(run(["", "--", "/etc"])).toMatchObject({
       header: expect.stringMatching(/:not-executable$/),
     });
-    expect(run(["/no/such/dir", "0", "true"])).toMatchObject({
+    expect(run(["/no/such/dir", "--", "true"])).toMatchObject({
       status: 127,
       header: expect.stringMatching(/:bad-cwd$/),
     });

@@ -116,4 +116,26 @@ describe("SSH options", () => {
       connectSshHost({ ...base, host: "lab1.invalid", signal: aborted }),
     ).rejects.toMatchObject({ code: "ERR_ABORTED" });
   });
+  test("a secret of the wrong type is refused without showing it", () => {
+    const caught = (options: SshHostOptions) => {
+      try {
+        resolveSshOptions(options);
+      } catch (error) {
+        return error as Error & { field?: string };
+      }
+      throw new Error("not refused");
+    };
+    const cases: [Partial<SshHostOptions>, string][] = [
+      [{ password: 918273645 as unknown as string }, "password"],
+      [{ passphrase: 918273645 as unknown as string }, "passphrase"],
+      [{ privateKey: 918273645 as unknown as string }, "privateKey"],
+    ];
+    for (const [secret, field] of cases) {
+      const error = caught({ ...base, ...secret });
+      expect(error).toMatchObject({ code: "ERR_INVALID_ARGUMENT", field });
+      expect(`${error.message}\n${error.stack}\n${JSON.stringify(error)}`).not.toContain(
+        "918273645",
+      );
+    }
+  });
 });
