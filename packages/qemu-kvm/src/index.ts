@@ -199,6 +199,8 @@ export {
   type CommandFacts,
   connectSshHost,
   createLocalHost,
+  DEFAULT_TIMEOUTS,
+  type DefaultTimeouts,
   type DirEntry,
   describeArgv,
   type EnvChanges,
@@ -215,6 +217,7 @@ export {
   HostConnectionLostError,
   type HostErrorCode,
   HostExitError,
+  HostFileTooLargeError,
   HostKeyMismatchError,
   type HostKeyPolicy,
   type HostKeyProblem,
@@ -225,6 +228,7 @@ export {
   HostSystemError,
   HostTimeoutError,
   HostTooManyEntriesError,
+  type LocalHostOptions,
   type MakeDirOptions,
   type PrivateDirOptions,
   type ProcessExit,
@@ -245,6 +249,7 @@ export {
   type SshHost,
   type SshHostOptions,
   type SshStreamOpener,
+  type TimedOperation,
   type WriteFileOptions,
 } from "@qemu-kvm/host";
 export {
