@@ -168,7 +168,7 @@ class LoginAttempt {
   async checkShell(): Promise<boolean> {
     const { shell, terminal, settings, signal } = this.#context;
     const identity = settings.guestIdentity === false ? undefined : settings.guestIdentity;
-    const started = await shell.startSession(identity?.command, signal, SHELL_CHECK_MS);
+    const started = await shell.startSession(identity, signal, SHELL_CHECK_MS);
     if (!started.shell) return false;
     if (identity && started.identity) {
       const output = started.identity.output.trim();

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { stripTerminalEscapes } from "@qemu-kvm/core";
 import { type FilteredText, filterKernelMessages, rawIndex } from "./console-text.js";
-import { syncMarker } from "./run-protocol.js";
+import { identityMarker, syncMarker } from "./run-protocol.js";
 import { examined } from "./scan-meter.js";
 
 /** What the parser made of one transfer. */
@@ -240,6 +240,30 @@ export function syncParser(tokens: readonly string[], filterKernel: boolean) {
     const { consume, value } = lines.feed(text, (line) =>
       markers.find((marker) => line.includes(marker)),
     );
+    return { consume, done: value !== undefined, value };
+  };
+}
+
+/**
+ * Reads the reply of `identityFileLine`: `{ exitCode, output }` once its marker's
+ * line has come (kernel messages cut out when `filterKernel`).
+ */
+export function identityParser(token: string, filterKernel: boolean) {
+  const marker = identityMarker(token);
+  const lines = new CleanLines(filterKernel);
+  return (
+    text: string,
+  ): { consume: number; done: boolean; value?: { exitCode: number; output: string } } => {
+    const { consume, value } = lines.feed(text, (line) => {
+      const at = line.indexOf(marker);
+      if (at === -1) return undefined;
+      const rest = line.slice(at + marker.length);
+      const colon = rest.indexOf(":");
+      const exitCode = Number(rest.slice(0, colon));
+      return colon > 0 && Number.isInteger(exitCode)
+        ? { exitCode, output: rest.slice(colon + 1) }
+        : undefined;
+    });
     return { consume, done: value !== undefined, value };
   };
 }

@@ -70,16 +70,16 @@ export interface LoginLineInput {
 /**
  * The one line that sets up a shell at login: defines `__qk`, removes the
  * previous session's directory, makes this session's, prints the marker
- * `made` (or `failed`: nothing more runs) and runs `next`. `mkdir` under
- * `umask 077` (in a subshell: the login shell's umask stays) creates the
- * directory with mode 0700 from the start, and fails on a name that exists, a
- * symlink included: it never follows one.
+ * `made` (or `failed`: nothing more runs) and runs `next`. `mkdir -m 700`
+ * creates the directory with mode 0700 (or less, by the umask) from the start,
+ * with no subshell to fork, and fails on a name that exists, a symlink
+ * included: it never follows one.
  */
 export function loginLine(input: LoginLineInput): string {
   const { directory, stale, made, failed, next } = input;
   const remove = stale ? `rm -rf ${stale}; ` : "";
   const body = next ? `${syncLine(made)}; ${next}` : syncLine(made);
-  return `${TRANSFER_FUNCTION}; ${remove}if (umask 077 && mkdir ${directory}); then ${body}; else ${syncLine(failed)}; fi`;
+  return `${TRANSFER_FUNCTION}; ${remove}if mkdir -m 700 ${directory}; then ${body}; else ${syncLine(failed)}; fi`;
 }
 
 /** A path the run line uses unquoted: absolute, made of safe characters, short. */
@@ -191,6 +191,20 @@ export function transferScript(token: string, file: string, maxOutputBytes: numb
 /** A line that prints `QKR:TOKEN`: proof that a shell reads and runs our input. */
 export function syncLine(token: string): string {
   return `printf '%s:%s\\n' QKR ${token}`;
+}
+
+/**
+ * Reads the first line of `file` with the shell's `read` (no program runs) and
+ * prints `QKI:TOKEN:STATUS:LINE`, the marker assembled by printf from separate
+ * words (the echo never contains it). `file` is checked by `checkGuestIdentity`.
+ */
+export function identityFileLine(file: string, token: string): string {
+  return `IFS= read -r __qk_id <${file}; printf '%s:%s:%s:%s\\n' QKI ${token} "$?" "$__qk_id"; unset __qk_id`;
+}
+
+/** What an identity file line prints before the status and the line it read. */
+export function identityMarker(token: string): string {
+  return `QKI:${token}:`;
 }
 
 /** What a sync line prints. */

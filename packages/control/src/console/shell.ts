@@ -10,6 +10,7 @@ import {
 } from "./errors.js";
 import type { ConsoleSettings } from "./options.js";
 import {
+  identityParser,
   LoggedOutSignal,
   MissingFunctionSignal,
   type RunTransfer,
@@ -18,6 +19,7 @@ import {
 } from "./run-parser.js";
 import {
   deliverCommand,
+  identityFileLine,
   loginLine,
   MAX_LINE_CHARS,
   privateDirectoryName,
@@ -160,7 +162,7 @@ export class ConsoleShell {
    * An identity command too long for the line runs after, with `run()`.
    */
   async startSession(
-    identityCommand: string | undefined,
+    identityCheck: { readonly command: string; readonly file?: string } | undefined,
     signal: AbortSignal,
     shellCheckMs: number,
   ): Promise<{ shell: false } | { shell: true; identity?: CommandResult }> {
@@ -169,7 +171,12 @@ export class ConsoleShell {
     const directory = privateDirectoryName(scratch, randomBytes(6).toString("hex"));
     const [made, failed, token] = [newToken(), newToken(), newToken()];
     const file = `${directory}/0`;
-    const identity = identityLine(identityCommand, token, file, this.#settings.maxOutputBytes);
+    const identityCommand = identityCheck?.command;
+    const identityFile = identityCheck?.file;
+    const identity =
+      identityFile !== undefined
+        ? identityFileLine(identityFile, token)
+        : identityLine(identityCommand, token, file, this.#settings.maxOutputBytes);
     let line = loginLine({ directory, stale: this.#directory, made, failed, next: identity });
     const inline = identity !== undefined && line.length <= MAX_LINE_CHARS;
     if (!inline) line = loginLine({ directory, stale: this.#directory, made, failed });
@@ -188,12 +195,32 @@ export class ConsoleShell {
     }
     if (identityCommand === undefined) return { shell: true };
     if (!inline) return { shell: true, identity: await this.run(identityCommand, signal) };
+    if (identityFile !== undefined)
+      return { shell: true, identity: await this.#identityRead(token, started, signal) };
     this.#lastFile = file;
     return {
       shell: true,
       identity: await this.#guarded(identityCommand, async () =>
         result(await this.#transfer(token, identityCommand, file, signal), started),
       ),
+    };
+  }
+
+  /** The reply of the login line's `identityFileLine`, as a command's result. */
+  async #identityRead(token: string, started: number, signal: AbortSignal): Promise<CommandResult> {
+    const parser = identityParser(token, this.#settings.filterKernelMessages);
+    const read = await this.#terminal.buffer.wait("login: identity", (view) => parser(view.text), {
+      signal,
+      timeoutMs: Number.POSITIVE_INFINITY,
+    });
+    const outputBytes = Buffer.from(read.output, "utf8");
+    return {
+      exitCode: read.exitCode,
+      signal: null,
+      output: read.output,
+      outputBytes,
+      outputTruncated: false,
+      durationMs: performance.now() - started,
     };
   }
 

@@ -56,6 +56,8 @@ export class FakeShell extends Duplex {
   readonly written: string[] = [];
   readonly writtenBytes: Buffer[] = [];
   readonly commandsRun: string[] = [];
+  /** Files the login line read with the shell's `read` (the identity check). */
+  readonly identityReads: string[] = [];
   state: "login" | "password" | "shell" | "busy";
   #line = "";
   #user = "";
@@ -202,6 +204,23 @@ export class FakeShell extends Duplex {
       this.send(`QKR:${prelude[2]}\r\n${PROMPT}`);
       return;
     }
+    const read =
+      /^IFS= read -r __qk_id <(\S+); printf '%s:%s:%s:%s\\n' QKI ([0-9a-f]+) "\$\?" "\$__qk_id"; unset __qk_id$/.exec(
+        line,
+      );
+    if (read) {
+      // The shell's own `read` of the file's first line: no command runs.
+      const effect = this.#run(`cat ${read[1]}`);
+      const output = effect === "hang" || effect === "exit" ? "" : String(effect.output ?? "");
+      const newline = output.indexOf("\n");
+      const exitCode =
+        effect !== "hang" && effect !== "exit" && effect.exitCode === 0 && newline >= 0 ? 0 : 1;
+      this.identityReads.push(read[1]!);
+      this.send(
+        `QKI:${read[2]}:${exitCode}:${newline >= 0 ? output.slice(0, newline) : output}\r\n${PROMPT}`,
+      );
+      return;
+    }
     const run = /\{ eval (.*); \} >(\S+) 2>&1 <\/dev\/null; __qk_rc=\$\?; (__qk .*)$/.exec(line);
     if (run) {
       const words = run[1]!;
@@ -255,10 +274,10 @@ export class FakeShell extends Duplex {
     return line.slice(line.indexOf(end) + end.length).replace(/^; /, "");
   }
 
-  /** `if (umask 077 && mkdir DIR); then printf …MADE[; REST]; else printf …FAILED; fi`. */
+  /** `if mkdir -m 700 DIR; then printf …MADE[; REST]; else printf …FAILED; fi`. */
   #makeDirectory(line: string): boolean {
     const found =
-      /^if \(umask 077 && mkdir (\S+)\); then printf '%s:%s\\n' QKR (\w+)(?:; (.*))?; else printf '%s:%s\\n' QKR (\w+); fi$/.exec(
+      /^if mkdir -m 700 (\S+); then printf '%s:%s\\n' QKR (\w+)(?:; (.*))?; else printf '%s:%s\\n' QKR (\w+); fi$/.exec(
         line,
       );
     if (!found) return false;

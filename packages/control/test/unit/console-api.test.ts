@@ -81,6 +81,17 @@ describe("serial console: options are checked alike", () => {
       [{ user: "root; reboot" }, "options.user"],
       [{ nudgeIntervalMs: 0 }, "options.nudgeIntervalMs"],
       [{ guestIdentity: { command: "true" } }, "options.guestIdentity"],
+      [
+        {
+          guestIdentity: {
+            description: "d",
+            command: "true",
+            file: "/etc/x; reboot",
+            accepts: () => true,
+          },
+        },
+        "options.guestIdentity.file",
+      ],
       [{ telnet: "yes" }, "options.telnet"],
     ];
     for (const [options, field] of cases)

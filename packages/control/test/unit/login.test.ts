@@ -58,7 +58,19 @@ describe("login", () => {
     peer.send("root@guest:~# \x1b[6n");
     await console.login();
     expect(console.isLoggedIn).toBe(true);
-    expect(peer.commandsRun).toEqual(["cat /sys/class/dmi/id/sys_vendor"]);
+    // The default identity is a file's first line, read by the shell itself: no command runs.
+    expect(peer.identityReads).toEqual(["/sys/class/dmi/id/sys_vendor"]);
+    expect(peer.commandsRun).toEqual([]);
+    console.destroy();
+  });
+
+  test("an identity file that names another machine is refused, with what it read", async ({
+    consoles,
+  }) => {
+    const { peer, console } = consoles.setUp({ state: "shell", dmiVendor: "LENOVO" });
+    peer.send("root@guest:~# \x1b[6n");
+    const error = await rejection(console.login());
+    expect(error).toMatchObject({ code: "ERR_CONSOLE_NOT_GUEST", output: "LENOVO", exitCode: 0 });
     console.destroy();
   });
 
@@ -71,7 +83,7 @@ describe("login", () => {
     expect(console.isLoggedIn).toBe(true);
     // One line typed (besides a bare newline, the nudge of a console that showed nothing yet).
     expect(peer.allWritten.split("\n").filter(Boolean)).toHaveLength(1);
-    expect(peer.commandsRun).toEqual(["cat /sys/class/dmi/id/sys_vendor"]);
+    expect(peer.identityReads).toEqual(["/sys/class/dmi/id/sys_vendor"]);
     expect(peer.functionDefined).toBe(true);
     expect((await console.run("echo")).exitCode).toBe(127); // and it runs commands
     console.destroy();
