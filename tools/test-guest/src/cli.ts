@@ -1,10 +1,14 @@
 /**
  * `pnpm guest` (= `tsx src/cli.ts build`): builds or reuses the test guest and
- * prints where its files are. `clean` removes cache entries of other recipes.
+ * prints where its files are. `qemu RELEASE` (`pnpm --filter @qemu-kvm/test-guest
+ * run ensure-qemu 10.0`) fetches or reuses a second QEMU and prints its wrapper.
+ * `clean` removes cache entries of other recipes.
  */
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { currentRecipeHash, defaultCacheDirectory, ensureGuest } from "./ensure-guest.js";
+import { ensureQemu } from "./qemu/ensure-qemu.js";
+import { currentQemuEntryNames } from "./qemu/qemu-release.js";
 
 /** For people to copy and paste (nothing runs it): POSIX single quotes where needed. */
 function quoteForDisplay(arg: string): string {
@@ -38,9 +42,29 @@ async function build(): Promise<void> {
   for (const [name, value] of rows) console.log(`${name.padEnd(8)} ${value}`);
 }
 
+async function qemu(release: string | undefined): Promise<void> {
+  if (release === undefined) throw new Error("usage: cli.ts qemu RELEASE (e.g. 10.0)");
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort(new Error("interrupted (SIGINT)")));
+  const fetched = await ensureQemu(release, {
+    signal: controller.signal,
+    onProgress: ({ message, elapsedMs }) =>
+      console.error(`[${(elapsedMs / 1000).toFixed(1).padStart(5)} s] ${message}`),
+  });
+  const rows: Array<[string, string]> = [
+    ["version", `${fetched.version} (Debian ${fetched.debianVersion})`],
+    ["binary", fetched.binary],
+    ["real", fetched.realBinary],
+    ["firmware", fetched.firmwareDir],
+    ["PATH", `${fetched.binDirectory}:$PATH makes it the default qemu-system-x86_64`],
+  ];
+  for (const [name, value] of rows) console.log(`${name.padEnd(8)} ${value}`);
+}
+
 async function clean(): Promise<void> {
   const directory = defaultCacheDirectory();
   const keep = await currentRecipeHash();
+  const qemus = new Set(currentQemuEntryNames());
   let names: string[] = [];
   try {
     names = await readdir(directory);
@@ -48,7 +72,7 @@ async function clean(): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   for (const name of names) {
-    if (name === keep || name.startsWith(`.tmp-${keep}-`)) continue;
+    if (name === keep || name.startsWith(`.tmp-${keep}-`) || qemus.has(name)) continue;
     await rm(join(directory, name), { recursive: true, force: true });
     console.log(`removed ${join(directory, name)}`);
   }
@@ -57,9 +81,10 @@ async function clean(): Promise<void> {
 const command = process.argv[2] ?? "build";
 try {
   if (command === "build") await build();
+  else if (command === "qemu") await qemu(process.argv[3]);
   else if (command === "clean") await clean();
   else {
-    console.error(`usage: cli.ts [build|clean]`);
+    console.error(`usage: cli.ts [build|qemu RELEASE|clean]`);
     process.exitCode = 2;
   }
 } catch (error) {

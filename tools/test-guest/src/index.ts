@@ -23,6 +23,18 @@ export {
   type StopStage,
 } from "./launch-guest.js";
 export {
+  type EnsureQemuOptions,
+  ensureQemu,
+  type FetchedQemu,
+  type QemuProgress,
+} from "./qemu/ensure-qemu.js";
+export {
+  QEMU_RELEASES,
+  type QemuEntryPaths,
+  type QemuRelease,
+  qemuEntryPaths,
+} from "./qemu/qemu-release.js";
+export {
   escapeOptionValue,
   type GuestBootFiles,
   type GuestFile,

@@ -30,8 +30,11 @@ export interface SshdOptions {
    */
   shellStartupFiles?: boolean;
   /**
-   * Variables set in every session (sshd `SetEnv`, values without spaces), e.g.
-   * `{ BASH_ENV: "/path/script" }` to make bash run a script before each command.
+   * Variables set in every session (sshd `SetEnv`; values without quotes,
+   * backslashes or line breaks), e.g. `{ BASH_ENV: "/path/script" }` to make bash
+   * run a script before each command. `PATH` is this process's unless given here:
+   * commands run over SSH find the same programs as the tests (the QEMU of the test
+   * matrix's project, see vitest.shared.ts), not sshd's default `PATH`.
    */
   sessionEnv?: Readonly<Record<string, string>>;
   /**
@@ -284,18 +287,19 @@ class SshdServer {
     ].join("\n");
   }
 
-  /** One SetEnv line: sshd uses only the first. */
+  /** One SetEnv line (sshd uses only the first), each pair in double quotes. */
   #setEnv(): string[] {
     const env = {
       ...(this.options.shellStartupFiles ? {} : { SHLVL: "1" }),
+      ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
       ...this.options.sessionEnv,
     };
     const pairs = Object.entries(env).map(([name, value]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /[\s"]/.test(value))
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /["'\\\r\n]/.test(value))
         throw new Error(
-          `sessionEnv ${name}: names must be identifiers, values without spaces or quotes`,
+          `sessionEnv ${name}: names must be identifiers, values without quotes, backslashes or line breaks`,
         );
-      return `${name}=${value}`;
+      return `"${name}=${value}"`;
     });
     return pairs.length > 0 ? [`SetEnv ${pairs.join(" ")}`] : [];
   }

@@ -56,9 +56,10 @@ describe("the guest's SSH host key, read through the agent and the console (real
     shell = createSerialConsole(vm.serial, { password });
     await shell.login({ timeoutMs: BOOT_TIMEOUT_MS });
     agent = await connectGuestAgent(await connectAgentSocket(vm), { timeoutMs: BOOT_TIMEOUT_MS });
-    // The guest stamps each service in /run/boot.log; dropbear's line once it listens.
+    // The guest stamps each service in /run/boot.log; dropbear's line once it listens,
+    // the NIC's once DHCP is done (in the background: before or after dropbear's, the last line).
     const started = await shell.run(
-      "while ! grep -q 'dropbear started' /run/boot.log; do usleep 20000; done",
+      "until grep -q 'dropbear started' /run/boot.log && grep -q 'eth0 has ' /run/boot.log; do usleep 20000; done",
       { timeoutMs: 60_000 },
     );
     expect(started.exitCode).toBe(0);

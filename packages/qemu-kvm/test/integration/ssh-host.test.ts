@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { connectSshHost } from "@qemu-kvm/host";
 import { expect } from "vitest";
 import { createVm } from "../../src/index.js";
@@ -25,6 +26,11 @@ test("a VM on an SSH host: boot files copied once, start, exec, the guest as a h
   });
   await vm.start();
   try {
+    // Started through sshd, whose sessions get the tests' PATH (testkit's fixture): the same
+    // QEMU as a local start, i.e. the test matrix's (7.2, or 10.0 in integration-qemu-10.0).
+    const local = execFileSync("qemu-system-x86_64", ["--version"], { encoding: "utf8" });
+    const { major, minor, micro } = vm.qmp.version.qemu;
+    expect(local).toContain(`QEMU emulator version ${major}.${minor}.${micro} `);
     expect(vm.record?.argv.join(" ")).toContain(`${env.runtimeBase}/cache/`);
     expect((await vm.exec("uname -s")).output).toBe("Linux\n");
     await using inside = await vm.guest();

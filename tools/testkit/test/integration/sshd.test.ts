@@ -108,3 +108,27 @@ test("config lines override the fixture's own settings (sshd keeps a keyword's f
     await limited.close();
   }
 });
+
+test("sessions run with this process's PATH (as the QEMU matrix needs), spaces and all; sessionEnv wins", async () => {
+  const original = process.env.PATH;
+  process.env.PATH = `/opt/qk matrix #1/bin:${original}`;
+  let inherited: SshdFixture | undefined;
+  let overridden: SshdFixture | undefined;
+  try {
+    inherited = await startSshd();
+    overridden = await startSshd({ sessionEnv: { PATH: "/usr/bin:/bin", QK_X: "a b" } });
+  } finally {
+    process.env.PATH = original;
+  }
+  try {
+    const script = 'printf "%s|%s|%s" "$PATH" "$QK_X" "$SHLVL"';
+    expect((await ssh(inherited, script)).stdout).toBe(`/opt/qk matrix #1/bin:${original}||2`);
+    expect((await ssh(overridden, script)).stdout).toBe("/usr/bin:/bin|a b|2");
+    await expect(startSshd({ sessionEnv: { X: 'say "hi"' } })).rejects.toThrow(
+      /values without quotes/,
+    );
+  } finally {
+    await inherited.close();
+    await overridden.close();
+  }
+});
