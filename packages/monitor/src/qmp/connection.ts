@@ -16,12 +16,14 @@ import {
 import { debug, operations } from "../diagnostics.js";
 import { QmpClosedError, QmpProtocolError } from "../errors.js";
 import { checkBufferSize } from "../options.js";
+import type { QmpVersion } from "../schema/names.js";
 import { checkArguments } from "./arguments.js";
 import { EventHub } from "./event-hub.js";
 import type { QmpEventStream } from "./event-stream.js";
+import type { RawEventFilter, RawQmpEvent } from "./events.js";
 import { notJsonMessage, toEvent } from "./messages.js";
 import { PendingCalls } from "./pending-calls.js";
-import type { QmpEvent, QmpEventFilter, QmpEventName, QmpVersion } from "./types.js";
+import { QmpSchema, type QmpSchemaEntry } from "./schema.js";
 
 export interface EventsOptions {
   /** Ends the subscription: the iterator then throws `ERR_ABORTED`. */
@@ -39,6 +41,8 @@ export interface ConnectionSettings {
   commandTimeoutMs: number;
   eventBufferSize: number;
   maxLineBytes: number;
+  /** Check each command against the connected QEMU's schema before sending it. */
+  strict: boolean;
 }
 
 type Phase = "greeting" | "negotiating" | "ready";
@@ -55,6 +59,10 @@ const EVENTS_OPTION_KEYS = ["signal", "bufferSize"];
 export class QmpConnection implements AsyncDisposable {
   protected readonly commandTimeoutMs: number;
   readonly #eventBufferSize: number;
+  readonly #strict: boolean;
+  /** The schema, once loaded; `#schemaLoading` while it is being fetched. */
+  #schema: QmpSchema | undefined;
+  #schemaLoading: Promise<QmpSchema> | undefined;
   readonly #session: StreamSession;
   readonly #reader: LineReader;
   readonly #pending = new PendingCalls();
@@ -70,6 +78,7 @@ export class QmpConnection implements AsyncDisposable {
   constructor(stream: Duplex, settings: ConnectionSettings) {
     this.commandTimeoutMs = settings.commandTimeoutMs;
     this.#eventBufferSize = settings.eventBufferSize;
+    this.#strict = settings.strict;
     this.#reader = new LineReader({ maxLineBytes: settings.maxLineBytes });
     this.#session = new StreamSession(
       stream,
@@ -106,7 +115,7 @@ export class QmpConnection implements AsyncDisposable {
     await this.#send("qmp_capabilities", undefined, undefined, Number.POSITIVE_INFINITY);
   }
 
-  execute<T = unknown>(
+  executeUnchecked<T = unknown>(
     command: string,
     args?: Record<string, unknown>,
     options?: CallOptions,
@@ -115,7 +124,63 @@ export class QmpConnection implements AsyncDisposable {
       throw new InvalidArgumentError("command", "a QMP command name (a non-empty string)", command);
     checkArguments(command, args);
     const { signal, timeoutMs } = checkCallOptions(options);
+    if (this.#strict) return this.#sendChecked(command, args, signal, timeoutMs);
     return this.#send(command, args, signal, timeoutMs ?? this.commandTimeoutMs);
+  }
+
+  /**
+   * The connected QEMU's schema: `query-qmp-schema`, fetched on the first call
+   * (or the first strict command) and kept for the connection. A failed fetch
+   * is not kept: the next call tries again.
+   */
+  schema(options?: CallOptions): Promise<QmpSchema> {
+    const checked = checkCallOptions(options);
+    if (this.#schema) return Promise.resolve(this.#schema);
+    const settings = { defaultTimeoutMs: this.commandTimeoutMs };
+    return withDeadline("query-qmp-schema", checked, settings, () => this.#loadSchema());
+  }
+
+  #loadSchema(): Promise<QmpSchema> {
+    this.#schemaLoading ??= this.#send<QmpSchemaEntry[]>(
+      "query-qmp-schema",
+      undefined,
+      undefined,
+      Number.POSITIVE_INFINITY,
+    ).then(
+      (entries) => {
+        const { major, minor, micro } = this.#version.qemu;
+        this.#schema = new QmpSchema(entries, `${major}.${minor}.${micro}`);
+        return this.#schema;
+      },
+      (error: unknown) => {
+        this.#schemaLoading = undefined;
+        throw error;
+      },
+    );
+    return this.#schemaLoading;
+  }
+
+  /** Strict mode: checked against the schema (loaded first if need be), then sent. */
+  #sendChecked<T>(
+    command: string,
+    args: Record<string, unknown> | undefined,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<T> {
+    const schema = this.#schema;
+    if (schema) {
+      try {
+        schema.check(command, args);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#send(command, args, signal, timeoutMs ?? this.commandTimeoutMs);
+    }
+    const settings = { defaultTimeoutMs: this.commandTimeoutMs };
+    return withDeadline(command, { signal, timeoutMs }, settings, async (inner) => {
+      (await this.#loadSchema()).check(command, args);
+      return this.#send<T>(command, args, inner, Number.POSITIVE_INFINITY);
+    });
   }
 
   /**
@@ -140,12 +205,7 @@ export class QmpConnection implements AsyncDisposable {
 
   // ----------------------------------------------------------------- events
 
-  events<N extends QmpEventName>(
-    filter: N | readonly N[],
-    options?: EventsOptions,
-  ): QmpEventStream<QmpEvent<N>>;
-  events(filter?: QmpEventFilter, options?: EventsOptions): QmpEventStream<QmpEvent>;
-  events(filter?: QmpEventFilter, options?: EventsOptions): QmpEventStream<QmpEvent> {
+  subscribe(filter?: RawEventFilter, options?: EventsOptions): QmpEventStream<RawQmpEvent> {
     // Not a call's options: no `timeoutMs` (a subscription ends by its signal).
     if (options !== undefined) {
       checkObject(options, "options");
@@ -158,21 +218,16 @@ export class QmpConnection implements AsyncDisposable {
     return this.#hub.stream(filter, bufferSize ?? this.#eventBufferSize, signal);
   }
 
-  waitForEvent<N extends QmpEventName>(
-    name: N | readonly N[],
-    predicate?: (event: QmpEvent<N>) => boolean,
+  waitFor(
+    name: string | readonly string[],
+    predicate?: (event: RawQmpEvent) => boolean,
     options?: CallOptions,
-  ): Promise<QmpEvent<N>> {
+  ): Promise<RawQmpEvent> {
     const { signal, timeoutMs } = checkCallOptions(options);
     return this.#hub.wait(name, predicate, signal, timeoutMs ?? Number.POSITIVE_INFINITY);
   }
 
-  on<N extends QmpEventName>(
-    filter: N | readonly N[],
-    listener: (event: QmpEvent<N>) => void,
-  ): () => void;
-  on(filter: QmpEventFilter | undefined, listener: (event: QmpEvent) => void): () => void;
-  on(filter: QmpEventFilter | undefined, listener: (event: QmpEvent) => void): () => void {
+  listen(filter: RawEventFilter | undefined, listener: (event: RawQmpEvent) => void): () => void {
     return this.#hub.listen(filter, listener);
   }
 
