@@ -6,13 +6,9 @@
  * `--check` writes nothing and exits 1 when a committed file differs.
  */
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { type QemuBuild, qemuBuilds } from "@qemu-kvm/testkit";
+import { SCHEMA_DIRECTORY } from "./directory.js";
 import { generateSchemas, writeFiles } from "./generate.js";
-
-export const SCHEMA_DIRECTORY = fileURLToPath(
-  new URL("../../../packages/monitor/src/schema/", import.meta.url),
-);
 
 function parseBuild(argument: string): QemuBuild {
   const match = /^(\d+\.\d+)=([^,]+)(?:,(.+))?$/.exec(argument);
