@@ -23,7 +23,8 @@ import type { QmpEventStream } from "./event-stream.js";
 import type { RawEventFilter, RawQmpEvent } from "./events.js";
 import { notJsonMessage, toEvent } from "./messages.js";
 import { PendingCalls } from "./pending-calls.js";
-import { QmpSchema, type QmpSchemaEntry } from "./schema.js";
+import type { QmpSchema } from "./schema.js";
+import { SchemaCache } from "./schema-cache.js";
 
 export interface EventsOptions {
   /** Ends the subscription: the iterator then throws `ERR_ABORTED`. */
@@ -60,9 +61,10 @@ export class QmpConnection implements AsyncDisposable {
   protected readonly commandTimeoutMs: number;
   readonly #eventBufferSize: number;
   readonly #strict: boolean;
-  /** The schema, once loaded; `#schemaLoading` while it is being fetched. */
-  #schema: QmpSchema | undefined;
-  #schemaLoading: Promise<QmpSchema> | undefined;
+  readonly #schemas = new SchemaCache(
+    () => this.#send("query-qmp-schema", undefined, undefined, Number.POSITIVE_INFINITY),
+    () => `${this.#version.qemu.major}.${this.#version.qemu.minor}.${this.#version.qemu.micro}`,
+  );
   readonly #session: StreamSession;
   readonly #reader: LineReader;
   readonly #pending = new PendingCalls();
@@ -124,63 +126,20 @@ export class QmpConnection implements AsyncDisposable {
       throw new InvalidArgumentError("command", "a QMP command name (a non-empty string)", command);
     checkArguments(command, args);
     const { signal, timeoutMs } = checkCallOptions(options);
-    if (this.#strict) return this.#sendChecked(command, args, signal, timeoutMs);
+    if (this.#strict)
+      return this.#schemas.checkThenSend(
+        command,
+        args,
+        { signal, timeoutMs },
+        this.commandTimeoutMs,
+        (inner, ms) => this.#send<T>(command, args, inner, ms),
+      );
     return this.#send(command, args, signal, timeoutMs ?? this.commandTimeoutMs);
   }
 
-  /**
-   * The connected QEMU's schema: `query-qmp-schema`, fetched on the first call
-   * (or the first strict command) and kept for the connection. A failed fetch
-   * is not kept: the next call tries again.
-   */
+  /** The connected QEMU's schema, fetched on first need and kept (see {@link SchemaCache}). */
   schema(options?: CallOptions): Promise<QmpSchema> {
-    const checked = checkCallOptions(options);
-    if (this.#schema) return Promise.resolve(this.#schema);
-    const settings = { defaultTimeoutMs: this.commandTimeoutMs };
-    return withDeadline("query-qmp-schema", checked, settings, () => this.#loadSchema());
-  }
-
-  #loadSchema(): Promise<QmpSchema> {
-    this.#schemaLoading ??= this.#send<QmpSchemaEntry[]>(
-      "query-qmp-schema",
-      undefined,
-      undefined,
-      Number.POSITIVE_INFINITY,
-    ).then(
-      (entries) => {
-        const { major, minor, micro } = this.#version.qemu;
-        this.#schema = new QmpSchema(entries, `${major}.${minor}.${micro}`);
-        return this.#schema;
-      },
-      (error: unknown) => {
-        this.#schemaLoading = undefined;
-        throw error;
-      },
-    );
-    return this.#schemaLoading;
-  }
-
-  /** Strict mode: checked against the schema (loaded first if need be), then sent. */
-  #sendChecked<T>(
-    command: string,
-    args: Record<string, unknown> | undefined,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-  ): Promise<T> {
-    const schema = this.#schema;
-    if (schema) {
-      try {
-        schema.check(command, args);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return this.#send(command, args, signal, timeoutMs ?? this.commandTimeoutMs);
-    }
-    const settings = { defaultTimeoutMs: this.commandTimeoutMs };
-    return withDeadline(command, { signal, timeoutMs }, settings, async (inner) => {
-      (await this.#loadSchema()).check(command, args);
-      return this.#send<T>(command, args, inner, Number.POSITIVE_INFINITY);
-    });
+    return this.#schemas.get(checkCallOptions(options), this.commandTimeoutMs);
   }
 
   /**
