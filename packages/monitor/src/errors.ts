@@ -17,6 +17,8 @@ export type MonitorErrorCode =
   | "ERR_QMP_PROTOCOL"
   | "ERR_QMP_EVENT_OVERFLOW"
   | "ERR_QMP_MIGRATION"
+  | "ERR_QMP_UNKNOWN_COMMAND"
+  | "ERR_QMP_UNKNOWN_ARGUMENT"
   | "ERR_HMP_CLOSED"
   | "ERR_HMP_PROTOCOL"
   | "ERR_HMP_PARSE"
@@ -103,6 +105,57 @@ export class QmpMigrationError extends QemuKvmError {
     );
     this.status = fields.status;
     this.errorDescription = fields.errorDescription;
+  }
+}
+
+/**
+ * Strict mode (`connectQmp(stream, { strict: true })`): the connected QEMU's
+ * schema has no command `command`. Nothing was sent.
+ */
+export class QmpUnknownCommandError extends QemuKvmError {
+  static override readonly errorId: string = "QmpUnknownCommandError";
+  readonly code = "ERR_QMP_UNKNOWN_COMMAND" as const;
+  readonly command: string;
+  /** The connected QEMU's version, e.g. `7.2.22`. */
+  readonly qemuVersion: string;
+
+  constructor(fields: { command: string; qemuVersion: string }) {
+    super(
+      `QEMU ${fields.qemuVersion} has no QMP command ${JSON.stringify(fields.command)} (strict mode: nothing was sent)`,
+    );
+    this.command = fields.command;
+    this.qemuVersion = fields.qemuVersion;
+  }
+}
+
+/**
+ * Strict mode: `command` exists, but the connected QEMU's schema has no
+ * argument `argument` for it (for a flat union, in the variant the arguments
+ * select). Nothing was sent.
+ */
+export class QmpUnknownArgumentError extends QemuKvmError {
+  static override readonly errorId: string = "QmpUnknownArgumentError";
+  readonly code = "ERR_QMP_UNKNOWN_ARGUMENT" as const;
+  readonly command: string;
+  readonly argument: string;
+  /** The arguments QEMU accepts for this call, sorted. */
+  readonly accepted: readonly string[];
+  /** The connected QEMU's version, e.g. `7.2.22`. */
+  readonly qemuVersion: string;
+
+  constructor(fields: {
+    command: string;
+    argument: string;
+    accepted: readonly string[];
+    qemuVersion: string;
+  }) {
+    super(
+      `QMP ${fields.command} of QEMU ${fields.qemuVersion} has no argument ${JSON.stringify(fields.argument)} (it takes ${fields.accepted.length ? fields.accepted.join(", ") : "none"}; strict mode: nothing was sent)`,
+    );
+    this.command = fields.command;
+    this.argument = fields.argument;
+    this.accepted = fields.accepted;
+    this.qemuVersion = fields.qemuVersion;
   }
 }
 

@@ -4,27 +4,43 @@ import {
   type CloseInfo,
   checkCallOptions,
   checkTimeoutMs,
+  InvalidArgumentError,
   withDeadline,
 } from "@qemu-kvm/core";
 import { operations } from "../diagnostics.js";
 import { QmpClosedError, QmpProtocolError } from "../errors.js";
 import { asError, checkBufferSize, checkByteLimit, DEFAULT_MAX_LINE_BYTES } from "../options.js";
+import type {
+  QmpCommandArguments,
+  QmpCommandName,
+  QmpCommandResult,
+  QmpEventName,
+  QmpTarget,
+} from "../schema/index.js";
+import type {
+  DeviceSpec,
+  MigrationCapability,
+  MigrationParameters,
+  QmpVersion,
+} from "../schema/names.js";
+import type { Vcpu, VmStatus } from "./commands.js";
 import * as commands from "./commands.js";
 import { type ConnectionSettings, type EventsOptions, QmpConnection } from "./connection.js";
 import type { QmpEventStream } from "./event-stream.js";
+import type { QmpEvent, QmpEventFilter } from "./events.js";
+import type { MigrationInfo } from "./migration.js";
 import * as migration from "./migration.js";
 import type { PciDevice } from "./pci.js";
-import type {
-  DeviceSpec,
-  MigrationInfo,
-  MigrationParameters,
-  QmpEvent,
-  QmpEventFilter,
-  QmpEventName,
-  QmpVersion,
-  Vcpu,
-  VmStatus,
-} from "./types.js";
+import type { QmpSchema } from "./schema.js";
+
+/**
+ * What follows the command name in `execute`: the arguments (optional when
+ * every member is) and the call options.
+ */
+export type QmpExecuteRest<A> =
+  Record<string, never> extends A
+    ? [args?: A, options?: CallOptions]
+    : [args: A, options?: CallOptions];
 
 export interface ConnectQmpOptions extends CallOptions {
   /**
@@ -46,12 +62,25 @@ export interface ConnectQmpOptions extends CallOptions {
    * `query-qmp-schema` reply is several hundred KB).
    */
   maxLineBytes?: number;
+  /**
+   * Check each command against the connected QEMU's own schema before sending
+   * it: a command QEMU lacks rejects with `ERR_QMP_UNKNOWN_COMMAND`, an argument
+   * it does not take with `ERR_QMP_UNKNOWN_ARGUMENT`, and nothing is sent. The
+   * schema (`query-qmp-schema`, a few hundred KB) is fetched by the first
+   * command and kept. Default false.
+   */
+  strict?: boolean;
 }
 
-/** A QMP connection to one QEMU. Create it with {@link connectQmp}. */
-export interface QmpClient extends AsyncDisposable {
+/**
+ * A QMP connection to one QEMU. Create it with {@link connectQmp}.
+ *
+ * Typed from QEMU's own schema for `V`: a QEMU version (`"7.2"`, `"10.0"`), or
+ * `"common"` (the default): what every known version has.
+ */
+export interface QmpClient<V extends QmpTarget = "common"> extends AsyncDisposable {
   /** QEMU's version, from the greeting. */
-  readonly version: QmpVersion;
+  readonly version: QmpVersion<V>;
   /** Capabilities QEMU offered in its greeting (e.g. `oob`); none is enabled. */
   readonly capabilities: readonly string[];
   /** Settles (never rejects) when the connection is over. */
@@ -60,18 +89,39 @@ export interface QmpClient extends AsyncDisposable {
   readonly isClosed: boolean;
 
   /**
-   * Runs a QMP command and resolves with its `return` value. Any number may be
-   * in flight: replies are matched by id. Rejects with `ERR_QMP_COMMAND` (QMP's
-   * error class and description), `ERR_QMP_CLOSED`, `ERR_TIMEOUT` or
-   * `ERR_ABORTED`. A timed-out or aborted command may still run in QEMU: its
-   * late reply is dropped. Throws `ERR_INVALID_ARGUMENT` at once for arguments
-   * JSON cannot carry exactly (see `checkArguments`), before sending anything.
+   * Runs a QMP command and resolves with its `return` value. Typed from the
+   * schema of `V`: the command must be one of `V`'s, its arguments are checked
+   * (names, types, required members) and the result is typed. Any number may
+   * be in flight: replies are matched by id. Rejects with `ERR_QMP_COMMAND`
+   * (QMP's error class and description), `ERR_QMP_CLOSED`, `ERR_TIMEOUT` or
+   * `ERR_ABORTED`, and in strict mode `ERR_QMP_UNKNOWN_COMMAND` or
+   * `ERR_QMP_UNKNOWN_ARGUMENT` (unsent). A timed-out or aborted command may
+   * still run in QEMU: its late reply is dropped. Throws `ERR_INVALID_ARGUMENT`
+   * at once for arguments JSON cannot carry exactly (see `checkArguments`),
+   * before sending anything.
    */
-  execute<T = unknown>(
+  execute<C extends QmpCommandName<V>>(
+    command: C,
+    ...rest: QmpExecuteRest<QmpCommandArguments<C, V>>
+  ): Promise<QmpCommandResult<C, V>>;
+
+  /**
+   * `execute` without compile-time checks: any command name, any arguments,
+   * the result typed `T` on your word. For commands of a QEMU newer than the
+   * client is typed for, or built from input (the `qemu-kvm monitor` command).
+   * The same at run time as `execute` (strict mode included).
+   */
+  executeUnchecked<T = unknown>(
     command: string,
     args?: Record<string, unknown>,
     options?: CallOptions,
   ): Promise<T>;
+
+  /**
+   * The connected QEMU's schema (`query-qmp-schema`), fetched on the first
+   * call and kept for the connection: its commands, events and arguments.
+   */
+  schema(options?: CallOptions): Promise<QmpSchema>;
 
   /**
    * Subscribes (at once, not at the first `next()`) to the events that match
@@ -79,11 +129,11 @@ export interface QmpClient extends AsyncDisposable {
    * {@link EventsOptions.bufferSize}. Ends cleanly when the connection ends,
    * throws `ERR_QMP_CLOSED` if it ended by an error; `break` unsubscribes.
    */
-  events<N extends QmpEventName>(
+  events<N extends QmpEventName<V>>(
     filter: N | readonly N[],
     options?: EventsOptions,
-  ): QmpEventStream<QmpEvent<N>>;
-  events(filter?: QmpEventFilter, options?: EventsOptions): QmpEventStream<QmpEvent>;
+  ): QmpEventStream<QmpEvent<N, V>>;
+  events(filter?: QmpEventFilter<V>, options?: EventsOptions): QmpEventStream<QmpEvent<string, V>>;
 
   /**
    * Resolves with the first event named `name` (or any of the names) for which
@@ -92,22 +142,25 @@ export interface QmpClient extends AsyncDisposable {
    * to set one). Rejects with `ERR_QMP_CLOSED` when the connection ends.
    * If nobody awaits it, its rejection is not reported as unhandled.
    */
-  waitForEvent<N extends QmpEventName>(
+  waitForEvent<N extends QmpEventName<V>>(
     name: N | readonly N[],
-    predicate?: (event: QmpEvent<N>) => boolean,
+    predicate?: (event: QmpEvent<N, V>) => boolean,
     options?: CallOptions,
-  ): Promise<QmpEvent<N>>;
+  ): Promise<QmpEvent<N, V>>;
 
   /**
    * Calls `listener` synchronously for each matching event, in order, until
    * the returned function is called. An exception thrown by `listener` is
    * rethrown asynchronously (an uncaught exception), as an EventEmitter would.
    */
-  on<N extends QmpEventName>(
+  on<N extends QmpEventName<V>>(
     filter: N | readonly N[],
-    listener: (event: QmpEvent<N>) => void,
+    listener: (event: QmpEvent<N, V>) => void,
   ): () => void;
-  on(filter: QmpEventFilter | undefined, listener: (event: QmpEvent) => void): () => void;
+  on(
+    filter: QmpEventFilter<V> | undefined,
+    listener: (event: QmpEvent<string, V>) => void,
+  ): () => void;
 
   /** `human-monitor-command`: runs an HMP command line, returns its output (`\n` line ends). */
   hmp(commandLine: string, options?: CallOptions): Promise<string>;
@@ -133,11 +186,11 @@ export interface QmpClient extends AsyncDisposable {
   cancelMigration(options?: CallOptions): Promise<void>;
   /** `migrate-set-capabilities`, e.g. `{ events: true, "auto-converge": true }`. */
   setMigrationCapabilities(
-    capabilities: Readonly<Record<string, boolean>>,
+    capabilities: Readonly<Partial<Record<MigrationCapability<V>, boolean>>>,
     options?: CallOptions,
   ): Promise<void>;
   /** `migrate-set-parameters`, e.g. `{ "max-bandwidth": 1e9, "downtime-limit": 300 }`. */
-  setMigrationParameters(parameters: MigrationParameters, options?: CallOptions): Promise<void>;
+  setMigrationParameters(parameters: MigrationParameters<V>, options?: CallOptions): Promise<void>;
   /**
    * Resolves with the final `query-migrate` once the migration completed;
    * rejects with `ERR_QMP_MIGRATION` when it ends `failed` or `cancelled`.
@@ -158,7 +211,7 @@ export interface QmpClient extends AsyncDisposable {
    */
   quit(options?: CallOptions): Promise<void>;
   /** `device_add` (`{ driver, id, ...properties }`). */
-  deviceAdd(device: DeviceSpec, options?: CallOptions): Promise<void>;
+  deviceAdd(device: DeviceSpec<V>, options?: CallOptions): Promise<void>;
   /**
    * `device_del`, then waits for the `DEVICE_DELETED` of the device itself
    * (matched on its id, or its QOM path when `id` starts with `/`; events for
@@ -166,7 +219,7 @@ export interface QmpClient extends AsyncDisposable {
    * Default deadline 30_000: a PCI device on an ACPI or PCIe hot-plug slot is
    * removed only once the guest acknowledges the unplug request.
    */
-  deviceDel(id: string, options?: CallOptions): Promise<QmpEvent<"DEVICE_DELETED">>;
+  deviceDel(id: string, options?: CallOptions): Promise<QmpEvent<"DEVICE_DELETED", V>>;
 
   /**
    * Graceful: refuses new commands, waits for those in flight to settle, then
@@ -188,6 +241,7 @@ const CONNECT_OPTION_KEYS = [
   "commandTimeoutMs",
   "eventBufferSize",
   "maxLineBytes",
+  "strict",
 ];
 
 /**
@@ -205,7 +259,10 @@ const CONNECT_OPTION_KEYS = [
  * with `ERR_TIMEOUT`, `ERR_ABORTED`, `ERR_QMP_CLOSED`, `ERR_QMP_PROTOCOL` or
  * `ERR_QMP_COMMAND`.
  */
-export function connectQmp(stream: Duplex, options?: ConnectQmpOptions): Promise<QmpClient> {
+export function connectQmp<V extends QmpTarget = "common">(
+  stream: Duplex,
+  options?: ConnectQmpOptions,
+): Promise<QmpClient<V>> {
   const checked = checkCallOptions(options, CONNECT_OPTION_KEYS);
   checkBufferSize(checked.eventBufferSize, "options.eventBufferSize");
   checkTimeoutMs(checked.commandTimeoutMs, "options.commandTimeoutMs");
@@ -214,9 +271,20 @@ export function connectQmp(stream: Duplex, options?: ConnectQmpOptions): Promise
     commandTimeoutMs: checked.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     eventBufferSize: checked.eventBufferSize ?? DEFAULT_EVENT_BUFFER_SIZE,
     maxLineBytes: checked.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    strict: checkStrict(checked.strict),
   };
   const call = { signal: checked.signal, timeoutMs: checked.timeoutMs };
-  return operations.trace("connect", "qmp", () => handshake(stream, settings, call));
+  // The client is typed for V on the caller's word (the schemas differ in types only).
+  return operations.trace("connect", "qmp", () =>
+    handshake(stream, settings, call),
+  ) as unknown as Promise<QmpClient<V>>;
+}
+
+function checkStrict(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean")
+    throw new InvalidArgumentError("options.strict", "a boolean", value);
+  return value;
 }
 
 async function handshake(
@@ -244,6 +312,13 @@ async function handshake(
 
 /** The client: the protocol of {@link QmpConnection} and the command helpers. */
 class DefaultQmpClient extends QmpConnection implements QmpClient {
+  // The typed API is the connection's own methods under their public names
+  // (assigned below): the types cost nothing at run time.
+  declare readonly execute: QmpClient["execute"];
+  declare readonly events: QmpClient["events"];
+  declare readonly waitForEvent: QmpClient["waitForEvent"];
+  declare readonly on: QmpClient["on"];
+
   hmp(commandLine: string, options?: CallOptions): Promise<string> {
     return commands.hmp(this, commandLine, options);
   }
@@ -285,7 +360,7 @@ class DefaultQmpClient extends QmpConnection implements QmpClient {
   }
 
   setMigrationCapabilities(
-    capabilities: Readonly<Record<string, boolean>>,
+    capabilities: Readonly<Partial<Record<MigrationCapability, boolean>>>,
     options?: CallOptions,
   ): Promise<void> {
     return migration.setMigrationCapabilities(this, capabilities, options);
@@ -299,3 +374,15 @@ class DefaultQmpClient extends QmpConnection implements QmpClient {
     return migration.waitForMigration(this, options);
   }
 }
+
+for (const [name, method] of [
+  ["execute", QmpConnection.prototype.executeUnchecked],
+  ["events", QmpConnection.prototype.subscribe],
+  ["waitForEvent", QmpConnection.prototype.waitFor],
+  ["on", QmpConnection.prototype.listen],
+] as const)
+  Object.defineProperty(DefaultQmpClient.prototype, name, {
+    value: method,
+    writable: true,
+    configurable: true,
+  });

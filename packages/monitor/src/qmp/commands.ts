@@ -4,12 +4,40 @@ import {
   InvalidArgumentError,
   withDeadline,
 } from "@qemu-kvm/core";
-import type { QmpConnection } from "./connection.js";
-import { flattenQueryPci, type PciDevice, type QueryPciDevice } from "./pci.js";
-import type { DeviceSpec, QmpEvent, Vcpu, VmStatus } from "./types.js";
+import type { QmpCommandName } from "../schema/index.js";
+import type { DeviceSpec, RunState } from "../schema/names.js";
+import type { QmpClient } from "./client.js";
+import type { QmpEvent } from "./events.js";
+import { flattenQueryPci, type PciDevice } from "./pci.js";
 
-/** What the command helpers need of a connection. */
-type Qmp = Pick<QmpConnection, "execute" | "waitForEvent">;
+/**
+ * What the command helpers need of a connection: its typed API for the
+ * commands every known QEMU has, so the compiler proves each command they send
+ * exists in every schema.
+ */
+type Qmp = Pick<QmpClient, "execute" | "waitForEvent">;
+
+/** `query-status`. */
+export interface VmStatus {
+  status: RunState;
+  /** True when vCPUs run (`status` is `running`). */
+  running: boolean;
+  /** QEMU 7.2's `singlestep`; always false on QEMU 10.0, which removed it. */
+  singlestep: boolean;
+}
+
+/** A vCPU from `query-cpus-fast`. */
+export interface Vcpu {
+  /** `cpu-index`. */
+  index: number;
+  /** Host thread id (TID) of the vCPU thread: what `taskset -p` pins. */
+  threadId: number;
+  qomPath: string;
+  /** QEMU target, e.g. `x86_64`. */
+  target: string;
+  /** Topology: `socket-id`, `core-id`, `thread-id`, `node-id`… as QEMU names them. */
+  props: Record<string, number>;
+}
 
 const DEFAULT_DEVICE_DEL_TIMEOUT_MS = 30_000;
 const UNPLUG_HINT =
@@ -20,55 +48,43 @@ export function hmp(qmp: Qmp, commandLine: string, options?: CallOptions): Promi
   if (typeof commandLine !== "string")
     throw new InvalidArgumentError("commandLine", "an HMP command line (a string)", commandLine);
   return qmp
-    .execute<string>("human-monitor-command", { "command-line": commandLine }, options)
+    .execute("human-monitor-command", { "command-line": commandLine }, options)
     .then((output) => output.replace(/\r\n/g, "\n"));
 }
 
 /** `query-status`. */
 export function queryStatus(qmp: Qmp, options?: CallOptions): Promise<VmStatus> {
-  return qmp
-    .execute<{ status: string; running: boolean; singlestep?: boolean }>(
-      "query-status",
-      undefined,
-      options,
-    )
-    .then((reply) => ({
-      status: reply.status,
-      running: reply.running,
-      singlestep: reply.singlestep ?? false,
-    }));
+  return qmp.execute("query-status", undefined, options).then((reply) => ({
+    status: reply.status,
+    running: reply.running,
+    singlestep: ("singlestep" in reply && reply.singlestep) || false,
+  }));
 }
 
 /** `query-pci`, flattened. */
 export function queryPciDevices(qmp: Qmp, options?: CallOptions): Promise<PciDevice[]> {
-  return qmp
-    .execute<{ bus: number; devices?: QueryPciDevice[] }[]>("query-pci", undefined, options)
-    .then(flattenQueryPci);
-}
-
-interface RawVcpu {
-  "cpu-index": number;
-  "thread-id": number;
-  "qom-path": string;
-  target: string;
-  props?: Record<string, number>;
+  return qmp.execute("query-pci", undefined, options).then(flattenQueryPci);
 }
 
 /** `query-cpus-fast`. */
 export function queryVcpus(qmp: Qmp, options?: CallOptions): Promise<Vcpu[]> {
-  return qmp.execute<RawVcpu[]>("query-cpus-fast", undefined, options).then((reply) =>
+  return qmp.execute("query-cpus-fast", undefined, options).then((reply) =>
     reply.map((cpu) => ({
       index: cpu["cpu-index"],
       threadId: cpu["thread-id"],
       qomPath: cpu["qom-path"],
       target: cpu.target,
-      props: cpu.props ?? {},
+      props: { ...cpu.props } as Record<string, number>,
     })),
   );
 }
 
 /** A command whose reply is `{}`. */
-export function run(qmp: Qmp, command: string, options?: CallOptions): Promise<void> {
+export function run(
+  qmp: Qmp,
+  command: QmpCommandName & ("system_powerdown" | "migrate_cancel"),
+  options?: CallOptions,
+): Promise<void> {
   return qmp.execute(command, undefined, options).then(noValue);
 }
 

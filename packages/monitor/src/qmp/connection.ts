@@ -16,12 +16,15 @@ import {
 import { debug, operations } from "../diagnostics.js";
 import { QmpClosedError, QmpProtocolError } from "../errors.js";
 import { checkBufferSize } from "../options.js";
+import type { QmpVersion } from "../schema/names.js";
 import { checkArguments } from "./arguments.js";
 import { EventHub } from "./event-hub.js";
 import type { QmpEventStream } from "./event-stream.js";
+import type { RawEventFilter, RawQmpEvent } from "./events.js";
 import { notJsonMessage, toEvent } from "./messages.js";
 import { PendingCalls } from "./pending-calls.js";
-import type { QmpEvent, QmpEventFilter, QmpEventName, QmpVersion } from "./types.js";
+import type { QmpSchema } from "./schema.js";
+import { SchemaCache } from "./schema-cache.js";
 
 export interface EventsOptions {
   /** Ends the subscription: the iterator then throws `ERR_ABORTED`. */
@@ -39,6 +42,8 @@ export interface ConnectionSettings {
   commandTimeoutMs: number;
   eventBufferSize: number;
   maxLineBytes: number;
+  /** Check each command against the connected QEMU's schema before sending it. */
+  strict: boolean;
 }
 
 type Phase = "greeting" | "negotiating" | "ready";
@@ -55,6 +60,11 @@ const EVENTS_OPTION_KEYS = ["signal", "bufferSize"];
 export class QmpConnection implements AsyncDisposable {
   protected readonly commandTimeoutMs: number;
   readonly #eventBufferSize: number;
+  readonly #strict: boolean;
+  readonly #schemas = new SchemaCache(
+    () => this.#send("query-qmp-schema", undefined, undefined, Number.POSITIVE_INFINITY),
+    () => `${this.#version.qemu.major}.${this.#version.qemu.minor}.${this.#version.qemu.micro}`,
+  );
   readonly #session: StreamSession;
   readonly #reader: LineReader;
   readonly #pending = new PendingCalls();
@@ -70,6 +80,7 @@ export class QmpConnection implements AsyncDisposable {
   constructor(stream: Duplex, settings: ConnectionSettings) {
     this.commandTimeoutMs = settings.commandTimeoutMs;
     this.#eventBufferSize = settings.eventBufferSize;
+    this.#strict = settings.strict;
     this.#reader = new LineReader({ maxLineBytes: settings.maxLineBytes });
     this.#session = new StreamSession(
       stream,
@@ -106,7 +117,7 @@ export class QmpConnection implements AsyncDisposable {
     await this.#send("qmp_capabilities", undefined, undefined, Number.POSITIVE_INFINITY);
   }
 
-  execute<T = unknown>(
+  executeUnchecked<T = unknown>(
     command: string,
     args?: Record<string, unknown>,
     options?: CallOptions,
@@ -115,7 +126,20 @@ export class QmpConnection implements AsyncDisposable {
       throw new InvalidArgumentError("command", "a QMP command name (a non-empty string)", command);
     checkArguments(command, args);
     const { signal, timeoutMs } = checkCallOptions(options);
+    if (this.#strict)
+      return this.#schemas.checkThenSend(
+        command,
+        args,
+        { signal, timeoutMs },
+        this.commandTimeoutMs,
+        (inner, ms) => this.#send<T>(command, args, inner, ms),
+      );
     return this.#send(command, args, signal, timeoutMs ?? this.commandTimeoutMs);
+  }
+
+  /** The connected QEMU's schema, fetched on first need and kept (see {@link SchemaCache}). */
+  schema(options?: CallOptions): Promise<QmpSchema> {
+    return this.#schemas.get(checkCallOptions(options), this.commandTimeoutMs);
   }
 
   /**
@@ -140,12 +164,7 @@ export class QmpConnection implements AsyncDisposable {
 
   // ----------------------------------------------------------------- events
 
-  events<N extends QmpEventName>(
-    filter: N | readonly N[],
-    options?: EventsOptions,
-  ): QmpEventStream<QmpEvent<N>>;
-  events(filter?: QmpEventFilter, options?: EventsOptions): QmpEventStream<QmpEvent>;
-  events(filter?: QmpEventFilter, options?: EventsOptions): QmpEventStream<QmpEvent> {
+  subscribe(filter?: RawEventFilter, options?: EventsOptions): QmpEventStream<RawQmpEvent> {
     // Not a call's options: no `timeoutMs` (a subscription ends by its signal).
     if (options !== undefined) {
       checkObject(options, "options");
@@ -158,21 +177,16 @@ export class QmpConnection implements AsyncDisposable {
     return this.#hub.stream(filter, bufferSize ?? this.#eventBufferSize, signal);
   }
 
-  waitForEvent<N extends QmpEventName>(
-    name: N | readonly N[],
-    predicate?: (event: QmpEvent<N>) => boolean,
+  waitFor(
+    name: string | readonly string[],
+    predicate?: (event: RawQmpEvent) => boolean,
     options?: CallOptions,
-  ): Promise<QmpEvent<N>> {
+  ): Promise<RawQmpEvent> {
     const { signal, timeoutMs } = checkCallOptions(options);
     return this.#hub.wait(name, predicate, signal, timeoutMs ?? Number.POSITIVE_INFINITY);
   }
 
-  on<N extends QmpEventName>(
-    filter: N | readonly N[],
-    listener: (event: QmpEvent<N>) => void,
-  ): () => void;
-  on(filter: QmpEventFilter | undefined, listener: (event: QmpEvent) => void): () => void;
-  on(filter: QmpEventFilter | undefined, listener: (event: QmpEvent) => void): () => void {
+  listen(filter: RawEventFilter | undefined, listener: (event: RawQmpEvent) => void): () => void {
     return this.#hub.listen(filter, listener);
   }
 

@@ -1,7 +1,7 @@
 import { armDeadline, type CloseInfo, InvalidArgumentError } from "@qemu-kvm/core";
 import { QmpClosedError } from "../errors.js";
 import { compileFilter, type EventSink, QmpEventStream } from "./event-stream.js";
-import type { QmpEvent, QmpEventFilter, QmpEventName } from "./types.js";
+import type { RawEventFilter, RawQmpEvent } from "./events.js";
 
 /**
  * The subscribers of one QMP connection: `events()` streams, `waitForEvent`
@@ -13,7 +13,7 @@ export class EventHub {
   #ended: CloseInfo | undefined;
 
   /** Offers `event` to every current subscriber (one added meanwhile starts with the next event). */
-  dispatch(event: QmpEvent): void {
+  dispatch(event: RawQmpEvent): void {
     if (this.#sinks.size === 0) return;
     for (const sink of [...this.#sinks]) {
       if (this.#sinks.has(sink)) sink.offer(event);
@@ -31,7 +31,7 @@ export class EventHub {
 
   /** A bounded async iterator of the matching events, subscribed now. */
   stream(
-    filter: QmpEventFilter | undefined,
+    filter: RawEventFilter | undefined,
     bufferSize: number,
     signal: AbortSignal | undefined,
   ): QmpEventStream {
@@ -50,17 +50,17 @@ export class EventHub {
    * The first matching event for which `predicate` returns true, from now on.
    * `timeoutMs` must be checked already.
    */
-  wait<N extends QmpEventName>(
-    name: N | readonly N[],
-    predicate: ((event: QmpEvent<N>) => boolean) | undefined,
+  wait(
+    name: string | readonly string[],
+    predicate: ((event: RawQmpEvent) => boolean) | undefined,
     signal: AbortSignal | undefined,
     timeoutMs: number,
-  ): Promise<QmpEvent<N>> {
+  ): Promise<RawQmpEvent> {
     const matches = compileFilter(name);
     if (predicate !== undefined && typeof predicate !== "function")
       throw new InvalidArgumentError("predicate", "a function", predicate);
     const operation = `waitForEvent ${Array.isArray(name) ? name.join("|") : name}`;
-    const promise = new Promise<QmpEvent<N>>((resolve, reject) => {
+    const promise = new Promise<RawQmpEvent>((resolve, reject) => {
       if (this.#ended) {
         reject(new QmpClosedError({ operation, cause: this.#ended.error }));
         return;
@@ -71,7 +71,7 @@ export class EventHub {
           if (!matches(event)) return;
           let found: boolean;
           try {
-            found = predicate ? predicate(event as QmpEvent<N>) : true;
+            found = predicate ? predicate(event) : true;
           } catch (error) {
             settle();
             reject(error);
@@ -79,7 +79,7 @@ export class EventHub {
           }
           if (found) {
             settle();
-            resolve(event as QmpEvent<N>);
+            resolve(event);
           }
         },
         end: (info) => {
@@ -105,7 +105,7 @@ export class EventHub {
   }
 
   /** Calls `listener` synchronously for each matching event until the returned function is called. */
-  listen(filter: QmpEventFilter | undefined, listener: (event: QmpEvent) => void): () => void {
+  listen(filter: RawEventFilter | undefined, listener: (event: RawQmpEvent) => void): () => void {
     const matches = compileFilter(filter);
     if (typeof listener !== "function")
       throw new InvalidArgumentError("listener", "a function", listener);

@@ -1,16 +1,16 @@
 import { AbortError, type CloseInfo, InvalidArgumentError } from "@qemu-kvm/core";
 import { QmpClosedError, QmpEventOverflowError } from "../errors.js";
-import type { QmpEvent, QmpEventFilter } from "./types.js";
+import type { RawEventFilter, RawQmpEvent } from "./events.js";
 
 /** Something the client offers every event to, in arrival order. */
 export interface EventSink {
-  offer(event: QmpEvent): void;
+  offer(event: RawQmpEvent): void;
   /** The connection is over. */
   end(info: CloseInfo): void;
 }
 
 /** Compiles a filter into a predicate (`undefined`: every event). */
-export function compileFilter(filter: QmpEventFilter | undefined): (event: QmpEvent) => boolean {
+export function compileFilter(filter: RawEventFilter | undefined): (event: RawQmpEvent) => boolean {
   if (filter === undefined) return () => true;
   if (typeof filter === "function") return filter;
   if (typeof filter === "string") return (event) => event.event === filter;
@@ -34,10 +34,8 @@ export function compileFilter(filter: QmpEventFilter | undefined): (event: QmpEv
  * the iterator yields every queued event, then throws `QmpEventOverflowError`
  * at the point of loss. Other subscribers are unaffected.
  */
-export class QmpEventStream<E extends QmpEvent = QmpEvent>
-  implements AsyncIterableIterator<E>, EventSink
-{
-  readonly #matches: (event: QmpEvent) => boolean;
+export class QmpEventStream<E = RawQmpEvent> implements AsyncIterableIterator<E>, EventSink {
+  readonly #matches: (event: RawQmpEvent) => boolean;
   readonly #bufferSize: number;
   readonly #unsubscribe: (sink: EventSink) => void;
   #queue: E[] = [];
@@ -50,7 +48,7 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
   #onAbort: (() => void) | undefined;
 
   constructor(fields: {
-    filter: QmpEventFilter | undefined;
+    filter: RawEventFilter | undefined;
     bufferSize: number;
     signal: AbortSignal | undefined;
     unsubscribe: (sink: EventSink) => void;
@@ -74,7 +72,7 @@ export class QmpEventStream<E extends QmpEvent = QmpEvent>
     return this.#queue.length - this.#head;
   }
 
-  offer(event: QmpEvent): void {
+  offer(event: RawQmpEvent): void {
     if (this.#ended || !this.#matches(event)) return;
     const waiter = this.#waiters.shift();
     if (waiter) {

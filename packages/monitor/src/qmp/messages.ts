@@ -1,4 +1,4 @@
-import type { QmpEvent } from "./types.js";
+import type { QmpTimestamp, RawQmpEvent } from "./events.js";
 
 /** Why a line that is not JSON is not QMP, as precisely as can be told. */
 export function notJsonMessage(line: string): string {
@@ -9,12 +9,12 @@ export function notJsonMessage(line: string): string {
   return "QEMU sent a line that is not JSON";
 }
 
-/** An event message as a {@link QmpEvent}: `data` `{}` when QEMU sent none. */
-export function toEvent(message: Record<string, unknown>): QmpEvent {
+/** An event message as a {@link RawQmpEvent}: `data` `{}` when QEMU sent none. */
+export function toEvent(message: Record<string, unknown>): RawQmpEvent {
   const data = message.data;
   return {
     event: message.event as string,
-    data: data !== null && typeof data === "object" ? data : {},
-    timestamp: (message.timestamp as QmpEvent["timestamp"]) ?? { seconds: -1, microseconds: -1 },
-  } as QmpEvent;
+    data: data !== null && typeof data === "object" ? (data as Record<string, unknown>) : {},
+    timestamp: (message.timestamp as QmpTimestamp) ?? { seconds: -1, microseconds: -1 },
+  };
 }

@@ -5,20 +5,53 @@ import {
   withDeadline,
 } from "@qemu-kvm/core";
 import { QmpMigrationError } from "../errors.js";
-import type { QmpConnection } from "./connection.js";
-import type { MigrationInfo, MigrationParameters } from "./types.js";
+import type { MigrationCapability, MigrationParameters, MigrationStatus } from "../schema/names.js";
+import type { QmpClient } from "./client.js";
 
-/** What the migration helpers need of a connection. */
-type Qmp = Pick<QmpConnection, "execute" | "waitForEvent">;
+/** What the migration helpers need of a connection (typed for every known QEMU). */
+type Qmp = Pick<QmpClient, "execute" | "waitForEvent">;
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+/** RAM statistics of a migration (`query-migrate`'s `ram`), bytes unless named. */
+export interface MigrationRamStats {
+  transferred: number;
+  remaining: number;
+  total: number;
+  duplicatePages: number;
+  normalPages: number;
+  normalBytes: number;
+  dirtySyncCount: number;
+  pageSize: number;
+  /** Throughput in megabits per second. */
+  mbps: number;
+  dirtyPagesRate: number;
+}
+
+/** `query-migrate`, with times in milliseconds. */
+export interface MigrationInfo {
+  status: MigrationStatus;
+  totalTimeMs?: number;
+  expectedDowntimeMs?: number;
+  downtimeMs?: number;
+  setupTimeMs?: number;
+  /** QEMU's `error-desc` of a failed migration. */
+  errorDescription?: string;
+  ram?: MigrationRamStats;
+  /** The reply as QEMU sent it, for fields not mapped above. */
+  raw: Record<string, unknown>;
+}
+
+const TERMINAL: ReadonlySet<string> = new Set<MigrationStatus>([
+  "completed",
+  "failed",
+  "cancelled",
+]);
 /** Inner calls run under the outer deadline's signal only. */
 const NO_DEADLINE = Number.POSITIVE_INFINITY;
 
 /** `migrate-set-capabilities` from `{ name: state }`. */
 export function setMigrationCapabilities(
   qmp: Qmp,
-  capabilities: Readonly<Record<string, boolean>>,
+  capabilities: Readonly<Partial<Record<MigrationCapability, boolean>>>,
   options?: CallOptions,
 ): Promise<void> {
   if (typeof capabilities !== "object" || capabilities === null)
@@ -26,7 +59,7 @@ export function setMigrationCapabilities(
   const list = Object.entries(capabilities).map(([capability, state]) => {
     if (typeof state !== "boolean")
       throw new InvalidArgumentError(`capabilities.${capability}`, "true or false", state);
-    return { capability, state };
+    return { capability: capability as MigrationCapability, state };
   });
   return qmp.execute("migrate-set-capabilities", { capabilities: list }, options).then(noValue);
 }
@@ -62,8 +95,8 @@ export function migrate(
 /** `query-migrate`, times in milliseconds. */
 export function queryMigration(qmp: Qmp, options?: CallOptions): Promise<MigrationInfo> {
   return qmp
-    .execute<Record<string, unknown>>("query-migrate", undefined, options)
-    .then(toMigrationInfo);
+    .execute("query-migrate", undefined, options)
+    .then((reply) => toMigrationInfo(reply as Record<string, unknown>));
 }
 
 /**
@@ -95,11 +128,7 @@ async function checkEventsCapability(
   info: MigrationInfo,
   options: CallOptions,
 ): Promise<void> {
-  const capabilities = await qmp.execute<{ capability: string; state: boolean }[]>(
-    "query-migrate-capabilities",
-    undefined,
-    options,
-  );
+  const capabilities = await qmp.execute("query-migrate-capabilities", undefined, options);
   if (!capabilities.some((item) => item.capability === "events" && item.state))
     throw new QmpMigrationError({
       status: info.status,
@@ -128,7 +157,8 @@ async function withFinalTimes(
 
 /** `query-migrate` as {@link MigrationInfo}: times in ms, RAM statistics renamed. */
 export function toMigrationInfo(raw: Record<string, unknown>): MigrationInfo {
-  const info: MigrationInfo = { status: typeof raw.status === "string" ? raw.status : "none", raw };
+  const status = typeof raw.status === "string" ? (raw.status as MigrationStatus) : "none";
+  const info: MigrationInfo = { status, raw };
   const set = <K extends keyof MigrationInfo>(key: K, value: MigrationInfo[K] | undefined) => {
     if (value !== undefined) info[key] = value;
   };

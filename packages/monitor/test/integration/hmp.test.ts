@@ -63,7 +63,7 @@ describe("HMP socket client against real QEMU", () => {
     });
     const hmp = await connectHmp();
     expect(await hmp.command("device_add usb-kbd,id=kbd")).toBe("");
-    const ids = await qmp.execute<{ name: string }[]>("qom-list", { path: "/machine/peripheral" });
+    const ids = await qmp.execute("qom-list", { path: "/machine/peripheral" });
     expect(ids.map((item) => item.name)).toContain("kbd");
     await hmp.quit();
     expect(await qemu.exited).toEqual({ code: 0, signal: null });
@@ -76,7 +76,7 @@ describe("HMP parsers against real QEMU output", () => {
   test("info status agrees with query-status as the VM runs and stops", async ({ launch }) => {
     const { qmp, connectHmp } = await launch([], { hmp: true });
     const hmp = await connectHmp();
-    for (const step of [undefined, "cont", "stop"]) {
+    for (const step of [undefined, "cont", "stop"] as const) {
       if (step) await qmp.execute(step);
       const expected = await qmp.queryStatus();
       expect(parseInfoStatus(await hmp.command("info status"))).toEqual(expected);

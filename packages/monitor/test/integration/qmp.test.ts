@@ -31,7 +31,7 @@ describe("QMP against real QEMU", () => {
     launch,
   }) => {
     const { qmp } = await launch();
-    const version = await qmp.execute<{ qemu: object; package: string }>("query-version");
+    const version = await qmp.execute("query-version");
     expect(qmp.version).toEqual(version);
     const printed = execFileSync(QEMU, ["--version"], { encoding: "utf8" });
     const { major, minor, micro } = qmp.version.qemu;
@@ -83,7 +83,7 @@ describe("QMP against real QEMU", () => {
     const { qmp } = await launch();
     const error = async (promise: Promise<unknown>) =>
       (await promise.catch((e: unknown) => e)) as QmpCommandError;
-    const notFound = await error(qmp.execute("no-such-command"));
+    const notFound = await error(qmp.executeUnchecked("no-such-command"));
     expect(notFound).toBeInstanceOf(QmpCommandError);
     expect(notFound).toMatchObject({
       code: "ERR_QMP_COMMAND",
@@ -164,7 +164,7 @@ describe("QMP against real QEMU", () => {
       expect(child.data.path).toMatch(/^\/machine\/peripheral\/stick\//);
       expect(parent.data).toEqual({ device: "stick", path: "/machine/peripheral/stick" });
     }
-    const ids = await qmp.execute<{ name: string }[]>("qom-list", { path: "/machine/peripheral" });
+    const ids = await qmp.execute("qom-list", { path: "/machine/peripheral" });
     expect(ids.map((item) => item.name)).not.toContain("stick");
   });
 
@@ -200,7 +200,7 @@ describe("QMP against real QEMU", () => {
 
   test("reads a large reply (query-qmp-schema)", async ({ launch }) => {
     const { qmp } = await launch();
-    const schema = await qmp.execute<{ name: string; "meta-type": string }[]>("query-qmp-schema");
+    const schema = await qmp.execute("query-qmp-schema");
     expect(JSON.stringify(schema).length).toBeGreaterThan(100_000);
     expect(schema.some((entry) => entry["meta-type"] === "command")).toBe(true);
     expect((await qmp.queryStatus()).status).toBe("prelaunch");

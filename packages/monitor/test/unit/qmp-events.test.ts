@@ -37,7 +37,7 @@ describe("events", () => {
     const fast = client.events(undefined, { bufferSize: 3 });
     const seenByFast: number[] = [];
     const fastDone = (async () => {
-      for await (const event of fast) seenByFast.push(event.data.n as number);
+      for await (const event of fast) seenByFast.push((event.data as { n?: number }).n!);
     })();
     for (let n = 1; n <= 10; n++) {
       peer.event("TICK", { n });
@@ -49,7 +49,7 @@ describe("events", () => {
     expect(seenByFast).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const seenBySlow: number[] = [];
     const error = await (async () => {
-      for await (const event of slow) seenBySlow.push(event.data.n as number);
+      for await (const event of slow) seenBySlow.push((event.data as { n?: number }).n!);
     })().catch((e: unknown) => e);
     expect(seenBySlow).toEqual([1, 2, 3]);
     expect(error).toBeInstanceOf(QmpEventOverflowError);
@@ -193,7 +193,7 @@ describe("arguments", () => {
     expect(() => client.on("STOP", "nope" as unknown as () => void)).toThrow(
       expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "listener" }),
     );
-    expect(() => client.events(42 as unknown as string)).toThrow(
+    expect(() => client.events(42 as unknown as "STOP")).toThrow(
       expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", field: "filter" }),
     );
     for (const bufferSize of [0, -1, 1.5, Number.NaN])

@@ -11,7 +11,9 @@ import { connected } from "../helpers/fake-qmp-peer.js";
 describe("execute", () => {
   test("matches replies to commands by id, whatever their order", async () => {
     const { client, peer } = await connected();
-    const calls = [0, 1, 2, 3, 4].map((n) => client.execute("qom-get", { path: `/p${n}` }));
+    const calls = [0, 1, 2, 3, 4].map((n) =>
+      client.executeUnchecked("qom-get", { path: `/p${n}` }),
+    );
     const requests = await Promise.all(calls.map(() => peer.nextRequest()));
     for (const request of [...requests].reverse())
       peer.reply(request.id, `value of ${request.arguments?.path}`);
@@ -88,13 +90,13 @@ describe("execute", () => {
       deep,
       cyclic,
     ]) {
-      expect(() => client.execute("qom-set", args as Record<string, unknown>)).toThrow(
+      expect(() => client.executeUnchecked("qom-set", args as Record<string, unknown>)).toThrow(
         expect.objectContaining({ code: "ERR_INVALID_ARGUMENT", name: "InvalidArgumentError" }),
       );
     }
     expect(peer.lines.length).toBe(1); // only qmp_capabilities was sent
     // Members that are undefined are omitted, as JSON.stringify does.
-    const ok = client.execute("qom-get", { path: "/machine", property: undefined });
+    const ok = client.executeUnchecked("qom-get", { path: "/machine", property: undefined });
     const request = await peer.nextRequest();
     expect(request.arguments).toEqual({ path: "/machine" });
     peer.reply(request.id);
@@ -119,7 +121,7 @@ describe("execute", () => {
 
   test("names the path of arguments JSON cannot carry, and the command", async () => {
     const { client } = await connected();
-    const error = catchSync(() => client.execute("qom-set", { list: [1, Number.NaN] }));
+    const error = catchSync(() => client.executeUnchecked("qom-set", { list: [1, Number.NaN] }));
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error).toMatchObject({ code: "ERR_INVALID_ARGUMENT", field: "args.list[1]" });
     expect((error as Error).message).toContain("qom-set");
@@ -129,7 +131,7 @@ describe("execute", () => {
   test("refuses a command that is not a non-empty string, and unknown options", async () => {
     const { client, peer } = await connected();
     for (const command of ["", 42, undefined])
-      expect(catchSync(() => client.execute(command as string))).toMatchObject({
+      expect(catchSync(() => client.executeUnchecked(command as string))).toMatchObject({
         code: "ERR_INVALID_ARGUMENT",
         field: "command",
       });

@@ -33,7 +33,7 @@ export async function runMonitor(invocation: MonitorInvocation, io: CliIo): Prom
         const text = await qmp.hmp(invocation.command, call);
         await write(io.stdout, text.endsWith("\n") || text === "" ? text : `${text}\n`);
       } else {
-        const value = await qmp.execute(invocation.command, invocation.arguments, call);
+        const value = await qmp.executeUnchecked(invocation.command, invocation.arguments, call);
         await write(io.stdout, `${JSON.stringify(value, null, 2)}\n`);
       }
     } finally {

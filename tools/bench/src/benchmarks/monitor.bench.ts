@@ -94,6 +94,23 @@ function latencyTrials(
   };
 }
 
+/**
+ * The typed API against the untyped call: `execute` is checked at compile
+ * time only, so the two must cost the same (they are one function at run time).
+ */
+function typedTrials(qmp: QmpClient, q: number): { subject: Trial; baseline: Trial } {
+  return {
+    subject: {
+      name: "typed QmpClient.execute('query-status')",
+      run: async () => quantile(await latencies(() => qmp.execute("query-status")), q),
+    },
+    baseline: {
+      name: "untyped QmpClient.executeUnchecked('query-status')",
+      run: async () => quantile(await latencies(() => qmp.executeUnchecked("query-status")), q),
+    },
+  };
+}
+
 async function timeMs(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
   await fn();
@@ -102,7 +119,7 @@ async function timeMs(fn: () => Promise<unknown>): Promise<number> {
 
 const benchmark: Benchmark = {
   name: "monitor",
-  description: `QMP round trip (percentiles over ${ROUND_TRIPS} query-status per sample) and ${PIPELINED} pipelined commands, vs a bare socket on the same QEMU`,
+  description: `QMP round trip (percentiles over ${ROUND_TRIPS} query-status per sample) and ${PIPELINED} pipelined commands, vs a bare socket on the same QEMU; the typed execute vs the untyped executeUnchecked`,
   async setup() {
     const dir = await makeTempDir("qk-bench-");
     const barePath = join(dir.path, "bare.sock");
@@ -125,6 +142,13 @@ const benchmark: Benchmark = {
             runs: 9,
             warmup: 1,
             ...latencyTrials(qmp, bare, 0.99),
+          },
+          {
+            name: "monitor.typed-query-status.p50",
+            unit: "µs",
+            runs: 15,
+            warmup: 1,
+            ...typedTrials(qmp, 0.5),
           },
           {
             name: `monitor.pipelined-${PIPELINED}`,

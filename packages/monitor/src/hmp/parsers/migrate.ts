@@ -1,11 +1,11 @@
 import { HmpParseError } from "../../errors.js";
-import type { MigrationStatus } from "../../qmp/types.js";
+import type { MigrationStatus } from "../../schema/names.js";
 import { lines } from "./lines.js";
 
 /** `info migrate`, numbers in the units QEMU prints (ms, kbytes, pages, mbps). */
 export interface HmpMigrationInfo {
   /** `none` when no migration has been started (QEMU prints no status line then). */
-  status: MigrationStatus;
+  status: MigrationStatus | (string & {});
   /** The text in parentheses after a `failed` status. */
   errorDescription: string | undefined;
   /** `globals:` section (`store-global-state: on`…). */

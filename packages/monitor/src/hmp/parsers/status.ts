@@ -1,12 +1,12 @@
 import { HmpParseError } from "../../errors.js";
-import type { RunState } from "../../qmp/types.js";
+import type { RunState } from "../../schema/names.js";
 import { lines } from "./lines.js";
 
 /** `info status`. */
 export interface HmpStatus {
   running: boolean;
   /** The RunState: `running`, `paused`, or the state in parentheses (`prelaunch`, `postmigrate`…). */
-  status: RunState;
+  status: RunState | (string & {});
   singlestep: boolean;
 }
 
