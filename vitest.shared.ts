@@ -21,6 +21,19 @@ export interface PackageTestOptions {
    * system's 7.2). For packages whose integration tests start QEMU.
    */
   qemuMatrix?: boolean;
+  /**
+   * Tests that run both QEMUs in one file (testkit's `qemuBuilds()`): every
+   * integration project gets `QEMU_KVM_QEMU10_BINARY` (the 10.0 wrapper, fetched by
+   * its global setup if it is not cached yet). Implied by `qemuMatrix`.
+   */
+  bothQemus?: boolean;
+}
+
+/** `QEMU_KVM_QEMU10_BINARY` for testkit's `qemu10()`: the caller's, else the cached wrapper. */
+function qemu10Env(): Record<string, string> {
+  return {
+    QEMU_KVM_QEMU10_BINARY: process.env.QEMU_KVM_QEMU10_BINARY ?? qemuEntryPaths("10.0").binary,
+  };
 }
 
 /** What every integration project has, `name` and `groupOrder` aside. */
@@ -51,6 +64,7 @@ function qemuProject(release: string, groupOrder: number): TestProjectInlineConf
     test: {
       ...integration(`integration-qemu-${release}`, groupOrder),
       env: {
+        ...qemu10Env(),
         PATH: [binDirectory, process.env.PATH].filter(Boolean).join(delimiter),
         QEMU_SYSTEM: "qemu-system-x86_64",
         QEMU_KVM_TEST_QEMU: release,
@@ -74,7 +88,15 @@ export function packageTests(options: PackageTestOptions = {}) {
         },
         {
           extends: true,
-          test: integration("integration", 1),
+          test: {
+            ...integration("integration", 1),
+            ...(options.qemuMatrix || options.bothQemus
+              ? {
+                  env: qemu10Env(),
+                  globalSetup: [join(import.meta.dirname, "vitest.qemu-fetch.ts")],
+                }
+              : {}),
+          },
         },
         ...(options.qemuMatrix ? [qemuProject("10.0", 2)] : []),
       ],
