@@ -1,3 +1,4 @@
+import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { qemuEntryPaths } from "./tools/test-guest/src/qemu/qemu-release.js";
@@ -29,10 +30,29 @@ export interface PackageTestOptions {
   bothQemus?: boolean;
 }
 
-/** `QEMU_KVM_QEMU10_BINARY` for testkit's `qemu10()`: the caller's, else the cached wrapper. */
-function qemu10Env(): Record<string, string> {
+/** The first executable `name` on the caller's `PATH` (before any project puts 10.0 first). */
+function onPath(name: string): string | undefined {
+  for (const directory of (process.env.PATH ?? "").split(delimiter)) {
+    if (!directory) continue;
+    const candidate = join(directory, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+/**
+ * For testkit's `qemuBuilds()`: `QEMU_KVM_QEMU10_BINARY`, the caller's or else the
+ * cached 10.0 wrapper, and `QEMU_KVM_QEMU7_BINARY`, the system's QEMU as the caller's
+ * `PATH` finds it (in the 10.0 project, `qemu-system-x86_64` by name is 10.0).
+ */
+function qemuBuildsEnv(): Record<string, string> {
+  const system = process.env.QEMU_KVM_QEMU7_BINARY ?? onPath("qemu-system-x86_64");
   return {
     QEMU_KVM_QEMU10_BINARY: process.env.QEMU_KVM_QEMU10_BINARY ?? qemuEntryPaths("10.0").binary,
+    ...(system ? { QEMU_KVM_QEMU7_BINARY: system } : {}),
   };
 }
 
@@ -64,7 +84,7 @@ function qemuProject(release: string, groupOrder: number): TestProjectInlineConf
     test: {
       ...integration(`integration-qemu-${release}`, groupOrder),
       env: {
-        ...qemu10Env(),
+        ...qemuBuildsEnv(),
         PATH: [binDirectory, process.env.PATH].filter(Boolean).join(delimiter),
         QEMU_SYSTEM: "qemu-system-x86_64",
         QEMU_KVM_TEST_QEMU: release,
@@ -92,7 +112,7 @@ export function packageTests(options: PackageTestOptions = {}) {
             ...integration("integration", 1),
             ...(options.qemuMatrix || options.bothQemus
               ? {
-                  env: qemu10Env(),
+                  env: qemuBuildsEnv(),
                   globalSetup: [join(import.meta.dirname, "vitest.qemu-fetch.ts")],
                 }
               : {}),

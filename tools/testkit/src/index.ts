@@ -3,6 +3,7 @@ export { isAliveNow, startTimeNow, waitUntilGone } from "./processes.js";
 export { QEMU, type QemuFixture, type QemuOptions, startQemu } from "./qemu.js";
 export { type QmpProcess, startQmpProcess } from "./qemu-stdio.js";
 export {
+  QEMU7_BINARY_VARIABLE,
   QEMU10_BINARY_VARIABLE,
   QEMU10_DATA_DIR_VARIABLE,
   type QemuBuild,

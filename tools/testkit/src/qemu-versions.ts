@@ -16,9 +16,12 @@ export interface QemuBuild {
 export const QEMU10_BINARY_VARIABLE = "QEMU_KVM_QEMU10_BINARY";
 export const QEMU10_DATA_DIR_VARIABLE = "QEMU_KVM_QEMU10_DATA_DIR";
 
-/** The system QEMU (7.2 on Debian bookworm): `QEMU_SYSTEM` or `qemu-system-x86_64`. */
+/** Where the system's QEMU 7.2 is, when `qemu-system-x86_64` by name may be another (the 10.0 test project). */
+export const QEMU7_BINARY_VARIABLE = "QEMU_KVM_QEMU7_BINARY";
+
+/** The system QEMU (7.2 on Debian bookworm): `QEMU_KVM_QEMU7_BINARY`, else `QEMU_SYSTEM` or `qemu-system-x86_64`. */
 export function qemu7(): QemuBuild {
-  return { version: "7.2", binary: QEMU, args: [] };
+  return { version: "7.2", binary: process.env[QEMU7_BINARY_VARIABLE] || QEMU, args: [] };
 }
 
 /**
