@@ -34,7 +34,12 @@ describe("migration against real QEMU", () => {
     }
     expect(statuses[0]).toBe("setup");
     expect(statuses).toContain("active");
-    expect((await source.qmp.queryStatus()).status).toBe("postmigrate");
+    // QEMU sets the source's run state to postmigrate in the migration's cleanup, after
+    // it has announced completion: in that window it still says finish-migrate (seen on
+    // 10.0 under load). Either way the vCPUs are stopped for good.
+    const after = await source.qmp.queryStatus();
+    expect(["finish-migrate", "postmigrate"]).toContain(after.status);
+    expect(after.running).toBe(false);
     const text = await source.qmp.hmp("info migrate");
     const parsed = parseInfoMigrate(text);
     expect(parsed).toMatchObject({
