@@ -56,3 +56,12 @@ export async function logOut(context: LogoutContext): Promise<void> {
   terminal.note("logged out");
   debug("console: logged out");
 }
+
+/**
+ * Removes the login session's private directory (and any earlier one left;
+ * nothing when no command made one), for `close({ logout: false })`.
+ */
+export async function removeDirectories(shell: ConsoleShell, signal: AbortSignal): Promise<void> {
+  for (const line of shell.removalLines) await shell.typeAndSync(line, signal);
+  shell.endSession();
+}

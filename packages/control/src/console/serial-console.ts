@@ -29,7 +29,7 @@ import {
   ConsoleTimeoutError,
 } from "./errors.js";
 import { logIn } from "./login.js";
-import { logOut } from "./logout.js";
+import { logOut, removeDirectories } from "./logout.js";
 import { OperationQueue } from "./operation-queue.js";
 import {
   type ConsoleSettings,
@@ -366,23 +366,11 @@ class DefaultSerialConsole implements SerialConsole {
         const shell = this.#shell;
         if (!shell.loggedIn || !shell.synced || this.#poweringDown || this.isClosed) return;
         if (logout) await this.#logOutQuietly();
-        else await this.#tidyUp();
+        else await removeDirectories(shell, AbortSignal.timeout(TIDY_UP_MS)).catch(() => {});
       } finally {
         release();
       }
     });
-  }
-
-  /** Removes the private directories (if a command made one), within `TIDY_UP_MS`; quietly. */
-  async #tidyUp(): Promise<void> {
-    const shell = this.#shell;
-    const signal = AbortSignal.timeout(TIDY_UP_MS);
-    try {
-      for (const line of shell.removalLines) await shell.typeAndSync(line, signal);
-      shell.endSession();
-    } catch {
-      // Quietly: close() goes on (the directory stays in the guest).
-    }
   }
 
   /** `logout()` for `close()`: bounded by `logoutTimeoutMs`, and a failure is only noted. */
