@@ -169,9 +169,12 @@ export class ConsoleOutputError extends QemuKvmError implements ConsoleTranscrip
 }
 
 /**
- * `login()` could not make the login session's private directory in
- * `scratchDirectory` (`directory`): it is not writable, not a directory, or
- * full. The console is not logged in: `run()` would have nowhere to put output.
+ * The first `run()` of a login (or a `login()` whose identity check is a
+ * command without a `file`: it runs as the first command) could not make the
+ * login session's private directory in `scratchDirectory` (`directory`): it
+ * is not writable, not a directory, or full. Nothing ran. From `run()`, the
+ * console stays logged in and the next `run()` tries again; from `login()`,
+ * it is not logged in.
  */
 export class ConsoleScratchError extends QemuKvmError implements ConsoleTranscriptFact {
   static override readonly errorId: string = "ConsoleScratchError";

@@ -15,7 +15,8 @@ export interface LogoutContext {
 
 /**
  * Ends the logged-in shell: types `exit` (after removing the login session's
- * private directory, output files and all) and resolves once the login prompt
+ * private directory, output files and all, when a command made it; and an
+ * earlier login's left, if any) and resolves once the login prompt
  * shows. Once `exit` is typed the console no longer counts as logged in,
  * whether the prompt comes or not.
  * Nothing to do when not logged in. Rejects with the deadline's error, or
@@ -31,11 +32,14 @@ export async function logOut(context: LogoutContext): Promise<void> {
   const { terminal, shell, settings, signal } = context;
   if (!shell.loggedIn) return;
   await shell.ensureSynced(signal);
-  const directory = shell.directory;
+  // The private directories (none if no command ran): the last removal on exit's line.
+  const removals = shell.removalLines;
+  const last = removals.pop();
+  for (const line of removals) await shell.typeAndSync(line, signal);
   const buffer = terminal.buffer;
   buffer.clear();
   buffer.resetOverflow();
-  await terminal.write(directory ? `rm -rf ${directory}; exit\n` : "exit\n");
+  await terminal.write(last ? `${last}; exit\n` : "exit\n");
   shell.loggedIn = false;
   shell.endSession();
   terminal.note("logging out");
@@ -51,4 +55,13 @@ export async function logOut(context: LogoutContext): Promise<void> {
   );
   terminal.note("logged out");
   debug("console: logged out");
+}
+
+/**
+ * Removes the login session's private directory (and any earlier one left;
+ * nothing when no command made one), for `close({ logout: false })`.
+ */
+export async function removeDirectories(shell: ConsoleShell, signal: AbortSignal): Promise<void> {
+  for (const line of shell.removalLines) await shell.typeAndSync(line, signal);
+  shell.endSession();
 }

@@ -120,6 +120,11 @@ export interface RunParserOptions {
   loginPrompt: RegExp;
   /** Each kernel message removed (for the debug log). */
   onKernelMessage?: (message: string) => void;
+  /**
+   * The echo of the typed line was read already (a marker the line printed
+   * before the transfer came, and was consumed).
+   */
+  echoed?: boolean;
 }
 
 /**
@@ -134,7 +139,7 @@ export function runParser(options: RunParserOptions) {
   // The terminal's echo of the typed line ends with these words.
   const echoEnd = `__qk ${options.token}`;
   const lines = new CleanLines(options.filterKernelMessages, options.onKernelMessage);
-  let echoed = false;
+  let echoed = options.echoed ?? false;
   let started = false;
   let exitCode: number | undefined;
   let fileLost = false;

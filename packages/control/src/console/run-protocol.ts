@@ -2,11 +2,14 @@
  * How the serial console runs a command in the guest's shell and gets back its
  * exact output and exit status, whatever else the terminal shows.
  *
- * At login the console defines one shell function, `__qk`, that prints a
- * finished command's status and output between markers, makes the login
- * session's private directory in the scratch directory (removed at logout) and
- * runs the guest identity check, all on one line (see `loginLine`). Then one
- * short input line per command (the "run line") does it all:
+ * A login types one short line: a marker that proves a shell, and the guest
+ * identity check (the shell's `read` of a file: no program runs). The first
+ * operation that runs a command sets the shell up (see `setupLine`): defines
+ * one shell function, `__qk`, that prints a finished command's status and
+ * output between markers, and makes the login session's private directory in
+ * the scratch directory (removed at logout), on the same line as its command
+ * when both fit. Then one short input line per command (the "run line") does
+ * it all:
  *
  *     rm -f PREVIOUS; { eval 'COMMAND'; } >DIR/N 2>&1 </dev/null; __qk_rc=$?; __qk TOKEN DIR/N MAX
  *
@@ -26,8 +29,10 @@
  *   the middle (at any byte) is cut out by its `[ seconds.micros] ` header;
  *   anything else that damages the transfer fails the size/MD5 check, and
  *   `__qk` sends it again from FILE (kept until the next run).
- * - The echo costs about 0.2 ms per character on a TCG guest, hence the
- *   function rather than the whole script on every line.
+ * - The echo costs about 0.2 ms per character on a TCG guest, and each program
+ *   (`mkdir`) a fork and an exec, tens of milliseconds: hence the function
+ *   rather than the whole script on every line, and the set-up left to the
+ *   first command (a login that runs none pays for none of it).
  */
 
 import { InvalidArgumentError } from "@qemu-kvm/core";
@@ -55,31 +60,53 @@ export function privateDirectoryName(scratchDirectory: string, random: string): 
   return `${scratchDirectory === "/" ? "" : scratchDirectory}/.qk-${random}`;
 }
 
-export interface LoginLineInput {
+export interface SetupLineInput {
   /** The login session's private directory (see `privateDirectoryName`). */
   directory: string;
-  /** The previous session's directory, removed first. */
-  stale: string | undefined;
+  /** Earlier sessions' directories, removed first. */
+  stale: readonly string[];
   /** Tokens of the markers printed when the directory was made, and when it was not. */
   made: string;
   failed: string;
-  /** What runs once the directory is made (the identity command's run line). */
+  /** What runs once the directory is made (the first run line). */
   next?: string | undefined;
 }
 
 /**
- * The one line that sets up a shell at login: defines `__qk`, removes the
- * previous session's directory, makes this session's, prints the marker
- * `made` (or `failed`: nothing more runs) and runs `next`. `mkdir -m 700`
- * creates the directory with mode 0700 (or less, by the umask) from the start,
- * with no subshell to fork, and fails on a name that exists, a symlink
- * included: it never follows one.
+ * The line that sets a shell up for the run protocol, typed by the first
+ * operation that needs it (not at login): removes earlier sessions'
+ * directories, defines `__qk`, makes this session's directory, prints the
+ * marker `made` (or `failed`: nothing more runs) and runs `next`.
+ * `mkdir -m 700` creates the directory with mode 0700 (or less, by the umask)
+ * from the start, with no subshell to fork, and fails on a name that exists,
+ * a symlink included: it never follows one.
  */
-export function loginLine(input: LoginLineInput): string {
+export function setupLine(input: SetupLineInput): string {
   const { directory, stale, made, failed, next } = input;
-  const remove = stale ? `rm -rf ${stale}; ` : "";
+  const remove = stale.length > 0 ? `${removalLine(stale)}; ` : "";
   const body = next ? `${syncLine(made)}; ${next}` : syncLine(made);
-  return `${TRANSFER_FUNCTION}; ${remove}if mkdir -m 700 ${directory}; then ${body}; else ${syncLine(failed)}; fi`;
+  return `${remove}${TRANSFER_FUNCTION}; if mkdir -m 700 ${directory}; then ${body}; else ${syncLine(failed)}; fi`;
+}
+
+/**
+ * Earlier directories a set-up line removes (more wait for the next set-up,
+ * logout or close); a unit test checks that the longest such line fits.
+ */
+export const MAX_STALE_PER_SETUP = 2;
+/** Directories per removal line (each at most `MAX_SCRATCH_CHARS` + 17 characters). */
+const REMOVED_PER_LINE = 6;
+
+/** Removes private directories (`rm -rf`: a symlink at their name is removed, not followed). */
+function removalLine(directories: readonly string[]): string {
+  return `rm -rf ${directories.join(" ")}`;
+}
+
+/** `removalLine`s for `directories`, a few per line (none for none). */
+export function removalLines(directories: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (let start = 0; start < directories.length; start += REMOVED_PER_LINE)
+    lines.push(removalLine(directories.slice(start, start + REMOVED_PER_LINE)));
+  return lines;
 }
 
 /** A path the run line uses unquoted: absolute, made of safe characters, short. */
@@ -158,14 +185,19 @@ function assemble(quotedPieces: string[]): string[] {
   );
 }
 
-/** The function the run lines call; defined at login (and again if the shell lost it). */
+/**
+ * The function the run lines call; defined by the setup line (and again if the
+ * shell lost it). Short, since every character typed is echoed: no spaces the
+ * shell does not need; arguments quoted all the same (a command may have set
+ * `IFS`).
+ */
 export const TRANSFER_FUNCTION =
-  '__qk() { unset __qk_c; printf \'%s:%s:%s\\n\' QKS "$1" "$__qk_rc"; ' +
-  '[ -e "$2" ] || printf \'%s:%s\\n\' QKN "$1"; ' +
-  'if [ -s "$2" ]; then set -- "$1" "$2" "$3" $(wc -c <"$2"); echo "$4"; ' +
-  'if [ "$4" -le "$3" ]; then md5sum <"$2"; base64 "$2"; ' +
-  'else head -c "$3" "$2" | md5sum; head -c "$3" "$2" | base64; fi; fi; ' +
-  "printf '%s:%s\\n' QKE \"$1\"; }";
+  '__qk(){ unset __qk_c;printf \'%s:%s:%s\\n\' QKS "$1" "$__qk_rc";' +
+  '[ -e "$2" ]||printf \'%s:%s\\n\' QKN "$1";' +
+  'if [ -s "$2" ];then set -- "$1" "$2" "$3" $(wc -c <"$2");echo "$4";' +
+  'if [ "$4" -le "$3" ];then md5sum <"$2";base64 "$2";' +
+  'else head -c "$3" "$2"|md5sum;head -c "$3" "$2"|base64;fi;fi;' +
+  "printf '%s:%s\\n' QKE \"$1\";}";
 
 export interface RunLineInput {
   evalWords: string;

@@ -25,10 +25,11 @@ import {
   ConsoleClosedError,
   ConsoleDesyncError,
   ConsoleNotLoggedInError,
+  ConsoleScratchError,
   ConsoleTimeoutError,
 } from "./errors.js";
 import { logIn } from "./login.js";
-import { logOut } from "./logout.js";
+import { logOut, removeDirectories } from "./logout.js";
 import { OperationQueue } from "./operation-queue.js";
 import {
   type ConsoleSettings,
@@ -55,11 +56,12 @@ export interface SerialConsole extends ControlChannel {
   /**
    * Gets to a shell prompt: answers a login prompt, a password prompt (only
    * after our own user name), or finds a shell already logged in; sends a
-   * newline when nothing shows. Then makes the session's private directory
-   * in `scratchDirectory` and checks the guest identity. Idempotent.
-   * Default deadline `loginTimeoutMs` (120 s). Rejects with `ERR_CONSOLE_LOGIN`,
-   * `ERR_CONSOLE_NOT_GUEST`, `ERR_CONSOLE_SCRATCH`, `ERR_CONSOLE_CLOSED`,
-   * `ERR_TIMEOUT`, `ERR_ABORTED`.
+   * newline when nothing shows. Then checks the shell with a marker and the
+   * guest identity, on one line (the first `run()` makes the session's private
+   * directory). Idempotent. Default deadline `loginTimeoutMs` (120 s). Rejects
+   * with `ERR_CONSOLE_LOGIN`, `ERR_CONSOLE_NOT_GUEST`, `ERR_CONSOLE_CLOSED`,
+   * `ERR_TIMEOUT`, `ERR_ABORTED`; and `ERR_CONSOLE_SCRATCH` when the identity
+   * check is a command without a `file` (it runs as the first command).
    * Traced as `login` on `qemu-kvm:control`.
    */
   login(options?: CallOptions): Promise<void>;
@@ -71,7 +73,10 @@ export interface SerialConsole extends ControlChannel {
    * alone. Default deadline `commandTimeoutMs`. On timeout or abort: rejects
    * at once, then interrupts the command (Ctrl-C, then Ctrl-\) and waits for
    * the shell before the next operation. Discards unread console output.
-   * Traced as `run` on `qemu-kvm:control`.
+   * The first run of a login also defines the run function and makes the
+   * session's private directory in `scratchDirectory`, on the same line when
+   * both fit: `ERR_CONSOLE_SCRATCH` when it cannot be made (still logged in;
+   * the next run tries again). Traced as `run` on `qemu-kvm:control`.
    */
   run(command: string, options?: RunOptions): Promise<CommandResult>;
   /**
@@ -333,7 +338,11 @@ class DefaultSerialConsole implements SerialConsole {
       } catch (error) {
         if (ConsoleClosedError.isInstance(error)) return; // gone already
         // The guest is not going down: close() may log out and tidy up as usual.
-        if (ControlCommandError.isInstance(error) || ConsoleNotLoggedInError.isInstance(error))
+        if (
+          ControlCommandError.isInstance(error) ||
+          ConsoleNotLoggedInError.isInstance(error) ||
+          ConsoleScratchError.isInstance(error)
+        )
           this.#poweringDown = false;
         throw error;
       }
@@ -357,11 +366,7 @@ class DefaultSerialConsole implements SerialConsole {
         const shell = this.#shell;
         if (!shell.loggedIn || !shell.synced || this.#poweringDown || this.isClosed) return;
         if (logout) await this.#logOutQuietly();
-        else if (shell.directory)
-          await shell
-            .typeAndSync(`rm -rf ${shell.directory}`, AbortSignal.timeout(TIDY_UP_MS))
-            .then(() => shell.endSession())
-            .catch(() => {});
+        else await removeDirectories(shell, AbortSignal.timeout(TIDY_UP_MS)).catch(() => {});
       } finally {
         release();
       }

@@ -1,71 +1,30 @@
 import { randomBytes } from "node:crypto";
-import { AbortError, debugLog, preview, TimeoutError } from "@qemu-kvm/core";
+import { AbortError, TimeoutError } from "@qemu-kvm/core";
 import type { CommandResult } from "../control-channel.js";
-import {
-  ConsoleDesyncError,
-  ConsoleLoggedOutError,
-  ConsoleNotLoggedInError,
-  ConsoleOutputError,
-  ConsoleScratchError,
-} from "./errors.js";
+import { ConsoleDesyncError, ConsoleLoggedOutError, ConsoleScratchError } from "./errors.js";
 import type { ConsoleSettings } from "./options.js";
-import {
-  identityParser,
-  LoggedOutSignal,
-  MissingFunctionSignal,
-  type RunTransfer,
-  runParser,
-  syncParser,
-} from "./run-parser.js";
+import { commandResult, newToken, receiveOutput, type TransferContext } from "./output-transfer.js";
+import { identityParser, LoggedOutSignal, syncParser } from "./run-parser.js";
 import {
   deliverCommand,
   identityFileLine,
-  loginLine,
   MAX_LINE_CHARS,
+  MAX_STALE_PER_SETUP,
   privateDirectoryName,
+  removalLines,
   runLine,
+  setupLine,
   syncLine,
   syncMarker,
-  TRANSFER_FUNCTION,
-  transferScript,
 } from "./run-protocol.js";
 import type { ConsoleTerminal } from "./terminal.js";
 
-const debug = debugLog("control");
-
-/** Transfers of one output, the first included. */
-const TRANSFER_ATTEMPTS = 3;
-
-function newToken(): string {
-  return randomBytes(8).toString("hex");
-}
-
-/** The identity command's run line, when the command can be typed inline. */
-function identityLine(
-  command: string | undefined,
-  token: string,
-  file: string,
-  maxOutputBytes: number,
-): string | undefined {
-  if (command === undefined) return undefined;
-  const delivery = deliverCommand(command);
-  if (delivery.preludes.length > 0) return undefined;
-  const evalWords = delivery.evalWords;
-  return runLine({ evalWords, token, file, previousFile: undefined, maxOutputBytes });
-}
-
-function result(
-  transfer: Extract<RunTransfer, { kind: "output" }>,
-  started: number,
-): CommandResult {
-  return {
-    exitCode: transfer.exitCode,
-    signal: null,
-    output: transfer.output.toString("utf8"),
-    outputBytes: transfer.output,
-    outputTruncated: transfer.truncated,
-    durationMs: performance.now() - started,
-  };
+/** What the set-up line needs: its directory, what it removes first, its markers. */
+interface Setup {
+  directory: string;
+  stale: string[];
+  made: string;
+  failed: string;
 }
 
 /**
@@ -77,8 +36,12 @@ function result(
 export class ConsoleShell {
   readonly #terminal: ConsoleTerminal;
   readonly #settings: ConsoleSettings;
-  /** This login session's private directory for output files (see `startSession`). */
+  /** This login session's private directory, once a set-up line asked for it. */
   #directory: string | undefined;
+  /** `__qk` defined and `#directory` made in this login's shell (the set-up's marker came). */
+  #prepared = false;
+  /** Earlier directories of this console not known to be removed (an earlier login's…). */
+  #stale: string[] = [];
   #runs = 0;
   #lastFile: string | undefined;
   /** True once logged in (until the shell exits or the console closes). */
@@ -86,51 +49,111 @@ export class ConsoleShell {
   /** False after an interrupted command until a marker came back. */
   synced = true;
 
+  /** What receiving output needs (see `receiveOutput`). */
+  readonly #io: TransferContext;
+
   constructor(terminal: ConsoleTerminal, settings: ConsoleSettings) {
     this.#terminal = terminal;
     this.#settings = settings;
+    this.#io = {
+      terminal,
+      settings,
+      typeAndSync: (line, signal) => this.typeAndSync(line, signal),
+    };
   }
 
-  /** This login session's private directory (made at login, removed at logout and `close()`). */
-  get directory(): string | undefined {
-    return this.#directory;
+  /**
+   * The lines that remove this login session's private directory and any
+   * earlier one left (for logout and `close()`; none when no command ran).
+   */
+  get removalLines(): string[] {
+    const directories = [...this.#stale];
+    if (this.#directory) directories.push(this.#directory);
+    return removalLines(directories);
   }
 
-  /** The private directory was removed (logout, close): forget it. */
+  /** The private directories were removed (logout, close): forget them. */
   endSession(): void {
     this.#directory = undefined;
+    this.#stale = [];
+    this.#prepared = false;
     this.#lastFile = undefined;
   }
 
   /**
-   * Runs `command` and resolves with its status and output. On timeout or
-   * abort it puts the shell back in order (Ctrl-C…) before it rejects.
+   * Runs `command` and resolves with its status and output; the first run of a
+   * login sets the shell up (see `setupLine`), on the same line when it fits.
+   * On timeout or abort it puts the shell back in order (Ctrl-C…) before it
+   * rejects. `ERR_CONSOLE_SCRATCH` when the private directory cannot be made.
    */
   async run(command: string, signal: AbortSignal): Promise<CommandResult> {
     await this.ensureSynced(signal);
     const started = performance.now();
     const delivery = deliverCommand(command);
     return this.#guarded(command, async () => {
-      if (!this.#directory) throw new ConsoleNotLoggedInError("run()");
+      for (const prelude of delivery.preludes) await this.typeAndSync(prelude, signal);
+      const setup = this.#prepared ? undefined : this.#newSetup();
       const file = `${this.#directory}/${++this.#runs}`;
       const previousFile = this.#lastFile;
       this.#lastFile = file;
-      for (const prelude of delivery.preludes) await this.typeAndSync(prelude, signal);
-      const buffer = this.#terminal.buffer;
-      buffer.clear();
-      buffer.resetOverflow();
       const token = newToken();
       const maxOutputBytes = this.#settings.maxOutputBytes;
-      const line = runLine({
-        evalWords: delivery.evalWords,
-        token,
-        file,
-        previousFile,
-        maxOutputBytes,
-      });
-      await this.#terminal.write(`${line}\n`);
-      return result(await this.#transfer(token, command, file, signal), started);
+      const evalWords = delivery.evalWords;
+      const line = runLine({ evalWords, token, file, previousFile, maxOutputBytes });
+      let echoed = false;
+      if (setup) {
+        const together = setupLine({ ...setup, next: line });
+        echoed = together.length <= MAX_LINE_CHARS;
+        await this.#typeLine(echoed ? together : setupLine(setup));
+        const parser = syncParser([setup.made, setup.failed], this.#settings.filterKernelMessages);
+        this.#setupAnswered(
+          setup,
+          await this.#terminal.buffer.wait("set up the shell", (view) => parser(view.text), {
+            signal,
+          }),
+        );
+      }
+      if (!echoed) await this.#typeLine(line);
+      return commandResult(
+        await receiveOutput(this.#io, { token, command, file, echoed }, signal),
+        started,
+      );
     });
+  }
+
+  /** Clears the unread output and types `line`. */
+  async #typeLine(line: string): Promise<void> {
+    const buffer = this.#terminal.buffer;
+    buffer.clear();
+    buffer.resetOverflow();
+    await this.#terminal.write(`${line}\n`);
+  }
+
+  /**
+   * A set-up for a new private directory (the one asked for before, made or
+   * not, is now stale). The directory counts as asked for from now on: should
+   * no marker come, it is removed with the stale ones.
+   */
+  #newSetup(): Setup {
+    if (this.#directory) this.#stale.push(this.#directory);
+    const random = randomBytes(6).toString("hex");
+    this.#directory = privateDirectoryName(this.#settings.scratchDirectory, random);
+    this.#prepared = false;
+    this.#runs = 0;
+    this.#lastFile = undefined;
+    const stale = this.#stale.slice(0, MAX_STALE_PER_SETUP);
+    return { directory: this.#directory, stale, made: newToken(), failed: newToken() };
+  }
+
+  /** The set-up's `marker` came: the shell is set up, or `ERR_CONSOLE_SCRATCH`. */
+  #setupAnswered(setup: Setup, marker: string): void {
+    this.#stale = this.#stale.filter((directory) => !setup.stale.includes(directory));
+    if (marker !== syncMarker(setup.made)) {
+      this.#directory = undefined; // not ours
+      this.#lastFile = undefined;
+      throw new ConsoleScratchError({ directory: this.#settings.scratchDirectory });
+    }
+    this.#prepared = true;
   }
 
   /** `work` (a run of `command`), its failures as the console reports them. */
@@ -152,14 +175,12 @@ export class ConsoleShell {
   }
 
   /**
-   * Sets a shell up for the run protocol, in one round trip: one line (see
-   * `loginLine`) defines `__qk`, makes this login session's private directory
-   * (removing the previous session's, if it was never removed) and runs the
-   * identity command into its first file; the reply is the marker that says
-   * whether the directory was made, then the identity command's transfer.
-   * The marker must come within `shellCheckMs`, or this was no shell:
-   * `{ shell: false }`. `ERR_CONSOLE_SCRATCH` if the directory cannot be made.
-   * An identity command too long for the line runs after, with `run()`.
+   * Checks that a shell answers, in one line and one reply: a marker, and the
+   * guest identity check with it. Sets nothing up (the first `run()` does):
+   * an identity file is read with the shell's `read`, and only an identity
+   * command (no file) needs the set-up, on the same line (see `setupLine`;
+   * `ERR_CONSOLE_SCRATCH` if the directory cannot be made). The reply must
+   * come within `shellCheckMs`, or this was no shell: `{ shell: false }`.
    */
   async startSession(
     identityCheck: { readonly command: string; readonly file?: string } | undefined,
@@ -167,71 +188,82 @@ export class ConsoleShell {
     shellCheckMs: number,
   ): Promise<{ shell: false } | { shell: true; identity?: CommandResult }> {
     const started = performance.now();
-    const scratch = this.#settings.scratchDirectory;
-    const directory = privateDirectoryName(scratch, randomBytes(6).toString("hex"));
-    const [made, failed, token] = [newToken(), newToken(), newToken()];
-    const file = `${directory}/0`;
-    const identityCommand = identityCheck?.command;
-    const identityFile = identityCheck?.file;
-    const identity =
-      identityFile !== undefined
-        ? identityFileLine(identityFile, token)
-        : identityLine(identityCommand, token, file, this.#settings.maxOutputBytes);
-    let line = loginLine({ directory, stale: this.#directory, made, failed, next: identity });
-    const inline = identity !== undefined && line.length <= MAX_LINE_CHARS;
-    if (!inline) line = loginLine({ directory, stale: this.#directory, made, failed });
-    // Asked for: if no marker comes, the next login removes it (should the shell make it late).
-    this.endSession();
-    this.#directory = directory;
-    this.#runs = 0;
+    // Perhaps a new shell (without `__qk`): the next run sets it up, with a new directory.
+    if (this.#directory) this.#stale.push(this.#directory);
+    this.#directory = undefined;
+    this.#prepared = false;
+    this.#lastFile = undefined;
+    if (identityCheck?.file === undefined && identityCheck?.command !== undefined)
+      return this.#startWithCommand(identityCheck.command, signal, shellCheckMs, started);
+    const token = newToken();
+    const filter = this.#settings.filterKernelMessages;
     this.#terminal.buffer.clear();
-    await this.#terminal.write(`${line}\n`);
-    const marker = await this.#shellCheck([made, failed], signal, shellCheckMs);
+    if (identityCheck?.file === undefined) {
+      await this.#terminal.write(`${syncLine(token)}\n`);
+      const marker = await this.#shellCheck(syncParser([token], filter), signal, shellCheckMs);
+      return marker === undefined ? { shell: false } : this.#shellFound({});
+    }
+    await this.#terminal.write(`${identityFileLine(identityCheck.file, token)}\n`);
+    const read = await this.#shellCheck(identityParser(token, filter), signal, shellCheckMs);
+    if (read === undefined) return { shell: false };
+    const outputBytes = Buffer.from(read.output, "utf8");
+    const durationMs = performance.now() - started;
+    const identity = { ...read, signal: null, outputBytes, outputTruncated: false, durationMs };
+    return this.#shellFound({ identity });
+  }
+
+  #shellFound<T extends object>(found: T): T & { shell: true } {
+    this.synced = true;
+    return { ...found, shell: true };
+  }
+
+  /**
+   * `startSession` with an identity command: the set-up line, and the command
+   * on it when it fits (else run after it, with `run()`).
+   */
+  async #startWithCommand(
+    command: string,
+    signal: AbortSignal,
+    shellCheckMs: number,
+    started: number,
+  ): Promise<{ shell: false } | { shell: true; identity: CommandResult }> {
+    const setup = this.#newSetup();
+    const delivery = deliverCommand(command);
+    const [token, file] = [newToken(), `${setup.directory}/${this.#runs + 1}`];
+    const maxOutputBytes = this.#settings.maxOutputBytes;
+    const evalWords = delivery.evalWords;
+    const next = runLine({ evalWords, token, file, previousFile: undefined, maxOutputBytes });
+    let line = setupLine({ ...setup, next });
+    const together = delivery.preludes.length === 0 && line.length <= MAX_LINE_CHARS;
+    if (!together) line = setupLine(setup);
+    await this.#typeLine(line);
+    const filter = this.#settings.filterKernelMessages;
+    const parser = syncParser([setup.made, setup.failed], filter);
+    const marker = await this.#shellCheck(parser, signal, shellCheckMs);
     if (marker === undefined) return { shell: false };
     this.synced = true;
-    if (marker !== syncMarker(made)) {
-      this.#directory = undefined; // not ours
-      throw new ConsoleScratchError({ directory: scratch });
-    }
-    if (identityCommand === undefined) return { shell: true };
-    if (!inline) return { shell: true, identity: await this.run(identityCommand, signal) };
-    if (identityFile !== undefined)
-      return { shell: true, identity: await this.#identityRead(token, started, signal) };
+    this.#setupAnswered(setup, marker);
+    if (!together) return { shell: true, identity: await this.run(command, signal) };
+    this.#runs++;
     this.#lastFile = file;
     return {
       shell: true,
-      identity: await this.#guarded(identityCommand, async () =>
-        result(await this.#transfer(token, identityCommand, file, signal), started),
+      identity: await this.#guarded(command, async () =>
+        commandResult(
+          await receiveOutput(this.#io, { token, command, file, echoed: true }, signal),
+          started,
+        ),
       ),
     };
   }
 
-  /** The reply of the login line's `identityFileLine`, as a command's result. */
-  async #identityRead(token: string, started: number, signal: AbortSignal): Promise<CommandResult> {
-    const parser = identityParser(token, this.#settings.filterKernelMessages);
-    const read = await this.#terminal.buffer.wait("login: identity", (view) => parser(view.text), {
-      signal,
-      timeoutMs: Number.POSITIVE_INFINITY,
-    });
-    const outputBytes = Buffer.from(read.output, "utf8");
-    return {
-      exitCode: read.exitCode,
-      signal: null,
-      output: read.output,
-      outputBytes,
-      outputTruncated: false,
-      durationMs: performance.now() - started,
-    };
-  }
-
-  /** The marker of `tokens` that came back within `timeoutMs`; undefined if none did. */
-  async #shellCheck(
-    tokens: string[],
+  /** What `parser` found within `timeoutMs` (the login's shell check); undefined if nothing. */
+  async #shellCheck<T>(
+    parser: (text: string) => { consume: number; done: boolean; value?: T },
     signal: AbortSignal,
     timeoutMs: number,
-  ): Promise<string | undefined> {
+  ): Promise<T | undefined> {
     try {
-      const parser = syncParser(tokens, this.#settings.filterKernelMessages);
       return await this.#terminal.buffer.wait("login: shell check", (view) => parser(view.text), {
         signal,
         timeoutMs,
@@ -241,70 +273,6 @@ export class ConsoleShell {
       this.#terminal.note("no marker from what looked like a shell prompt");
       return undefined;
     }
-  }
-
-  /**
-   * Receives the transfer that the run line with `token` started: again from
-   * the file when it arrived damaged, and after defining the transfer function
-   * again when the shell lost it (the command ran `exec sh`, `su`…).
-   */
-  async #transfer(
-    firstToken: string,
-    command: string,
-    file: string,
-    signal: AbortSignal,
-  ): Promise<Extract<RunTransfer, { kind: "output" }>> {
-    const maxOutputBytes = this.#settings.maxOutputBytes;
-    let token = firstToken;
-    let redefined = false;
-    let transfer: RunTransfer;
-    for (let attempt = 1; ; ) {
-      try {
-        transfer = await this.#receive(token, command, signal);
-      } catch (error) {
-        if (!(error instanceof MissingFunctionSignal) || redefined) throw error;
-        // The command ran, but in a shell that lacks our function.
-        redefined = true;
-        this.#terminal.note("the shell lost the transfer function: defining it again");
-        await this.typeAndSync(TRANSFER_FUNCTION, signal);
-        token = newToken();
-        await this.#terminal.write(`${transferScript(token, file, maxOutputBytes)}\n`);
-        continue;
-      }
-      if (transfer.kind !== "corrupt" || attempt >= TRANSFER_ATTEMPTS) break;
-      attempt++;
-      this.#terminal.note(`output transfer damaged (${transfer.reason}): sending it again`);
-      debug("console: output transfer damaged (%s), attempt %d", transfer.reason, attempt);
-      token = newToken();
-      await this.#terminal.write(`${transferScript(token, file, maxOutputBytes)}\n`);
-    }
-    if (transfer.kind === "corrupt")
-      throw new ConsoleOutputError(
-        `the output of ${JSON.stringify(command)} was damaged on the console ${TRANSFER_ATTEMPTS} times: ${transfer.reason}`,
-        { reason: "corrupt", command, exitCode: transfer.exitCode ?? -1 },
-      );
-    if (transfer.kind === "lost")
-      throw new ConsoleOutputError(
-        `the output file of ${JSON.stringify(command)} was missing (the command removed it, or ${this.#settings.scratchDirectory} is not writable); exit code ${transfer.exitCode}`,
-        { reason: "lost", command, exitCode: transfer.exitCode },
-      );
-    return transfer;
-  }
-
-  #receive(token: string, command: string, signal: AbortSignal): Promise<RunTransfer> {
-    const parser = runParser({
-      token,
-      maxOutputBytes: this.#settings.maxOutputBytes,
-      filterKernelMessages: this.#settings.filterKernelMessages,
-      loginPrompt: this.#settings.loginPrompt,
-      onKernelMessage: (message) => {
-        this.#terminal.note(`kernel message cut out of the output: ${message.trimEnd()}`);
-        debug("console: kernel message cut out: %s", preview(message));
-      },
-    });
-    return this.#terminal.buffer.wait(`run ${preview(command, 80)}`, (view) => parser(view.text), {
-      signal,
-    });
   }
 
   /** Types `line` followed by a marker; resolves once the marker came back. */

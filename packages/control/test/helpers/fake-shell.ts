@@ -68,6 +68,12 @@ export class FakeShell extends Duplex {
   #queued: string[] = [];
   /** Whether the console's `__qk` function is defined in this shell. */
   functionDefined = false;
+  /** How many times the console defined `__qk`. */
+  functionDefinitions = 0;
+  /** How many `rm -rf` of private directories the console typed. */
+  removals = 0;
+  /** `mkdir` in the scratch directory fails (from `options.readOnlyScratch`; may change). */
+  readOnlyScratch: boolean;
   /** How many times the console typed `exit` (alone, or after `rm -rf DIR; `). */
   logouts = 0;
   /** The directories the console made (`mkdir`) and has not removed (`rm -rf`). */
@@ -78,6 +84,7 @@ export class FakeShell extends Duplex {
     super();
     this.#options = options;
     this.state = options.state ?? "login";
+    this.readOnlyScratch = options.readOnlyScratch ?? false;
     if (options.greet) queueMicrotask(() => this.send("\r\nguest login: "));
   }
 
@@ -193,8 +200,8 @@ export class FakeShell extends Duplex {
   }
 
   #shellLine(line: string): void {
+    line = this.#removeDirectories(line);
     line = this.#defineFunction(line);
-    line = this.#removeDirectory(line);
     if (this.#makeDirectory(line)) return;
     const sync = /printf '%s:%s\\n' QKR ([0-9a-f]+)$/.exec(line);
     const prelude = /^__qk_c=(?:"\$__qk_c")?(.*); printf '%s:%s\\n' QKR ([0-9a-f]+)$/.exec(line);
@@ -266,11 +273,12 @@ export class FakeShell extends Duplex {
     this.send(`-sh: ${line.split(" ")[0]}: not found\r\n${PROMPT}`);
   }
 
-  /** `__qk() { … }; REST` → REST, the function defined. */
+  /** `__qk(){ … }; REST` → REST, the function defined. */
   #defineFunction(line: string): string {
-    if (!line.startsWith("__qk() {")) return line;
+    if (!line.startsWith("__qk(){ ")) return line;
     this.functionDefined = true;
-    const end = `QKE "$1"; }`;
+    this.functionDefinitions++;
+    const end = `QKE "$1";}`;
     return line.slice(line.indexOf(end) + end.length).replace(/^; /, "");
   }
 
@@ -288,7 +296,7 @@ export class FakeShell extends Duplex {
       string | undefined,
       string,
     ];
-    if (this.#options.readOnlyScratch || this.directories.has(directory)) {
+    if (this.readOnlyScratch || this.directories.has(directory)) {
       this.send(`mkdir: can't create directory '${directory}': Read-only file system\r\n`);
       this.send(`QKR:${failed}\r\n${PROMPT}`);
       return true;
@@ -300,11 +308,12 @@ export class FakeShell extends Duplex {
     return true;
   }
 
-  /** `rm -rf DIR; REST` → REST, DIR forgotten (and `rm -rf DIR` alone → ""). */
-  #removeDirectory(line: string): string {
-    const removal = /^rm -rf (\S+)(?:; (.*))?$/.exec(line);
+  /** `rm -rf DIR…; REST` → REST, each DIR forgotten (and `rm -rf DIR…` alone → ""). */
+  #removeDirectories(line: string): string {
+    const removal = /^rm -rf ([^;]+?)(?:; (.*))?$/.exec(line);
     if (!removal) return line;
-    this.directories.delete(removal[1]!);
+    for (const directory of removal[1]!.split(" ")) this.directories.delete(directory);
+    this.removals++;
     return removal[2] ?? "";
   }
 

@@ -74,7 +74,7 @@ describe("login", () => {
     console.destroy();
   });
 
-  test("from the shell prompt, a login costs one line and one reply: shell check, set-up and identity together", async ({
+  test("from the shell prompt, a login costs one line and one reply: shell check and identity, nothing set up", async ({
     consoles,
   }) => {
     const { peer, console } = consoles.setUp({ state: "shell" });
@@ -82,10 +82,15 @@ describe("login", () => {
     await console.login();
     expect(console.isLoggedIn).toBe(true);
     // One line typed (besides a bare newline, the nudge of a console that showed nothing yet).
-    expect(peer.allWritten.split("\n").filter(Boolean)).toHaveLength(1);
+    const lines = peer.allWritten.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.length).toBeLessThan(150); // builtins only: no function, no mkdir
     expect(peer.identityReads).toEqual(["/sys/class/dmi/id/sys_vendor"]);
-    expect(peer.functionDefined).toBe(true);
+    expect(peer.functionDefined).toBe(false);
+    expect(peer.directories.size).toBe(0);
     expect((await console.run("echo")).exitCode).toBe(127); // and it runs commands
+    expect(peer.functionDefined).toBe(true);
+    expect(peer.directories.size).toBe(1);
     console.destroy();
   });
 
@@ -112,15 +117,42 @@ describe("login", () => {
     console.destroy();
   });
 
-  test("without an identity check, the one line still proves a shell and sets it up", async ({
-    consoles,
-  }) => {
+  test("without an identity check, the one line is a marker alone", async ({ consoles }) => {
     const { peer, console } = consoles.setUp({ state: "shell" }, { guestIdentity: false });
     peer.send("root@guest:~# \x1b[6n");
     await console.login();
+    expect(console.isLoggedIn).toBe(true);
     expect(peer.commandsRun).toEqual([]);
-    expect(peer.directories.size).toBe(1);
+    expect(peer.directories.size).toBe(0);
+    expect(peer.allWritten.split("\n").filter(Boolean)).toEqual([
+      expect.stringMatching(/^printf '%s:%s\\n' QKR [0-9a-f]{16}$/),
+    ]);
+    console.destroy();
+  });
+
+  test("an identity command without a file sets the shell up on the login line, and runs there", async ({
+    consoles,
+  }) => {
+    const check = "cat /proc/sys/kernel/hostname";
+    const commands = (command: string) =>
+      command === check ? { exitCode: 0, output: "guest\n" } : { exitCode: 0 };
+    const { peer, console } = consoles.setUp(
+      { state: "shell", commands },
+      {
+        guestIdentity: {
+          description: "host name",
+          command: check,
+          accepts: (output) => output === "guest",
+        },
+      },
+    );
+    peer.send("root@guest:~# \x1b[6n");
+    await console.login();
     expect(peer.allWritten.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(peer.commandsRun).toEqual([check]);
+    expect(peer.directories.size).toBe(1);
+    await console.run("true"); // set up already: no second definition
+    expect(peer.functionDefinitions).toBe(1);
     console.destroy();
   });
 
@@ -136,28 +168,60 @@ describe("login", () => {
     console.destroy();
   });
 
-  test("each login has its own private directory for output, removed at logout, or by the next login", async ({
+  test("each login has its own private directory for output, made by its first run, removed at logout, or by the next set-up", async ({
     consoles,
   }) => {
-    const { peer, console } = consoles.setUp({ state: "shell" });
-    peer.send("root@guest:~# \x1b[6n");
-    await console.login();
+    const { peer, console } = await consoles.loggedIn(() => ({ exitCode: 0 }));
+    await console.run("true");
     const [first] = [...peer.directories];
     expect(first).toMatch(/^\/tmp\/\.qk-[0-9a-f]{12}$/);
-    await console.login(); // again, without logging out: the first directory goes
+    await console.login(); // again, without logging out: the first directory waits…
+    expect([...peer.directories]).toEqual([first]);
+    await console.run("true"); // …for the next set-up, which removes it on its line
     expect(peer.directories.size).toBe(1);
     expect(peer.directories.has(first!)).toBe(false);
+    const [second] = [...peer.directories];
+    await console.login(); // and once more, with no run before the logout
     await console.logout();
     expect(peer.directories.size).toBe(0);
+    expect(peer.allWritten).toContain(`rm -rf ${second}; exit\n`);
+    // A login whose shell ran nothing has nothing to remove.
+    const mark = peer.allWritten.length;
+    await console.login();
+    await console.logout();
+    expect(peer.allWritten.slice(mark)).not.toContain("rm -rf");
+    expect(peer.allWritten.endsWith("\nexit\n")).toBe(true);
     console.destroy();
   });
 
-  test("a scratch directory where nothing can be made fails the login (ERR_CONSOLE_SCRATCH)", async ({
+  test("a scratch directory where nothing can be made: the login passes, the first run fails (ERR_CONSOLE_SCRATCH) and the next tries again", async ({
+    consoles,
+  }) => {
+    const { peer, console } = await consoles.loggedIn(
+      () => ({ exitCode: 0, output: "ran\n" }),
+      { readOnlyScratch: true },
+      { scratchDirectory: "/ro" },
+    );
+    expect(console.isLoggedIn).toBe(true);
+    const error = await rejection(console.run("echo ran"));
+    expect(error).toMatchObject({ code: "ERR_CONSOLE_SCRATCH", directory: "/ro" });
+    expect(peer.commandsRun).toEqual([]); // nothing ran
+    expect(console.isLoggedIn).toBe(true);
+    peer.readOnlyScratch = false; // made writable
+    expect(await console.run("echo ran")).toMatchObject({ exitCode: 0, output: "ran\n" });
+    expect(peer.directories.size).toBe(1);
+    console.destroy();
+  });
+
+  test("an identity command without a file fails the login when the scratch directory cannot be made", async ({
     consoles,
   }) => {
     const { peer, console } = consoles.setUp(
       { state: "shell", readOnlyScratch: true },
-      { scratchDirectory: "/ro" },
+      {
+        scratchDirectory: "/ro",
+        guestIdentity: { description: "any", command: "true", accepts: () => true },
+      },
     );
     peer.send("root@guest:~# \x1b[6n");
     const error = await rejection(console.login());

@@ -7,11 +7,13 @@ import { runParser } from "../../src/console/run-parser.js";
 import {
   checkScratchPath,
   deliverCommand,
-  loginLine,
   MAX_LINE_CHARS,
   MAX_SCRATCH_CHARS,
+  MAX_STALE_PER_SETUP,
   privateDirectoryName,
+  removalLines,
   runLine,
+  setupLine,
   TRANSFER_FUNCTION,
 } from "../../src/console/run-protocol.js";
 
@@ -108,19 +110,40 @@ describe("command delivery", () => {
     expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
   });
 
-  test("the longest login line fits too: the longest scratch directory, a stale one to remove", () => {
+  test("the longest set-up and removal lines fit too: the longest scratch directory, stale ones to remove", () => {
     const scratch = `/${"d".repeat(MAX_SCRATCH_CHARS - 1)}`;
-    const line = loginLine({
+    const stale = Array.from({ length: 13 }, (_, index) =>
+      privateDirectoryName(scratch, index.toString(16).padStart(12, "0")),
+    );
+    const line = setupLine({
       directory: privateDirectoryName(scratch, "0123456789ab"),
-      stale: privateDirectoryName(scratch, "ba9876543210"),
+      stale: stale.slice(0, MAX_STALE_PER_SETUP),
       made: "0123456789abcdef",
       failed: "fedcba9876543210",
     });
     expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
+    const removals = removalLines(stale);
+    expect(
+      removals
+        .join(" ")
+        .split(" ")
+        .filter((word) => word.startsWith("/")),
+    ).toEqual(stale);
+    // As logout types the last one: with `; exit`, or with a marker (`typeAndSync`).
+    for (const removal of removals)
+      expect(`${removal}; printf '%s:%s\\n' QKR 0123456789abcdef`.length).toBeLessThanOrEqual(
+        MAX_LINE_CHARS,
+      );
+    expect(removalLines([])).toEqual([]);
+  });
+
+  test("the transfer function is short, and the markers are never in its text", () => {
+    expect(TRANSFER_FUNCTION.length).toBeLessThanOrEqual(310);
+    expect(TRANSFER_FUNCTION).not.toMatch(/QK[SENR]:/);
   });
 });
 
-describe("login line", () => {
+describe("set-up line", () => {
   const token = "0123456789abcdef";
   const parse = (text: string) =>
     runParser({
@@ -131,7 +154,7 @@ describe("login line", () => {
     })(text.replace(/\n/g, "\r\n"));
 
   test.skipIf(process.getuid?.() !== 0)(
-    "in a POSIX shell, as root: defines __qk, makes a 0700 directory (the stale one goes), runs the identity command; a name another user planted (nobody's symlink) is never followed",
+    "in a POSIX shell, as root: defines __qk, makes a 0700 directory (the stale one goes), runs the first command; a name another user planted (nobody's symlink) is never followed",
     ({ tempDir }) => {
       // A shared sticky directory, as /tmp is, that `nobody` can reach.
       chmodSync(tempDir.path, 0o711);
@@ -143,9 +166,9 @@ describe("login line", () => {
       writeFileSync(join(stale, "3"), "old output");
       const directory = privateDirectoryName(shared, "0123456789ab");
       const login = (at: string) =>
-        loginLine({
+        setupLine({
           directory: at,
-          stale,
+          stale: [stale],
           made: "aaaaaaaaaaaaaaaa",
           failed: "bbbbbbbbbbbbbbbb",
           next: runLine({

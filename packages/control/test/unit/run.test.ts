@@ -1,9 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect } from "vitest";
+import { MAX_LINE_CHARS } from "../../src/console/run-protocol.js";
 import { createSerialConsole } from "../../src/index.js";
 import { test } from "../helpers/console-setup.js";
 import { FakeShell } from "../helpers/fake-shell.js";
 import { rejection } from "../helpers/rejection.js";
+
+const echo = (command: string) => ({ exitCode: 0, output: `${command}\n` });
 
 describe("run", () => {
   test("returns exit codes and the output alone", async ({ consoles }) => {
@@ -175,10 +178,60 @@ describe("run", () => {
       exitCode: 4,
       output: `${command}\n`,
     }));
+    await console.run("first"); // the first run defines it
     peer.functionDefined = false;
     expect(await console.run("once")).toMatchObject({ exitCode: 4, output: "once\n" });
     expect(peer.commandsRun.filter((command) => command === "once")).toHaveLength(1);
     expect(console.transcript()).toContain("lost the transfer function");
+    console.destroy();
+  });
+
+  test("the first run sets the shell up on its own line, in one round trip; later runs do not", async ({
+    consoles,
+  }) => {
+    const { peer, console } = await consoles.loggedIn(echo);
+    const mark = peer.allWritten.length;
+    expect(await console.run("first")).toMatchObject({ exitCode: 0, output: "first\n" });
+    const typed = peer.allWritten.slice(mark).split("\n").filter(Boolean);
+    expect(typed).toHaveLength(1); // function, directory and command on one line
+    expect(typed[0]).toMatch(/^__qk\(\)\{ .*; if mkdir -m 700 \S+; then .*\{ eval 'first'; \}/);
+    expect(typed[0]!.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
+    const again = peer.allWritten.length;
+    expect(await console.run("second")).toMatchObject({ exitCode: 0, output: "second\n" });
+    expect(peer.allWritten.slice(again)).toMatch(/^rm -f \S+; \{ eval 'second'; \}[^\n]*\n$/);
+    expect(peer.functionDefinitions).toBe(1);
+    console.destroy();
+  });
+
+  test("a first command too long to share the set-up's line: the set-up goes alone first", async ({
+    consoles,
+  }) => {
+    const { peer, console } = await consoles.loggedIn(echo);
+    const long = `echo ${"x".repeat(380)}`; // typed inline, but not beside the function
+    const mark = peer.allWritten.length;
+    expect(await console.run(long)).toMatchObject({ exitCode: 0, output: `${long}\n` });
+    const typed = peer.allWritten.slice(mark).split("\n").filter(Boolean);
+    expect(typed).toHaveLength(2);
+    expect(typed[0]).toMatch(
+      /^__qk\(\)\{ .*; if mkdir -m 700 \S+; then printf '%s:%s\\n' QKR \w+; else/,
+    );
+    expect(typed[0]).not.toContain("eval");
+    expect(typed[1]).toMatch(/^\{ eval 'echo x+'; \}/);
+    for (const line of typed) expect(line.length).toBeLessThanOrEqual(MAX_LINE_CHARS);
+    expect(peer.commandsRun).toEqual([long]);
+    console.destroy();
+  });
+
+  test("a first command assembled over several lines: the pieces, then the set-up with the command", async ({
+    consoles,
+  }) => {
+    const { peer, console } = await consoles.loggedIn(echo);
+    const long = `echo ${"y".repeat(1_500)}`;
+    expect(await console.run(long)).toMatchObject({ exitCode: 0, output: `${long}\n` });
+    const lines = peer.allWritten.split("\n");
+    const setup = lines.findIndex((line) => line.startsWith("__qk(){ "));
+    expect(lines[setup]).toContain(`{ eval "$__qk_c"; }`);
+    expect(lines[setup - 1]).toMatch(/^__qk_c="\$__qk_c"'y+'; printf/);
     console.destroy();
   });
 
