@@ -2,11 +2,13 @@
  * `pnpm --filter @qemu-kvm/qmp-schema run generate [--check] [VERSION=BINARY[,DATADIR]]…`
  *
  * Regenerates packages/monitor/src/schema/ from live QEMUs. Without
- * arguments: the system QEMU (7.2) and QEMU 10.0 from `QEMU_KVM_QEMU10_BINARY`.
+ * arguments: the system QEMU (7.2) and QEMU 10.0 from `QEMU_KVM_QEMU10_BINARY`, else
+ * the test guest's cached 10.0 (fetched if it is not there yet).
  * `--check` writes nothing and exits 1 when a committed file differs.
  */
 import { readFile } from "node:fs/promises";
-import { type QemuBuild, qemuBuilds } from "@qemu-kvm/testkit";
+import { ensureQemu } from "@qemu-kvm/test-guest";
+import { QEMU10_BINARY_VARIABLE, type QemuBuild, qemuBuilds } from "@qemu-kvm/testkit";
 import { SCHEMA_DIRECTORY } from "./directory.js";
 import { generateSchemas, writeFiles } from "./generate.js";
 
@@ -22,6 +24,8 @@ function parseBuild(argument: string): QemuBuild {
 async function main(argv: readonly string[]): Promise<number> {
   const check = argv.includes("--check");
   const listed = argv.filter((argument) => argument !== "--check").map(parseBuild);
+  if (listed.length === 0 && !process.env[QEMU10_BINARY_VARIABLE])
+    process.env[QEMU10_BINARY_VARIABLE] = (await ensureQemu("10.0")).binary;
   const files = await generateSchemas(listed.length ? listed : qemuBuilds(), SCHEMA_DIRECTORY);
   if (check) {
     const stale: string[] = [];
