@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { typescriptBlocks as markdownBlocks } from "@qemu-kvm/testkit";
 
 /** One TypeScript code block of a README. */
 export interface CodeBlock {
@@ -30,29 +31,7 @@ export function readmes(root = ROOT): string[] {
   return found.map((path) => relative(root, path));
 }
 
-const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/;
-
-/** The ```ts (or ```typescript) blocks of a Markdown text, in order. */
+/** The ```ts (or ```typescript) blocks of a Markdown text, in order, named by their README. */
 export function typescriptBlocks(readme: string, text: string): CodeBlock[] {
-  const blocks: CodeBlock[] = [];
-  const lines = text.split("\n");
-  for (let index = 0; index < lines.length; index++) {
-    const open = FENCE.exec(lines[index]!);
-    if (!open) continue;
-    const [, indent, fence, language] = open;
-    const start = index + 1;
-    let end = start;
-    while (end < lines.length && !lines[end]!.trimStart().startsWith(fence!)) end++;
-    if (language === "ts" || language === "typescript")
-      blocks.push({
-        readme,
-        line: start + 1,
-        code: lines
-          .slice(start, end)
-          .map((line) => (line.startsWith(indent!) ? line.slice(indent!.length) : line))
-          .join("\n"),
-      });
-    index = end;
-  }
-  return blocks;
+  return markdownBlocks(text).map((block) => ({ readme, ...block }));
 }

@@ -1,38 +1,11 @@
 import { join } from "node:path";
+import { type MarkdownCodeBlock, typescriptBlocks } from "@qemu-kvm/testkit";
 import ts from "typescript";
 
-/** One TypeScript block of a README. */
-export interface Example {
-  /** 1-based line of the block's first line of code in the README. */
-  line: number;
-  code: string;
-}
+/** One TypeScript block of a README (testkit's Markdown reader). */
+export type Example = MarkdownCodeBlock;
 
-const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/;
-
-/** The ```ts (or ```typescript) blocks of a Markdown text, in order, as written. */
-export function typescriptBlocks(markdown: string): Example[] {
-  const blocks: Example[] = [];
-  const lines = markdown.split("\n");
-  for (let index = 0; index < lines.length; index++) {
-    const open = FENCE.exec(lines[index]!);
-    if (!open) continue;
-    const [, indent, fence, language] = open;
-    const start = index + 1;
-    let end = start;
-    while (end < lines.length && !lines[end]!.trimStart().startsWith(fence!)) end++;
-    if (language === "ts" || language === "typescript")
-      blocks.push({
-        line: start + 1,
-        code: lines
-          .slice(start, end)
-          .map((line) => (line.startsWith(indent!) ? line.slice(indent!.length) : line))
-          .join("\n"),
-      });
-    index = end;
-  }
-  return blocks;
-}
+export { typescriptBlocks };
 
 /**
  * What a user of the published packages compiles with: strict, NodeNext, Node's

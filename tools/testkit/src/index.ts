@@ -1,4 +1,5 @@
 export { freePort } from "./free-port.js";
+export { type MarkdownCodeBlock, typescriptBlocks } from "./markdown.js";
 export { isAliveNow, startTimeNow, waitUntilGone } from "./processes.js";
 export { QEMU, type QemuFixture, type QemuOptions, startQemu } from "./qemu.js";
 export { type QmpProcess, startQmpProcess } from "./qemu-stdio.js";
