@@ -6,11 +6,11 @@
 import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createLocalHost } from "@qemu-kvm/host";
+import { createLocalHost, type Host } from "@qemu-kvm/host";
 import { expect, onTestFinished } from "vitest";
 import type { PsRow } from "../../src/cli/ps-format.js";
 import type { StartSummary } from "../../src/cli/start.js";
-import { cliTest as test } from "../helpers/cli.js";
+import { type Cli, cliTest as test } from "../helpers/cli.js";
 import { guestSpec, LOGIN } from "../helpers/fixtures.js";
 import { expectNothingLeft } from "../helpers/left-behind.js";
 
@@ -30,6 +30,20 @@ async function cleanUpDemo(
     await host.kill(pid, "SIGKILL", { startTime });
   }
   await rm(work, { recursive: true, force: true });
+}
+
+/**
+ * `qemu-kvm demo` spawned and past its start: its QEMU's pid and its temporary
+ * directory, cleaned up after the test should the demo fail to.
+ */
+async function demoRunning(cli: Cli, host: Host) {
+  const demo = cli.spawn(["demo"]);
+  await demo.waitForOutput("2. on the serial console");
+  const pid = Number(/ {3}pid (\d+),/.exec(demo.stdout())![1]);
+  const work = /runtime directory (\/\S+)\/rt\/vms\/demo/.exec(demo.stdout())![1]!;
+  const startTime = (await host.processInfo(pid))?.startTime;
+  onTestFinished(() => cleanUpDemo(pid, startTime, work));
+  return { demo, pid, work };
 }
 
 test("start, ps, exec, monitor, console and stop: a VM's life from the command line, nothing left", async ({
@@ -330,12 +344,7 @@ test("demo interrupted (SIGINT) while its VM runs: the VM is stopped, its direct
   cli,
   host,
 }) => {
-  const demo = cli.spawn(["demo"]);
-  await demo.waitForOutput("2. on the serial console");
-  const pid = Number(/ {3}pid (\d+),/.exec(demo.stdout())![1]);
-  const work = /runtime directory (\/\S+)\/rt\/vms\/demo/.exec(demo.stdout())![1]!;
-  const startTime = (await host.processInfo(pid))?.startTime;
-  onTestFinished(() => cleanUpDemo(pid, startTime, work)); // should the demo fail to
+  const { demo, pid, work } = await demoRunning(cli, host);
   expect(await host.isAlive(pid)).toBe(true);
   demo.child.kill("SIGINT");
   const result = await demo.done;
@@ -349,12 +358,7 @@ test("demo whose reader goes away (EPIPE, as `| head` does): the VM is stopped a
   cli,
   host,
 }) => {
-  const demo = cli.spawn(["demo"]);
-  await demo.waitForOutput("2. on the serial console");
-  const pid = Number(/ {3}pid (\d+),/.exec(demo.stdout())![1]);
-  const work = /runtime directory (\/\S+)\/rt\/vms\/demo/.exec(demo.stdout())![1]!;
-  const startTime = (await host.processInfo(pid))?.startTime;
-  onTestFinished(() => cleanUpDemo(pid, startTime, work)); // should the demo fail to
+  const { demo, pid, work } = await demoRunning(cli, host);
   demo.child.stdout!.destroy(); // the demo's next write fails
   const result = await demo.done;
   expect(result.exitCode, result.stderr).toBe(1);
