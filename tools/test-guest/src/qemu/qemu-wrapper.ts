@@ -13,9 +13,11 @@
  *   `parseArgs`, the facade's `find`) see what they see for the system's QEMU.
  */
 
-/** POSIX single quotes: nothing inside is special to the shell. */
+import { quoteCommand } from "@qemu-kvm/host";
+
+/** One word in POSIX single quotes (host's one quoting function): nothing inside is special to the shell. */
 export function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`;
+  return quoteCommand([text]);
 }
 
 export interface WrapperOptions {
